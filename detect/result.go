@@ -65,8 +65,8 @@ type Request struct {
 
 // SessionResult is what detect concluded about one session.
 type SessionResult struct {
-	Session  *analyze.Session
-	Outcome  Outcome
+	Session *analyze.Session
+	Outcome Outcome
 	// OutcomeFrame is the frame that shows the outcome (the RST, the FIN, the
 	// last data frame before a stall, the first frame of the new session),
 	// 0 for running.
