@@ -2,8 +2,17 @@ package analyze
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"sort"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
+	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 )
+
+// InputError is the error type for input that cannot be read; it names
+// the file and, where known, the frame and byte offset.
+type InputError = capfile.InputError
 
 // Options configure an analysis.
 type Options struct {
@@ -12,16 +21,162 @@ type Options struct {
 	Ports []uint16
 	// MaxFlows bounds the flow table (0: the default).
 	MaxFlows int
+
+	// trace, when set (by tests), receives each analyzed TCP frame's
+	// Wireshark analysis flags.
+	trace func(frame uint64, flags uint16)
 }
 
-// File analyzes the capture at path ("-" is not special here; use Reader
-// for standard input).
+// File analyzes the capture at path. The error is an *InputError when the
+// file cannot be read at all; a capture that breaks part-way is analyzed
+// up to the damage and carries a warning instead.
 func File(path string, opts Options) (*Capture, error) {
-	return nil, errors.New("not implemented")
+	src, err := capfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return run(src, path, opts)
 }
 
 // Reader analyzes the capture read from r; name is used in the report and
-// in errors.
+// in errors ("-" for standard input).
 func Reader(r io.Reader, name string, opts Options) (*Capture, error) {
-	return nil, errors.New("not implemented")
+	src, err := capfile.New(r, name)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return run(src, name, opts)
+}
+
+func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
+	c := &Capture{Path: name, Format: src.Format(), Compression: src.Compression()}
+	t := newTracker(opts)
+	dec := decode.NewDecoder()
+	var p decode.Packet
+	var links [8]uint16 // the first few link types, in order of appearance
+	nlinks := 0
+	var firstBad uint64
+	var badErr error
+	var firstFrag, firstTrunc uint64
+	for src.Next() {
+		info := src.Info()
+		data := src.Data()
+		if c.Packets == 0 {
+			c.Start = info.Time
+		}
+		c.Packets++
+		if info.Time < c.Start {
+			c.Start = info.Time
+		}
+		if info.Time > c.End {
+			c.End = info.Time
+		}
+		lt := info.LinkType
+		seen := false
+		for _, l := range links[:nlinks] {
+			if l == lt {
+				seen = true
+				break
+			}
+		}
+		if !seen && nlinks < len(links) {
+			links[nlinks] = lt
+			nlinks++
+		}
+		if err := dec.Decode(data, lt, &p); err != nil {
+			c.Stats.Undecodable++
+			if firstBad == 0 {
+				firstBad, badErr = info.Frame, err
+			}
+			continue
+		}
+		p.Frame, p.Time, p.CapLen, p.OrigLen = info.Frame, info.Time, info.CapLen, info.OrigLen
+		if p.IPVersion == 0 {
+			c.Stats.NonIP++
+			continue
+		}
+		c.Stats.IPPackets++
+		if p.Fragment {
+			c.Stats.Fragments++
+			if firstFrag == 0 {
+				firstFrag = p.Frame
+			}
+		}
+		if p.HasTransport && len(p.Payload) < p.PayloadLen {
+			c.Stats.Truncated++
+			if firstTrunc == 0 {
+				firstTrunc = p.Frame
+			}
+		}
+		if p.HasTransport && !p.InError {
+			switch p.Proto {
+			case decode.ProtoTCP:
+				c.Stats.TCPPackets++
+			case decode.ProtoUDP:
+				c.Stats.UDPPackets++
+			case decode.ProtoESP:
+				c.Stats.ESPPackets++
+			}
+		}
+		t.add(&p)
+	}
+	if err := src.Err(); err != nil {
+		var ie *InputError
+		if c.Packets == 0 && errors.As(err, &ie) {
+			return nil, err
+		}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("the capture is damaged; analyzed the %d frames before the damage: %v", c.Packets, err))
+	}
+	c.SHA256, c.Size = src.SHA256(), src.Size()
+	for _, l := range links[:nlinks] {
+		c.LinkTypes = append(c.LinkTypes, LinkTypeName(l))
+	}
+	sort.Strings(c.LinkTypes)
+	if c.Stats.Undecodable > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d frames could not be decoded (first: frame %d: %v)", c.Stats.Undecodable, firstBad, badErr))
+	}
+	if c.Stats.Fragments > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d IP fragments (first: frame %d) were counted, not reassembled", c.Stats.Fragments, firstFrag))
+	}
+	if c.Stats.Truncated > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d frames were cut by the snaplen (first: frame %d); segment lengths come from the IP headers", c.Stats.Truncated, firstTrunc))
+	}
+	t.finish(c)
+	return c, nil
+}
+
+// LinkTypeName returns a short name for a LINKTYPE_ value, as capinfos
+// prints it where it has one.
+func LinkTypeName(lt uint16) string {
+	switch lt {
+	case 0:
+		return "null"
+	case 1:
+		return "ether"
+	case 9, 50:
+		return "ppp"
+	case 12, 14, 101:
+		return "rawip"
+	case 104:
+		return "chdlc"
+	case 105:
+		return "ieee-802-11"
+	case 108:
+		return "loop"
+	case 113:
+		return "linux-sll"
+	case 127:
+		return "ieee-802-11-radiotap"
+	case 228:
+		return "rawip4"
+	case 229:
+		return "rawip6"
+	case 239:
+		return "nflog"
+	case 276:
+		return "linux-sll2"
+	}
+	return fmt.Sprintf("linktype-%d", lt)
 }

@@ -1,0 +1,141 @@
+package analyze_test
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+)
+
+// TestManifestCounts compares, for every public capture, our per-file
+// counts with tshark 4.0.17's figures in MANIFEST.tsv.
+func TestManifestCounts(t *testing.T) {
+	for _, e := range testcaps.Manifest(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			c, err := analyze.File(e.Path, analyze.Options{})
+			if e.Fields["link_type"] == "unreadable" {
+				if err == nil {
+					t.Fatalf("tshark cannot read this file (%s) but we did", e.Fields["tshark_status"])
+				}
+				var ie *analyze.InputError
+				if !errors.As(err, &ie) {
+					t.Fatalf("error %v is not an *InputError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("analyze: %v", err)
+			}
+			got := map[string]int{
+				"packets":             int(c.Packets),
+				"dup_ack":             c.Stats.TCP.DupAcks,
+				"retransmission":      c.Stats.TCP.Retransmissions,
+				"fast_retransmission": c.Stats.TCP.FastRetransmissions,
+				"lost_segment":        c.Stats.TCP.LostSegments,
+				"ack_lost_segment":    c.Stats.TCP.AckedUnseen,
+				"out_of_order":        c.Stats.TCP.OutOfOrder,
+				"zero_window":         c.Stats.TCP.ZeroWindows,
+				"tcp_streams":         c.Stats.TCPStreams,
+			}
+			var bad []string
+			for _, col := range []string{"packets", "dup_ack", "retransmission", "fast_retransmission", "lost_segment", "ack_lost_segment", "out_of_order", "zero_window", "tcp_streams"} {
+				if want := e.Int(col); got[col] != want {
+					bad = append(bad, fmt.Sprintf("%s: got %d, tshark %d", col, got[col], want))
+				}
+			}
+			if len(bad) > 0 {
+				t.Errorf("disagrees with MANIFEST.tsv: %s", strings.Join(bad, "; "))
+			}
+			if strings.HasPrefix(e.Fields["tshark_status"], "cut-short") && len(c.Warnings) == 0 {
+				t.Errorf("file is cut short but the capture has no warning")
+			}
+		})
+	}
+}
+
+// TestTsharkFrames compares, frame by frame, the frames tshark flags
+// with each tcp.analysis field against ours. It needs tshark.
+func TestTsharkFrames(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed; the per-frame comparison needs it (apt-get install tshark)")
+	}
+	if testing.Short() {
+		t.Skip("slow: runs tshark on every public capture")
+	}
+	fields := []struct {
+		name string
+		bit  uint16
+	}{
+		{"tcp.analysis.duplicate_ack", analyze.FlagDupAck},
+		{"tcp.analysis.retransmission", analyze.FlagRetrans},
+		{"tcp.analysis.fast_retransmission", analyze.FlagFastRetx},
+		{"tcp.analysis.lost_segment", analyze.FlagLost},
+		{"tcp.analysis.ack_lost_segment", analyze.FlagAckedLost},
+		{"tcp.analysis.out_of_order", analyze.FlagOutOfOrder},
+		{"tcp.analysis.zero_window", analyze.FlagZeroWindow},
+	}
+	for _, e := range testcaps.Manifest(t) {
+		if e.Fields["link_type"] == "unreadable" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			ours := map[uint64]uint16{}
+			_, err := analyze.File(e.Path, analyze.WithTrace(analyze.Options{}, func(f uint64, fl uint16) { ours[f] |= fl }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"-n", "-r", e.Path, "-T", "fields", "-e", "frame.number"}
+			for _, f := range fields {
+				args = append(args, "-e", f.name)
+			}
+			out, _ := exec.Command("tshark", args...).Output()
+			theirs := map[uint64]uint16{}
+			for _, line := range strings.Split(string(out), "\n") {
+				cols := strings.Split(line, "\t")
+				if len(cols) < len(fields)+1 {
+					continue
+				}
+				n, err := strconv.ParseUint(cols[0], 10, 64)
+				if err != nil {
+					continue
+				}
+				for i := range fields {
+					if cols[i+1] != "" {
+						theirs[n] |= 1 << i
+					}
+				}
+			}
+			for i, f := range fields {
+				var missing, extra []uint64
+				for n, fl := range theirs {
+					if fl&(1<<i) != 0 && ours[n]&f.bit == 0 {
+						missing = append(missing, n)
+					}
+				}
+				for n, fl := range ours {
+					if fl&f.bit != 0 && theirs[n]&(1<<i) == 0 {
+						extra = append(extra, n)
+					}
+				}
+				if len(missing)+len(extra) > 0 {
+					sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
+					sort.Slice(extra, func(i, j int) bool { return extra[i] < extra[j] })
+					t.Errorf("%s: tshark-only frames %v, ours-only frames %v", f.name, head(missing), head(extra))
+				}
+			}
+		})
+	}
+}
+
+func head(s []uint64) []uint64 {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
