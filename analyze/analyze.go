@@ -122,6 +122,9 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 		}
 		t.add(&p)
 	}
+	// Wireshark numbers some pcapng blocks that hold no packet as frames
+	// (custom and journal blocks); count them as it does.
+	c.Packets = src.Frames()
 	if err := src.Err(); err != nil {
 		var ie *InputError
 		if c.Packets == 0 && errors.As(err, &ie) {

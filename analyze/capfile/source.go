@@ -1,0 +1,401 @@
+package capfile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// MaxRecord is the largest captured length, in bytes, this package
+// accepts for one packet. A record header or block claiming more is
+// reported as ErrCorrupt instead of being read, so a lying length field
+// cannot make the reader allocate without bound.
+const MaxRecord = 256 << 20
+
+// maxZstdWindow bounds the memory a zstd frame may ask for (zstd --ultra
+// -22 uses 128 MiB).
+const maxZstdWindow = 1 << 27
+
+// FrameInfo describes one frame. It is a plain value; copying it is cheap.
+type FrameInfo struct {
+	// Frame is the 1-based frame number, equal to Wireshark's
+	// frame.number.
+	Frame uint64
+	// Time is the capture timestamp in nanoseconds since the Unix epoch
+	// (UTC). Frames from a pcapng Simple Packet Block carry no timestamp
+	// and have Time 0, as in Wireshark.
+	Time int64
+	// CapLen is the number of bytes captured (len(Data())); OrigLen the
+	// length of the packet on the wire. OrigLen may be smaller than
+	// CapLen in damaged files; both are passed on as recorded.
+	CapLen, OrigLen int
+	// LinkType is the LINKTYPE_ number (tcpdump.org/linktypes.html) of
+	// the frame's interface: the pcap header's, or the pcapng interface
+	// description block's.
+	LinkType uint16
+	// Iface is the 0-based interface number across the whole file: pcapng
+	// interfaces are numbered in the order their description blocks
+	// appear, over all sections. (tshark 4.0's frame.interface_id
+	// restarts at 0 in each section; Iface does not, so interfaces of
+	// different sections stay apart.) Always 0 for pcap.
+	Iface int
+}
+
+type fileKind uint8
+
+const (
+	kindPcap fileKind = iota + 1
+	kindPcapng
+)
+
+// Source reads the frames of one capture file. It is a sticky-error
+// iterator:
+//
+//	for src.Next() {
+//		use(src.Info(), src.Data())
+//	}
+//	if err := src.Err(); err != nil { ... }
+//
+// A Source is not safe for concurrent use.
+type Source struct {
+	name        string
+	hint        int64    // expected stored size, 0 if unknown
+	file        *os.File // set by Open, closed by Close
+	hr          *hashReader
+	stored      *window // stored (possibly compressed) bytes
+	w           *window // uncompressed capture stream
+	gz          *gzip.Reader
+	zd          *zstd.Decoder
+	kind        fileKind
+	format      string
+	compression string
+
+	// pcap
+	be       bool // big-endian fields (pcap header or pcapng section)
+	nsec     bool
+	linkType uint16
+	swapLens uint8 // swapNever, swapAlways, swapIfLarger
+
+	// pcapng
+	ifaces    []iface // interfaces of the current section
+	ifaceBase int     // interfaces defined in earlier sections
+
+	frame  uint64
+	data   []byte
+	info   FrameInfo
+	err    error
+	done   bool
+	digest string
+}
+
+// Open opens the capture file at path. Problems opening it (missing file,
+// directory, permission) and an unreadable file header are returned as an
+// *InputError naming path.
+func Open(path string) (*Source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+		}
+		return nil, newInputError(path, 0, -1, err)
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		err = syscall.EISDIR
+	}
+	if err != nil {
+		f.Close()
+		return nil, newInputError(path, 0, -1, err)
+	}
+	s, err := newSource(f, path, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.file = f
+	return s, nil
+}
+
+// New reads a capture from r; name is used in errors only. The format is
+// recognised by its magic number, never by name. New reads the file
+// header and returns an *InputError if it is missing, unknown or damaged.
+// Close does not close r.
+func New(r io.Reader, name string) (*Source, error) {
+	var hint int64
+	if l, ok := r.(interface{ Len() int }); ok {
+		hint = int64(l.Len())
+	}
+	return newSource(r, name, hint)
+}
+
+// newSource is New with the expected stored size (0: unknown).
+func newSource(r io.Reader, name string, hint int64) (*Source, error) {
+	s := &Source{name: name, compression: "none", hint: hint}
+	s.hr = &hashReader{r: r, h: sha256.New()}
+	s.stored = newWindow(s.hr, hint)
+	s.w = s.stored
+	if err := s.init(); err != nil {
+		s.closeDecoders()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Source) init() error {
+	m, err := s.stored.need(4)
+	if len(m) == 0 && err == io.EOF {
+		return newInputError(s.name, 0, -1, ErrEmpty)
+	}
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return newInputError(s.name, 0, -1, err)
+	}
+	switch {
+	case len(m) >= 2 && m[0] == 0x1f && m[1] == 0x8b:
+		s.compression = "gzip"
+		gz, err := gzip.NewReader(s.stored)
+		if err != nil {
+			return newInputError(s.name, 0, -1, s.streamErr(err, "truncated gzip header"))
+		}
+		s.gz = gz
+		s.w = newWindow(gz, s.innerHint())
+	case len(m) == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
+		s.compression = "zstd"
+		zd, err := zstd.NewReader(s.stored, zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err != nil {
+			return newInputError(s.name, 0, -1, err)
+		}
+		s.zd = zd
+		s.w = newWindow(zd, s.innerHint())
+	}
+	if s.w != s.stored {
+		m, err = s.w.need(4)
+		if len(m) == 0 && err == io.EOF {
+			return newInputError(s.name, 0, -1, ErrEmpty)
+		}
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return newInputError(s.name, 0, 0, s.streamErr(err, ""))
+		}
+		if len(m) >= 2 && (m[0] == 0x1f && m[1] == 0x8b || m[0] == 0x28 && m[1] == 0xb5) {
+			return newInputError(s.name, 0, 0, errorf(ErrUnsupported, "compressed file inside a %s file", s.compression))
+		}
+	}
+	if len(m) < 4 {
+		if isMagicPrefix(m) {
+			return newInputError(s.name, 0, 0, errorf(ErrTruncated, "file of %d bytes cut short in its magic number", len(m)))
+		}
+		return newInputError(s.name, 0, -1, ErrNotCapture)
+	}
+	var herr error
+	switch {
+	case m[0] == 0xd4 && m[1] == 0xc3 && m[2] == 0xb2 && m[3] == 0xa1:
+		herr = s.initPcap(false, false)
+	case m[0] == 0xa1 && m[1] == 0xb2 && m[2] == 0xc3 && m[3] == 0xd4:
+		herr = s.initPcap(true, false)
+	case m[0] == 0x4d && m[1] == 0x3c && m[2] == 0xb2 && m[3] == 0xa1:
+		herr = s.initPcap(false, true)
+	case m[0] == 0xa1 && m[1] == 0xb2 && m[2] == 0x3c && m[3] == 0x4d:
+		herr = s.initPcap(true, true)
+	case m[0] == 0x0a && m[1] == 0x0d && m[2] == 0x0d && m[3] == 0x0a:
+		herr = s.initPcapng()
+	default:
+		return newInputError(s.name, 0, -1, ErrNotCapture)
+	}
+	if herr == ErrNotCapture {
+		return newInputError(s.name, 0, -1, herr)
+	}
+	return newInputError(s.name, 0, 0, herr)
+}
+
+// innerHint guesses the size of the decompressed stream from the stored
+// size, only to size the buffer.
+func (s *Source) innerHint() int64 {
+	if s.hint <= 0 {
+		return 0
+	}
+	return 16 * s.hint
+}
+
+var magics = [][]byte{
+	{0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4},
+	{0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d},
+	{0x0a, 0x0d, 0x0d, 0x0a}, {0x28, 0xb5, 0x2f, 0xfd},
+}
+
+func isMagicPrefix(m []byte) bool {
+	for _, mg := range magics {
+		if len(m) <= len(mg) && string(mg[:len(m)]) == string(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// streamErr turns a read error from the capture stream into the error to
+// report: an early end becomes ErrTruncated with the message what, a
+// damaged compressed stream becomes ErrCorrupt (still wrapping the
+// decompressor's error), other I/O errors are passed on.
+func (s *Source) streamErr(err error, what string) error {
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		if what == "" {
+			what = "file cut short"
+		}
+		return errorf(ErrTruncated, "%s", what)
+	case s.gz != nil || s.zd != nil || s.compression != "none":
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return err
+		}
+		return &detailError{kind: ErrCorrupt, cause: err,
+			msg: fmt.Sprintf("damaged %s stream: %v", s.compression, err)}
+	}
+	return err
+}
+
+// Next advances to the next frame. It returns false at the end of the
+// input or at the first error; Err tells which. Once Next has returned
+// false it keeps returning false.
+func (s *Source) Next() bool {
+	if s.done {
+		return false
+	}
+	var ok bool
+	if s.kind == kindPcap {
+		ok = s.nextPcap()
+	} else {
+		ok = s.nextPcapng()
+	}
+	if !ok {
+		s.finish()
+	}
+	return ok
+}
+
+// Frames returns how many frame numbers have been used so far. It is the
+// current frame's number, plus any later records that Wireshark numbers as
+// frames but that carry no packet and which Next therefore skips (pcapng
+// custom, systemd journal and sysdig event blocks). Once Next has returned
+// false it equals the number of frames Wireshark shows for the part of the
+// file read, so it is the figure to report as the capture's frame count.
+func (s *Source) Frames() uint64 { return s.frame }
+
+// Data returns the bytes captured for the current frame (len ==
+// Info().CapLen). The slice aliases an internal buffer: it is valid only
+// until the next call to Next or Close, and must be copied to be kept.
+func (s *Source) Data() []byte { return s.data }
+
+// Info describes the current frame.
+func (s *Source) Info() FrameInfo { return s.info }
+
+// Err returns the first error met, or nil if the input ended cleanly. It
+// is an *InputError carrying the frame number that was being read and the
+// byte offset of the damaged record; every frame before it has been
+// returned by Next.
+func (s *Source) Err() error { return s.err }
+
+// Format returns "pcap", "pcap-nsec" or "pcapng".
+func (s *Source) Format() string { return s.format }
+
+// Compression returns "none", "gzip" or "zstd".
+func (s *Source) Compression() string { return s.compression }
+
+// SHA256 returns the hex SHA-256 of the input as stored (the compressed
+// bytes for a compressed file). It is computed over the bytes as they are
+// read; when reading stops early on damage the rest of the input is read
+// into the hash, so the digest is always of the whole input. It is ""
+// until Next has returned false.
+func (s *Source) SHA256() string { return s.digest }
+
+// Size returns the number of stored bytes read so far: the size of the
+// whole input once Next has returned false.
+func (s *Source) Size() int64 { return s.hr.n }
+
+// Offset returns the byte offset, in the uncompressed capture stream, of
+// the next record (just past the current frame's record).
+func (s *Source) Offset() int64 { return s.w.offset() }
+
+// Close releases the file (if Open opened it) and the decompressor. It
+// does not close a reader given to New. Data is invalid after Close.
+func (s *Source) Close() error {
+	s.done = true
+	s.data = nil
+	s.closeDecoders()
+	if s.file != nil {
+		err := s.file.Close()
+		s.file = nil
+		return err
+	}
+	return nil
+}
+
+func (s *Source) closeDecoders() {
+	if s.zd != nil {
+		s.zd.Close()
+		s.zd = nil
+	}
+	if s.gz != nil {
+		s.gz.Close()
+		s.gz = nil
+	}
+}
+
+// fail records the first error.
+func (s *Source) fail(offset int64, err error) {
+	if s.err == nil {
+		s.err = newInputError(s.name, s.frame+1, offset, err)
+	}
+}
+
+// finish ends iteration: it reads the rest of the stored input into the
+// hash and fixes the digest.
+func (s *Source) finish() {
+	s.done = true
+	s.data = nil
+	s.info = FrameInfo{}
+	var buf [32 << 10]byte
+	for {
+		_, err := s.hr.Read(buf[:])
+		if err != nil {
+			break
+		}
+	}
+	s.digest = hex.EncodeToString(s.hr.h.Sum(nil))
+}
+
+// hashReader hashes and counts every byte read through it.
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+	// nul counts consecutive empty reads, so a reader that never
+	// returns data nor an error cannot hang finish.
+	nul int
+}
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n < 0 || n > len(p) {
+		return 0, errors.New("invalid read count")
+	}
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+		h.nul = 0
+	} else if err == nil {
+		h.nul++
+		if h.nul > 100 {
+			return 0, io.ErrNoProgress
+		}
+	}
+	return n, err
+}
