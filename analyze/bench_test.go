@@ -1,0 +1,84 @@
+package analyze_test
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+)
+
+const benchPackets = 200_000
+
+var (
+	largeOnce sync.Once
+	largeCap  []byte
+	largeErr  error
+)
+
+// largeCapture returns a generated capture of benchPackets packets:
+// hundreds of concurrent IPv4/IPv6 flows, cTCP and HTTP, with loss, dup
+// ACKs, retransmissions and cTCP stalls.
+func largeCapture(b testing.TB) []byte {
+	largeOnce.Do(func() {
+		var buf bytes.Buffer
+		largeErr = samplegen.Large(&buf, benchPackets, 1)
+		largeCap = buf.Bytes()
+	})
+	if largeErr != nil {
+		b.Fatal(largeErr)
+	}
+	return largeCap
+}
+
+// BenchmarkAnalyze measures the whole analyze stage (read, decode, track,
+// classify) on a generated capture; allocs/op divided by the packet count
+// is the per-packet allocation rate.
+func BenchmarkAnalyze(b *testing.B) {
+	data := largeCapture(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := analyze.Reader(bytes.NewReader(data), "large.pcap", analyze.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c.Packets != benchPackets {
+			b.Fatalf("got %d packets, want %d", c.Packets, benchPackets)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchPackets, "ns/packet")
+}
+
+// TestAnalyzeAllocsPerPacket fails when the per-packet path starts
+// allocating. The analysis may allocate per flow (flow state, session,
+// map growth) and per duplicate-ACK run, and a fixed amount per capture,
+// but nothing per packet: the allowance below is that budget, and the
+// generated capture has ten times more packets than it allows for.
+func TestAnalyzeAllocsPerPacket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a large capture")
+	}
+	data := largeCapture(t)
+	c, err := analyze.Reader(bytes.NewReader(data), "large.pcap", analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for _, s := range c.Sessions {
+		runs += len(s.Requests)
+	}
+	flows := len(c.Sessions)
+	allocs := testing.AllocsPerRun(2, func() {
+		if _, err := analyze.Reader(bytes.NewReader(data), "large.pcap", analyze.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	budget := float64(4*flows + 3*runs + 2000)
+	t.Logf("%.0f allocations for %d packets, %d flows, %d dup-ACK runs (budget %.0f)", allocs, benchPackets, flows, runs, budget)
+	if allocs > budget {
+		t.Errorf("%.0f allocations exceed the per-flow budget %.0f: the per-packet path allocates", allocs, budget)
+	}
+}
