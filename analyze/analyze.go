@@ -85,6 +85,7 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 			links[nlinks] = lt
 			nlinks++
 		}
+		p.Frame, p.Time, p.CapLen, p.OrigLen = info.Frame, info.Time, info.CapLen, info.OrigLen
 		if err := dec.Decode(data, lt, &p); err != nil {
 			c.Stats.Undecodable++
 			if firstBad == 0 {
@@ -92,7 +93,6 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 			}
 			continue
 		}
-		p.Frame, p.Time, p.CapLen, p.OrigLen = info.Frame, info.Time, info.CapLen, info.OrigLen
 		if p.IPVersion == 0 {
 			c.Stats.NonIP++
 			continue

@@ -1,3 +1,131 @@
 // Package detect turns the sessions that analyze built into findings, a
 // verdict and ranked recommendations.
+//
+// Run applies the detectors in the Detectors registry to an
+// analyze.Capture, in order, then decides the verdict and, for affected
+// and at-risk captures, the recommendations. Detection only reads the
+// capture; it uses the capture's timestamps as its only clock and never
+// iterates a map into its output, so the same capture always gives the
+// same Result.
+//
+// # Detectors
+//
+// Detectors work like golang.org/x/tools/go/analysis analyzers: each is a
+// package-level *Detector with a Name (the ID of its findings), a Doc whose
+// first line is its title, optional Requires and a Run(*Pass) error. A
+// Pass gives read-only access to the capture, the results of the required
+// detectors (Pass.ResultOf) and a Report function; SetResult publishes a
+// result for later detectors. Validate checks a registry. One detector per
+// file:
+//
+//   - retransmit-request (request.go): judges the retransmit requests.
+//   - one-way-stall (stall.go): one side silent while the other sends.
+//   - session-outcome (outcome.go): reset, closed, reconnected, stalled,
+//     running.
+//   - unanswered-retransmit-request (unanswered.go): the critical findings.
+//   - packet-loss (loss.go): lost segments, retransmissions, ESP gaps.
+//   - vpn-transports (transports.go): the VPN transports seen.
+//   - udp-blocked (transports.go): unanswered IKE / NAT-T from the client.
+//
+// # Retransmit requests
+//
+// A run of at least Config.DupAcks (--dupacks, default 2, Wireshark's
+// fast-retransmit trigger) duplicate ACKs from one side for one ack number
+// A is a retransmit request. Shorter runs are reported as info only and do
+// not count. A request is:
+//
+//   - answered when the data sender later sent a segment covering A
+//     (DupAckRun.CoverFrame), or the asking side's ACK moved past A
+//     (DupAckRun.AdvanceFrame: the hole was filled, e.g. by reordering);
+//   - inconclusive when the session's last packet (or the capture's end)
+//     comes less than JudgeWindow (1 s) after the first duplicate ACK and
+//     the data sender sent fewer than JudgeSegments (2) new segments past
+//     A; or when the data sender sent no data past A at all (it may simply
+//     be gone, so the capture cannot show it was alive);
+//   - unanswered otherwise: the data sender never covered A but went on
+//     sending data above it.
+//
+// Each judgement states which side asked, and whether the requested bytes
+// were seen at the capture point before the request (lost beyond it) or
+// never (lost before it, or not captured).
+//
+// # One-way stall
+//
+// A direction of a VPN session that sends no data for at least StallMin
+// (5 s: longer than the 5 s cTCP keepalive and the ASA's 4 s out-of-order
+// queue timeout) while the other direction sends at least
+// StallOtherSegments (3) data segments is stalled. The longest such
+// silence (DirStats.Silence or EndSilence) is kept. Seen from beyond the
+// proxy, this is the only trace of the failure. Stalls are reported (as
+// warnings) for cTCP sessions only; on other VPN transports they only feed
+// the session outcome.
+//
+// # Session outcome
+//
+// In order: reset (an RST; the outcome frame is the first RST), closed (a
+// FIN), stalled (no data from either side for the last QuietMin (5 s) of
+// the capture while it continued, or an open one-way stall; the outcome
+// frame is the last data frame before the stall), running. A reset,
+// closed or stalled session is reconnected instead when a later session of
+// the same protocol from the same client address to the same headend
+// address and port starts at or after the stop; its first frame is the
+// outcome frame. TimeToOutcome runs from the first unanswered request's
+// first duplicate ACK to the outcome (0 when negative or none).
+//
+// # Loss
+//
+// For each cTCP session: Wireshark's lost-segment and retransmission
+// flags, and ESP sequence gaps inside the tunnel, per direction. The loss
+// rate is the larger of missing ESP sequence numbers over those expected
+// and lost-segment flags over data segments.
+//
+// # Transports and blocked UDP
+//
+// An info finding lists the VPN transports seen, also when there is no
+// cTCP. A client UDP flow to port 500 or 4500 (or classified IKE or NAT-T)
+// with at least UDPBlockedMinPackets (2) packets and no reply shows that
+// UDP to the headend is blocked.
+//
+// # Verdict
+//
+// Only sessions with Transport analyze.TransportCTCP decide; duplicate
+// ACKs on other transports are info findings. In order:
+//
+//   - affected: a cTCP session has an unanswered request;
+//   - at-risk: a cTCP session has an answered request, loss (lost
+//     segments, ESP gaps or retransmissions) or a one-way stall;
+//   - inconclusive: a cTCP session has a request that cannot be judged and
+//     nothing else shows a problem; or no cTCP session is both recognised
+//     by content (TransportSure) and carrying data (a port-based guess or
+//     an empty session cannot be called healthy);
+//   - healthy: otherwise;
+//   - no-ctcp: no cTCP session at all.
+//
+// # Findings
+//
+// Severity is critical for an unanswered request on cTCP, warning for
+// at-risk evidence on cTCP (answered or inconclusive requests, loss, one-way
+// stalls) and info otherwise. Findings are sorted by severity, then session
+// (-1, capture-wide, first), then first frame. Frames are ascending and
+// capped at 64; each finding carries a Wireshark display filter that shows
+// its evidence, using relative ack numbers and tcp.stream / udp.stream.
+// At most 10 unanswered requests per session get their own finding; one
+// more finding counts the rest.
+//
+// # Recommendations
+//
+// Only for affected and at-risk captures, built around the session the
+// verdict rests on. The client is taken to be behind NAT when its address
+// in the capture is private (RFC 1918), CGNAT (RFC 6598, 100.64.0.0/10) or
+// IPv6 unique local (fc00::/7); only the address is tested. Ranking:
+//
+//   - client UDP 500/4500 unanswered: anyconnect, tcp-state-bypass,
+//     ipsec-over-udp (native-esp too without NAT);
+//   - behind NAT: ipsec-over-udp, tcp-state-bypass, anyconnect;
+//   - no NAT: native-esp, ipsec-over-udp, tcp-state-bypass, anyconnect;
+//   - then fix-packet-loss whenever the capture shows loss or requests.
+//
+// The tcp-state-bypass configuration names the observed client, or any
+// when the client is behind NAT (its public address is unknown), and the
+// headend address and port; IPv6 addresses use host with IPv6 syntax.
 package detect

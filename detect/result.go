@@ -79,6 +79,15 @@ type SessionResult struct {
 	TimeToOutcome   int64
 	// Requests are the session's retransmit requests in frame order.
 	Requests []Request
+
+	// NextSession is, for a reconnected session, the Capture.Sessions index
+	// of the session that replaced it; -1 otherwise.
+	NextSession int
+	// Stall is the session's longest one-way stall, nil if none (only VPN
+	// transports are examined).
+	Stall *Stall
+	// Loss holds the loss facts of a cTCP session, nil for other sessions.
+	Loss *Loss
 }
 
 // Finding is one piece of evidence, with the frames that prove it.
@@ -128,8 +137,14 @@ type Recommendation struct {
 type Result struct {
 	Verdict Verdict
 	// VerdictWhy explains the verdict in one sentence.
-	VerdictWhy      string
-	Sessions        []SessionResult // parallel to Capture.Sessions
+	VerdictWhy string
+	Sessions   []SessionResult // parallel to Capture.Sessions
+	// Transports counts the sessions of each VPN transport seen, in the
+	// order of the analyze.Transport constants.
+	Transports []TransportCount
+	// UDPBlocked lists the Capture.Sessions indexes of the client's IKE
+	// (UDP 500) and NAT-T (UDP 4500) flows that got no reply.
+	UDPBlocked      []int
 	Findings        []Finding
 	Recommendations []Recommendation
 }

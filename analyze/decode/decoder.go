@@ -1,0 +1,293 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// Errors returned by Decoder.Decode. Every error Decode returns wraps one of
+// them; test with errors.Is.
+var (
+	// ErrUnsupportedLink reports a link type the decoder does not know.
+	ErrUnsupportedLink = errors.New("unsupported link type")
+	// ErrMalformed reports a frame whose headers cannot be decoded: too
+	// short for a header, or a length field that contradicts the header.
+	ErrMalformed = errors.New("malformed frame")
+)
+
+// malformed returns a package-level error wrapping ErrMalformed, built once
+// so that the error path does not allocate either.
+func malformed(reason string) error { return fmt.Errorf("%w: %s", ErrMalformed, reason) }
+
+var (
+	errShortEthernet = malformed("short Ethernet header")
+	errShortDot1Q    = malformed("short 802.1Q tag")
+	errShortLLC      = malformed("short LLC header")
+	errShortSNAP     = malformed("short SNAP header")
+	errShortLoopback = malformed("short loopback header")
+	errBadLoopback   = malformed("bad loopback address family")
+	errShortSLL      = malformed("short Linux cooked header")
+	errShortSLL2     = malformed("short Linux cooked v2 header")
+	errShortNFLOG    = malformed("short NFLOG header")
+	errBadNFLOG      = malformed("bad NFLOG attribute length")
+	errShortCHDLC    = malformed("short Cisco HDLC header")
+	errShortPPP      = malformed("short PPP header")
+	errShortPPPoE    = malformed("short PPPoE header")
+	errShortMPLS     = malformed("short MPLS label stack")
+	errShortVNTag    = malformed("short VN-Tag")
+	errShortGRE      = malformed("short GRE header")
+	errShortERSPAN   = malformed("short ERSPAN header")
+	errShortDot11    = malformed("short 802.11 header")
+	errShortGTP      = malformed("short GTP-U header")
+	errShortVXLAN    = malformed("short VXLAN header")
+	errShortIPv4     = malformed("short IPv4 header")
+	errIPv4HdrLen    = malformed("IPv4 header length below 20")
+	errIPv4TotLen    = malformed("IPv4 total length below header length")
+	errShortIPv6     = malformed("short IPv6 header")
+	errShortExt      = malformed("truncated IPv6 extension header")
+	errShortTCP      = malformed("truncated TCP header")
+	errTCPHdrLen     = malformed("TCP data offset below 20")
+	errShortUDP      = malformed("truncated UDP header")
+	errIPVersion     = malformed("bad IP version")
+	errLinkTooShort  = malformed("frame shorter than link header")
+)
+
+// Link types (LINKTYPE_ values from the pcap and pcapng headers) that
+// Decode accepts.
+const (
+	LinkNull         uint16 = 0
+	LinkEthernet     uint16 = 1
+	LinkPPP          uint16 = 9
+	LinkRawDLT12     uint16 = 12 // DLT_RAW on most BSDs, written as-is by some tools
+	LinkRawDLT14     uint16 = 14 // DLT_RAW on OpenBSD, written as-is by some tools
+	LinkPPPHDLC      uint16 = 50
+	LinkRaw          uint16 = 101
+	LinkCHDLC        uint16 = 104
+	LinkIEEE80211    uint16 = 105
+	LinkLoop         uint16 = 108
+	LinkLinuxSLL     uint16 = 113
+	LinkPPPWithDir   uint16 = 204
+	LinkIPv4         uint16 = 228
+	LinkIPv6         uint16 = 229
+	LinkNFLOG        uint16 = 239
+	LinkLinuxSLL2    uint16 = 276
+	LinkCHDLCWithDir uint16 = 205
+)
+
+// Decoder decodes frames into Packets. It keeps one gopacket
+// DecodingLayerParser and its layers, reused for every frame, so Decode
+// does not allocate. A Decoder is not safe for concurrent use; use one per
+// goroutine.
+type Decoder struct {
+	// parsers holds one parser per first layer; they share the layers.
+	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+
+	// Per-frame state used by the layers.
+	p       *Packet
+	frame   []byte
+	repEnd  int // offset in frame where the reported (wire) data ends
+	inError bool
+	withDir bool // link type has a direction byte first
+	saved   errorOuter
+
+	// Layers from gopacket, used as they are or with our own next-layer
+	// choice.
+	eth   ethernetLayer
+	dot1q dot1qLayer
+	loop  loopbackLayer
+	llc   llcLayer
+	snap  snapLayer
+
+	// Our own layers.
+	sll   sllLayer
+	sll2  sll2Layer
+	nflog nflogLayer
+	chdlc chdlcLayer
+	ppp   pppLayer
+	pppoe pppoeLayer
+	mpls  mplsLayer
+	vntag vntagLayer
+	raw   rawLayer
+	gre   greLayer
+	ersp2 erspan2Layer
+	ersp3 erspan3Layer
+	dot11 dot11Layer
+	gtpu  gtpuLayer
+	vxlan vxlanLayer
+	ip4   ipv4Layer
+	ip6   ipv6Layer
+	tcp   tcpLayer
+	udp   udpLayer
+	esp   espLayer
+	icmp4 icmpLayer
+	icmp6 icmpLayer
+}
+
+// errorOuter keeps the IP fields of an ICMP error message, restored when
+// the quoted packet cannot be decoded.
+type errorOuter struct {
+	valid     bool
+	ipVersion uint8
+	proto     uint8
+	src, dst  netip.Addr
+	fragment  bool
+	fragOff   int
+}
+
+// NewDecoder returns a Decoder ready for use.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 32)}
+	d.eth.d, d.dot1q.d, d.loop.d, d.snap.d = d, d, d, d
+	d.sll.d, d.sll2.d, d.nflog.d, d.chdlc.d, d.ppp.d = d, d, d, d, d
+	d.pppoe.d, d.mpls.d, d.vntag.d, d.raw.d, d.gre.d = d, d, d, d, d
+	d.ersp2.d, d.ersp3.d, d.dot11.d, d.gtpu.d, d.vxlan.d = d, d, d, d, d
+	d.ip4.d, d.ip6.d, d.tcp.d, d.udp.d, d.esp.d = d, d, d, d, d
+	d.icmp4.d, d.icmp6.d = d, d
+	d.icmp4.v6 = false
+	d.icmp6.v6 = true
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.loop, &d.llc, &d.snap,
+		&d.sll, &d.sll2, &d.nflog, &d.chdlc, &d.ppp, &d.pppoe, &d.mpls,
+		&d.vntag, &d.raw, &d.gre, &d.ersp2, &d.ersp3, &d.dot11, &d.gtpu, &d.vxlan,
+		&d.ip4, &d.ip6, &d.tcp, &d.udp, &d.esp, &d.icmp4, &d.icmp6}
+	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
+	for _, lt := range linkTypes {
+		first := firstLayer(lt)
+		if d.parsers[first] != nil {
+			continue
+		}
+		dlp := gopacket.NewDecodingLayerParser(first, all...)
+		// A panic in a layer is a bug: let it surface instead of turning
+		// it into an error.
+		dlp.IgnorePanic = true
+		// An unknown next layer (ARP, LLDP...) ends decoding without error.
+		dlp.IgnoreUnsupported = true
+		d.parsers[first] = dlp
+	}
+	return d
+}
+
+// linkTypes lists the link types Decode accepts.
+var linkTypes = []uint16{LinkNull, LinkEthernet, LinkPPP, LinkRawDLT12, LinkRawDLT14,
+	LinkPPPHDLC, LinkRaw, LinkCHDLC, LinkIEEE80211, LinkLoop, LinkLinuxSLL,
+	LinkPPPWithDir, LinkCHDLCWithDir, LinkIPv4, LinkIPv6, LinkNFLOG, LinkLinuxSLL2}
+
+// firstLayer maps a LINKTYPE_ value to the layer that starts the frame.
+func firstLayer(linkType uint16) gopacket.LayerType {
+	switch linkType {
+	case LinkEthernet:
+		return layers.LayerTypeEthernet
+	case LinkNull, LinkLoop:
+		return layers.LayerTypeLoopback
+	case LinkPPP, LinkPPPHDLC:
+		return layers.LayerTypePPP
+	case LinkPPPWithDir:
+		return layerTypePPPWithDir
+	case LinkCHDLC:
+		return layerTypeCHDLC
+	case LinkCHDLCWithDir:
+		return layerTypeCHDLCWithDir
+	case LinkRaw, LinkRawDLT12, LinkRawDLT14:
+		return layerTypeRawIP
+	case LinkIPv4:
+		return layers.LayerTypeIPv4
+	case LinkIPv6:
+		return layers.LayerTypeIPv6
+	case LinkLinuxSLL:
+		return layers.LayerTypeLinuxSLL
+	case LinkLinuxSLL2:
+		return layerTypeSLL2
+	case LinkNFLOG:
+		return layerTypeNFLOG
+	case LinkIEEE80211:
+		return layers.LayerTypeDot11
+	}
+	return gopacket.LayerTypeZero
+}
+
+// Decode decodes one frame of the given link type (a LINKTYPE_ value) into
+// *p. It keeps p.Frame, p.Time, p.CapLen and p.OrigLen, which the caller
+// sets before the call (OrigLen, when larger than len(data), tells Decode
+// how long the frame was on the wire), and overwrites every other field.
+//
+// Decode returns nil for a frame that holds no IP (ARP, LLDP...: IPVersion
+// is 0) as well as for an IP frame. It returns an error wrapping
+// ErrUnsupportedLink or ErrMalformed for a frame it cannot decode; the
+// fields it decoded before the failure (for example the IP header of a
+// frame whose TCP header is cut short) are left set.
+//
+// p.Payload aliases data. Decode does not allocate on success.
+func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
+	*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
+	parser := d.parsers[firstLayer(linkType)]
+	if parser == nil {
+		return fmt.Errorf("%w %d", ErrUnsupportedLink, linkType)
+	}
+	d.p = p
+	d.frame = data
+	d.repEnd = max(p.OrigLen, len(data))
+	d.inError = false
+	d.withDir = linkType == LinkPPPWithDir || linkType == LinkCHDLCWithDir
+	d.saved.valid = false
+	err := parser.DecodeLayers(data, &d.decoded)
+	d.p, d.frame = nil, nil
+	if err == nil {
+		return nil
+	}
+	if d.inError && d.saved.valid {
+		// The quoted packet of an ICMP error is cut or bogus: the frame
+		// itself is a fine ICMP message.
+		d.restoreOuter(p)
+		return nil
+	}
+	if !errors.Is(err, ErrMalformed) {
+		return fmt.Errorf("%w: %v", ErrMalformed, err) // not expected: all layers return ours
+	}
+	return err
+}
+
+// limit applies a length field found at b (such as PPPoE's payload
+// length) that is shorter than the data: the data and the reported
+// length of the frame end there, as in Wireshark.
+func (d *Decoder) limit(b []byte, n int) []byte {
+	if n < 0 || n >= len(b) && d.offset(b)+n >= d.repEnd {
+		return b
+	}
+	d.repEnd = min(d.repEnd, d.offset(b)+n)
+	return b[:min(n, len(b))]
+}
+
+// offset returns the offset of b (a subslice of the current frame) in the
+// frame.
+func (d *Decoder) offset(b []byte) int { return cap(d.frame) - cap(b) }
+
+// clearTransport resets the fields a nested IP header replaces.
+func (d *Decoder) clearTransport() {
+	p := d.p
+	p.Proto = 0
+	p.Fragment, p.FragOffset = false, 0
+	p.HasTransport = false
+	p.SrcPort, p.DstPort = 0, 0
+	p.Seq, p.Ack, p.Flags, p.Window, p.TCPHdrLen = 0, 0, 0, 0, 0
+	p.WScale, p.MSS, p.SACKPermitted, p.SACKBlocks, p.OptionsTruncated = -1, 0, false, 0, false
+	p.PayloadLen, p.Payload = 0, nil
+}
+
+func (d *Decoder) saveOuter() {
+	p := d.p
+	d.saved = errorOuter{valid: true, ipVersion: p.IPVersion, proto: p.Proto,
+		src: p.Src, dst: p.Dst, fragment: p.Fragment, fragOff: p.FragOffset}
+}
+
+func (d *Decoder) restoreOuter(p *Packet) {
+	s := &d.saved
+	frame, t, cl, ol := p.Frame, p.Time, p.CapLen, p.OrigLen
+	*p = Packet{Frame: frame, Time: t, CapLen: cl, OrigLen: ol, WScale: -1}
+	p.IPVersion, p.Proto = s.ipVersion, s.proto
+	p.Src, p.Dst = s.src, s.dst
+	p.Fragment, p.FragOffset = s.fragment, s.fragOff
+}

@@ -1,0 +1,462 @@
+package decode
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// IP protocol numbers followed by the IP layers.
+const (
+	protoICMP     = 1
+	protoIPIP     = 4
+	protoIPv6     = 41
+	protoGRE      = 47
+	protoICMPv6   = 58
+	protoHopOpts  = 0
+	protoRouting  = 43
+	protoFragment = 44
+	protoNoNext   = 59
+	protoDstOpts  = 60
+	protoMobility = 135
+)
+
+// ipPayload is what an IP header hands to the transport: the reported
+// payload length (from the IP length fields) and the captured bytes.
+type ipPayload struct {
+	repLen int // payload length on the wire per the IP header, >= 0
+}
+
+// ipv4Layer decodes an IPv4 header into the Packet the way Wireshark
+// does with its defaults (no reassembly): total length 0 (TSO, BIG TCP)
+// means "as long as the frame"; a total length beyond the frame is
+// clamped to the frame; a total length below the header length is an
+// error. gopacket's IPv4 rejects a zero total length.
+type ipv4Layer struct {
+	base
+	ipPayload
+}
+
+func (l *ipv4Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv4 }
+
+func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
+	if len(b) < 20 {
+		return errShortIPv4
+	}
+	if b[0]>>4 != 4 {
+		return errIPVersion
+	}
+	hlen := int(b[0]&0x0f) * 4
+	if hlen < 20 {
+		return errIPv4HdrLen
+	}
+	if len(b) < hlen {
+		return errShortIPv4
+	}
+	totLen := d.ipLength(b, int(binary.BigEndian.Uint16(b[2:4])))
+	if totLen < hlen {
+		return errIPv4TotLen
+	}
+	d.clearTransport()
+	p := d.p
+	p.IPVersion = 4
+	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	p.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	p.Proto = b[9]
+	frag := binary.BigEndian.Uint16(b[6:8])
+	p.FragOffset = int(frag&0x1fff) * 8
+	p.Fragment = frag&0x2000 != 0 || p.FragOffset != 0
+	l.repLen = totLen - hlen
+	payload := b[hlen:min(len(b), totLen)]
+	if p.FragOffset != 0 {
+		l.set(nil, gopacket.LayerTypeZero)
+		return nil
+	}
+	// AH (RFC 4302) in transport or tunnel mode: skip it as Wireshark
+	// does and report what it protects. IPComp (RFC 3173) payloads are
+	// compressed; Wireshark inflates them, Decode does not (it would
+	// allocate): Proto is then 108 and there is no transport.
+	proto := p.Proto
+	for proto == ProtoAH {
+		n, ok := skipAH(payload)
+		if !ok {
+			l.set(nil, gopacket.LayerTypeZero)
+			return nil
+		}
+		if n > len(payload) || n > l.repLen {
+			return errShortExt
+		}
+		proto = payload[0]
+		payload = payload[n:]
+		l.repLen -= n
+		p.Proto = proto
+	}
+	l.set(payload, d.protoNext(proto))
+	return nil
+}
+
+// skipAH returns the length of the AH header at b, and false when it is
+// cut short.
+func skipAH(b []byte) (int, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	return (int(b[1]) + 2) * 4, true
+}
+
+// ipLength returns the length of the IP packet starting at b given the
+// length its header claims (total length for IPv4, payload length plus 40
+// for IPv6), following Wireshark: 0 means the rest of the frame, and a
+// length beyond the frame on the wire is clamped to it. Inside an ICMP
+// error the quoted header's length is kept as it is: it describes the
+// original packet, of which only the start is quoted.
+func (d *Decoder) ipLength(b []byte, claimed int) int {
+	off := d.offset(b)
+	rep := max(d.repEnd-off, len(b))
+	if d.inError && claimed != 0 {
+		return claimed
+	}
+	if claimed == 0 {
+		claimed = rep
+	} else if claimed > rep {
+		claimed = rep
+	}
+	d.repEnd = off + claimed
+	return claimed
+}
+
+// protoNext maps an IP protocol number to the layer that decodes it.
+func (d *Decoder) protoNext(proto uint8) gopacket.LayerType {
+	switch proto {
+	case ProtoTCP:
+		return layers.LayerTypeTCP
+	case ProtoUDP:
+		return layers.LayerTypeUDP
+	case ProtoESP:
+		return layers.LayerTypeIPSecESP
+	case protoIPIP:
+		if d.inError {
+			break
+		}
+		return layers.LayerTypeIPv4
+	case protoIPv6:
+		if d.inError {
+			break
+		}
+		return layers.LayerTypeIPv6
+	case protoGRE:
+		if d.inError {
+			break
+		}
+		return layers.LayerTypeGRE
+	case protoICMP:
+		return layers.LayerTypeICMPv4
+	case protoICMPv6:
+		return layers.LayerTypeICMPv6
+	}
+	return gopacket.LayerTypeZero
+}
+
+// ipv6Layer decodes an IPv6 header and its extension headers (hop-by-hop
+// with the jumbo payload option, routing, fragment, destination options,
+// AH, mobility). A payload length of 0 means a jumbogram (length from the
+// hop-by-hop option) or, without one, the rest of the frame.
+type ipv6Layer struct {
+	base
+	ipPayload
+}
+
+func (l *ipv6Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv6 }
+
+func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
+	if len(b) < 40 {
+		return errShortIPv6
+	}
+	if b[0]>>4 != 6 {
+		return errIPVersion
+	}
+	plen := int(binary.BigEndian.Uint16(b[4:6]))
+	next := b[6]
+	if plen == 0 && next == protoHopOpts {
+		plen = jumboLength(b[40:])
+	}
+	claimed := 0
+	if plen != 0 {
+		claimed = 40 + plen
+	}
+	totLen := max(d.ipLength(b, claimed), 40)
+	d.clearTransport()
+	p := d.p
+	p.IPVersion = 6
+	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
+	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+	payload := b[40:min(len(b), totLen)]
+	l.repLen = totLen - 40
+	for {
+		switch next {
+		case protoHopOpts, protoRouting, protoDstOpts, protoMobility, ProtoAH, protoFragment:
+		default:
+			p.Proto = next
+			l.set(payload, d.protoNext(next))
+			return nil
+		}
+		if len(payload) < 8 {
+			p.Proto = next
+			if len(payload) == 0 && l.repLen == 0 {
+				l.set(nil, gopacket.LayerTypeZero)
+				return nil
+			}
+			return errShortExt
+		}
+		var n int
+		switch next {
+		case ProtoAH:
+			n = (int(payload[1]) + 2) * 4
+		case protoFragment:
+			n = 8
+			off := binary.BigEndian.Uint16(payload[2:4])
+			p.Fragment = true
+			p.FragOffset = int(off &^ 7)
+		default:
+			n = (int(payload[1]) + 1) * 8
+		}
+		if n > len(payload) {
+			p.Proto = next
+			return errShortExt
+		}
+		next = payload[0]
+		payload = payload[n:]
+		l.repLen = max(l.repLen-n, 0)
+		if p.FragOffset != 0 {
+			p.Proto = next
+			l.set(nil, gopacket.LayerTypeZero)
+			return nil
+		}
+	}
+}
+
+// jumboLength returns the jumbo payload length from the hop-by-hop options
+// header at b (RFC 2675), or 0.
+func jumboLength(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	n := (int(b[1]) + 1) * 8
+	if n > len(b) {
+		return 0
+	}
+	opts := b[2:n]
+	for len(opts) > 0 {
+		if opts[0] == 0 { // Pad1
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || 2+int(opts[1]) > len(opts) {
+			return 0
+		}
+		if opts[0] == 0xc2 && opts[1] == 4 {
+			return int(binary.BigEndian.Uint32(opts[2:6]))
+		}
+		opts = opts[2+int(opts[1]):]
+	}
+	return 0
+}
+
+// repLen returns the reported payload length of the innermost IP layer.
+func (d *Decoder) repLen() int {
+	if d.p.IPVersion == 6 {
+		return d.ip6.repLen
+	}
+	return d.ip4.repLen
+}
+
+// tcpLayer decodes a TCP header. Only the 20-byte fixed header must be
+// captured: options cut by the snaplen set OptionsTruncated (gopacket's
+// TCP rejects such a header). Inside an ICMP error, 8 bytes (ports and
+// sequence number) are enough.
+type tcpLayer struct{ base }
+
+func (l *tcpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeTCP }
+
+func (l *tcpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
+	p := d.p
+	l.set(nil, gopacket.LayerTypeZero)
+	if d.inError && len(b) >= 8 && len(b) < 20 {
+		p.HasTransport = true
+		p.SrcPort = binary.BigEndian.Uint16(b[0:2])
+		p.DstPort = binary.BigEndian.Uint16(b[2:4])
+		p.Seq = binary.BigEndian.Uint32(b[4:8])
+		if len(b) >= 12 {
+			p.Ack = binary.BigEndian.Uint32(b[8:12])
+		}
+		return nil
+	}
+	if len(b) < 20 {
+		return errShortTCP
+	}
+	hlen := int(b[12]>>4) * 4
+	if hlen < 20 {
+		return errTCPHdrLen
+	}
+	p.HasTransport = true
+	p.SrcPort = binary.BigEndian.Uint16(b[0:2])
+	p.DstPort = binary.BigEndian.Uint16(b[2:4])
+	p.Seq = binary.BigEndian.Uint32(b[4:8])
+	p.Ack = binary.BigEndian.Uint32(b[8:12])
+	p.Flags = uint16(b[13]) | uint16(b[12]&1)<<8
+	p.Window = binary.BigEndian.Uint16(b[14:16])
+	p.TCPHdrLen = hlen
+	opts := b[20:min(hlen, len(b))]
+	p.OptionsTruncated = len(b) < hlen
+	parseTCPOptions(p, opts)
+	p.PayloadLen = max(d.repLen()-hlen, 0)
+	if hlen < len(b) {
+		p.Payload = b[hlen:min(len(b), hlen+p.PayloadLen)]
+	}
+	return nil
+}
+
+// parseTCPOptions reads MSS, window scale, SACK-permitted and SACK blocks
+// from opts. It stops at the end-of-options option and at an option whose
+// length is bad or runs past opts.
+func parseTCPOptions(p *Packet, opts []byte) {
+	for len(opts) > 0 {
+		kind := opts[0]
+		if kind == 0 { // end of option list
+			return
+		}
+		if kind == 1 { // no-operation
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 {
+			return
+		}
+		n := int(opts[1])
+		if n < 2 || n > len(opts) {
+			return
+		}
+		switch {
+		case kind == 2 && n == 4:
+			p.MSS = binary.BigEndian.Uint16(opts[2:4])
+		case kind == 3 && n == 3:
+			p.WScale = int8(min(opts[2], 127))
+		case kind == 4 && n == 2:
+			p.SACKPermitted = true
+		case kind == 5 && n >= 10:
+			p.SACKBlocks = (n - 2) / 8
+		}
+		opts = opts[n:]
+	}
+}
+
+// udpLayer decodes a UDP header. The payload length comes from the UDP
+// length field, or from the IP payload length when that field is 0
+// (jumbogram) or does not fit the IP payload.
+type udpLayer struct{ base }
+
+func (l *udpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeUDP }
+
+func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
+	p := d.p
+	l.set(nil, gopacket.LayerTypeZero)
+	if len(b) < 8 {
+		return errShortUDP
+	}
+	p.HasTransport = true
+	p.SrcPort = binary.BigEndian.Uint16(b[0:2])
+	p.DstPort = binary.BigEndian.Uint16(b[2:4])
+	ulen := int(binary.BigEndian.Uint16(b[4:6]))
+	rep := d.repLen()
+	if ulen < 8 || (ulen > rep && !d.inError && !p.Fragment) {
+		ulen = rep
+	}
+	p.PayloadLen = max(ulen-8, 0)
+	p.Payload = b[8:min(len(b), 8+p.PayloadLen)]
+	if !d.inError && !p.Fragment {
+		// Tunnels over UDP that Wireshark decodes by port by default.
+		switch {
+		case p.SrcPort == portGTPU || p.DstPort == portGTPU:
+			l.set(p.Payload, layers.LayerTypeGTPv1U)
+		case p.DstPort == portVXLAN:
+			l.set(p.Payload, layers.LayerTypeVXLAN)
+		}
+	}
+	return nil
+}
+
+// UDP ports of tunnels the decoder follows.
+const (
+	portGTPU  = 2152
+	portVXLAN = 4789
+)
+
+// espLayer records an ESP header: the Payload is the whole captured ESP
+// packet (SPI and sequence number first), PayloadLen the IP payload
+// length.
+type espLayer struct{ base }
+
+func (l *espLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPSecESP }
+
+func (l *espLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
+	p := d.p
+	l.set(nil, gopacket.LayerTypeZero)
+	if len(b) < 8 {
+		return nil
+	}
+	p.HasTransport = true
+	p.PayloadLen = d.repLen()
+	p.Payload = b[:min(len(b), p.PayloadLen)]
+	return nil
+}
+
+// icmpLayer follows ICMP and ICMPv6 error messages (destination
+// unreachable, time exceeded, parameter problem, source quench, packet too
+// big) into the quoted IP header and its transport, with InError set.
+type icmpLayer struct {
+	base
+	v6 bool
+}
+
+func (l *icmpLayer) CanDecode() gopacket.LayerClass {
+	if l.v6 {
+		return layers.LayerTypeICMPv6
+	}
+	return layers.LayerTypeICMPv4
+}
+
+func (l *icmpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
+	l.set(nil, gopacket.LayerTypeZero)
+	if d.inError || len(b) < 8 {
+		return nil
+	}
+	var isErr bool
+	if l.v6 {
+		isErr = b[0] >= 1 && b[0] <= 4
+	} else {
+		switch b[0] {
+		case 3, 4, 5, 11, 12:
+			isErr = true
+		}
+	}
+	if !isErr || d.p.Fragment {
+		return nil
+	}
+	d.saveOuter()
+	d.inError = true
+	d.p.InError = true
+	if l.v6 {
+		l.set(b[8:], layers.LayerTypeIPv6)
+	} else {
+		l.set(b[8:], layers.LayerTypeIPv4)
+	}
+	return nil
+}

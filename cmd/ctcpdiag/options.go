@@ -1,0 +1,274 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+const mainUsage = `Usage: ctcpdiag <command> [arguments]
+
+ctcpdiag reads pcap and pcapng captures and tells whether a Cisco
+IPsec-over-TCP (cTCP) VPN session failed because cTCP never answers the
+duplicate ACKs of a stateful TCP device in the path, and what to change.
+
+Commands:
+  analyze   analyze capture files and print a report
+  version   print the version
+  help      show help for a command
+
+Run "ctcpdiag help <command>" or "ctcpdiag <command> --help" for details.
+
+Exit status: 0 nothing affected, 1 at least one capture affected,
+2 usage error or no capture could be read.
+`
+
+const analyzeUsage = `Usage: ctcpdiag analyze [flags] FILE...
+
+Analyze each capture FILE (pcap or pcapng, plain or compressed with gzip
+or zstd; "-" reads standard input) and print a report. Flags may come
+before or after the file names; "--" ends the flags.
+
+Flags:
+  --format FORMAT  report format: text (default) or json; markdown and
+                   html are not implemented yet
+  -o FILE          write the report to FILE instead of standard output;
+                   FILE is replaced atomically, and only when at least one
+                   capture was analyzed
+  --port N         also expect cTCP on TCP port N (1-65535, repeatable);
+                   port 10000 and recognition by content are always on
+  --dupacks N      duplicate ACKs for one ack number that make a
+                   retransmit request (at least 1; default 2)
+  --color WHEN     colour the text report: auto (default; only when
+                   standard output is a terminal and NO_COLOR is unset or
+                   empty), always or never
+  --max-flows N    bound the flow table to N flows (default 0: the
+                   built-in bound)
+  --anonymize      not implemented yet
+  -h, --help       show this help
+
+Several files: text reports follow one another, separated by a blank
+line; JSON is one indented object per capture, each followed by a
+newline (a stream of JSON values, not an array).
+
+A file that cannot be read at all is named on standard error as
+"ctcpdiag: FILE: reason" and skipped; a file readable in part is analyzed
+up to the damage and its report carries a warning.
+
+Exit status: 0 nothing affected; 1 at least one capture affected; 2 usage
+error, no capture could be read, or the report could not be written.
+`
+
+const versionUsage = `Usage: ctcpdiag version
+
+Print the version of ctcpdiag.
+`
+
+// Commands.
+const (
+	cmdAnalyze = "analyze"
+	cmdVersion = "version"
+	cmdHelp    = "help"
+)
+
+// Options is the parsed command line. parseArgs fills it; nothing in it
+// has been acted upon yet.
+type Options struct {
+	// Command is "analyze", "version" or "help".
+	Command string
+	// Usage is the text to print for Command "help" (to standard output).
+	Usage string
+
+	// Files are the captures to analyze, in order; "-" is standard input.
+	Files []string
+	// Format is "text" or "json".
+	Format string
+	// Output is the file to write the report to ("" for standard output).
+	Output string
+	// Ports are extra cTCP ports (--port), in the order given.
+	Ports []uint16
+	// DupAcks is the retransmit request threshold (--dupacks, >= 1).
+	DupAcks int
+	// Color is "auto", "always" or "never".
+	Color string
+	// MaxFlows bounds the flow table (0: the default).
+	MaxFlows int
+}
+
+// usageError is a command line that cannot be run: exit status 2, the
+// message and a hint on standard error.
+type usageError struct {
+	msg string
+	// command names the command whose usage the hint points to ("" for
+	// the main usage).
+	command string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(command, format string, a ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, a...), command: command}
+}
+
+// parseArgs parses the arguments after the program name. A request for
+// help gives Options{Command: "help"} with the usage text; a bad command
+// line gives a *usageError.
+func parseArgs(args []string) (*Options, error) {
+	if len(args) == 0 {
+		return nil, usageErrorf("", "no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "-h", "-help", "--help":
+		return &Options{Command: cmdHelp, Usage: mainUsage}, nil
+	case cmdHelp:
+		if len(rest) == 0 {
+			return &Options{Command: cmdHelp, Usage: mainUsage}, nil
+		}
+		if len(rest) > 1 {
+			return nil, usageErrorf("", "help takes at most one command, got %d", len(rest))
+		}
+		u, ok := commandUsage(rest[0])
+		if !ok {
+			return nil, usageErrorf("", "unknown command %q", rest[0])
+		}
+		return &Options{Command: cmdHelp, Usage: u}, nil
+	case cmdVersion:
+		for _, a := range rest {
+			if isHelpFlag(a) {
+				return &Options{Command: cmdHelp, Usage: versionUsage}, nil
+			}
+		}
+		if len(rest) > 0 {
+			return nil, usageErrorf(cmdVersion, "version takes no arguments")
+		}
+		return &Options{Command: cmdVersion}, nil
+	case cmdAnalyze:
+		return parseAnalyze(rest)
+	case "scan":
+		return nil, usageErrorf("", "the scan command is not implemented yet")
+	default:
+		if strings.HasPrefix(cmd, "-") {
+			return nil, usageErrorf("", "flag %s given before a command", cmd)
+		}
+		return nil, usageErrorf("", "unknown command %q", cmd)
+	}
+}
+
+func commandUsage(cmd string) (string, bool) {
+	switch cmd {
+	case cmdAnalyze:
+		return analyzeUsage, true
+	case cmdVersion:
+		return versionUsage, true
+	case cmdHelp:
+		return mainUsage, true
+	}
+	return "", false
+}
+
+func isHelpFlag(a string) bool {
+	return a == "-h" || a == "--help" || a == "-help" || a == "--h"
+}
+
+// parseAnalyze parses the arguments of "analyze". Flags and file names may
+// be mixed; "--" ends the flags.
+func parseAnalyze(args []string) (*Options, error) {
+	o := &Options{Command: cmdAnalyze}
+	fs := flag.NewFlagSet(cmdAnalyze, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&o.Format, "format", "text", "")
+	fs.StringVar(&o.Output, "o", "", "")
+	anonymize := fs.Bool("anonymize", false, "")
+	fs.Var((*portList)(&o.Ports), "port", "")
+	fs.IntVar(&o.DupAcks, "dupacks", 2, "")
+	fs.StringVar(&o.Color, "color", "auto", "")
+	fs.IntVar(&o.MaxFlows, "max-flows", 0, "")
+
+	rest := args
+	for {
+		err := fs.Parse(rest)
+		if errors.Is(err, flag.ErrHelp) {
+			return &Options{Command: cmdHelp, Usage: analyzeUsage}, nil
+		}
+		if err != nil {
+			return nil, usageErrorf(cmdAnalyze, "%v", err)
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		// Parse stops at the first non-flag argument, or after "--"
+		// (which it consumes): everything after "--" is a file name.
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			o.Files = append(o.Files, left...)
+			break
+		}
+		o.Files = append(o.Files, left[0])
+		rest = left[1:]
+	}
+
+	switch o.Format {
+	case "text", "json":
+	case "markdown", "html":
+		return nil, usageErrorf(cmdAnalyze, "--format %s is not implemented yet; use text or json", o.Format)
+	default:
+		return nil, usageErrorf(cmdAnalyze, "invalid --format %q: want text or json", o.Format)
+	}
+	if *anonymize {
+		return nil, usageErrorf(cmdAnalyze, "--anonymize is not implemented yet")
+	}
+	if o.DupAcks < 1 {
+		return nil, usageErrorf(cmdAnalyze, "invalid --dupacks %d: want at least 1", o.DupAcks)
+	}
+	switch o.Color {
+	case "auto", "always", "never":
+	default:
+		return nil, usageErrorf(cmdAnalyze, "invalid --color %q: want auto, always or never", o.Color)
+	}
+	if o.MaxFlows < 0 {
+		return nil, usageErrorf(cmdAnalyze, "invalid --max-flows %d: want 0 or more", o.MaxFlows)
+	}
+	if len(o.Files) == 0 {
+		return nil, usageErrorf(cmdAnalyze, "no capture file given")
+	}
+	stdin := 0
+	for _, f := range o.Files {
+		if f == "" {
+			return nil, usageErrorf(cmdAnalyze, "empty file name")
+		}
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return nil, usageErrorf(cmdAnalyze, `standard input ("-") given more than once`)
+	}
+	return o, nil
+}
+
+// portList is the repeatable --port flag.
+type portList []uint16
+
+func (p *portList) String() string {
+	if p == nil {
+		return ""
+	}
+	s := make([]string, len(*p))
+	for i, v := range *p {
+		s[i] = strconv.Itoa(int(v))
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *portList) Set(v string) error {
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil || n == 0 {
+		return errors.New("want a port number from 1 to 65535")
+	}
+	*p = append(*p, uint16(n))
+	return nil
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/report"
+)
+
+// Exit statuses (DESIGN.md).
+const (
+	exitOK       = 0 // analyzed, nothing affected
+	exitAffected = 1 // at least one capture affected
+	exitFailure  = 2 // usage error, nothing readable, report not written
+)
+
+// env is what a run sees of the outside world; tests substitute it.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// getenv reads an environment variable.
+	getenv func(string) string
+	// isTerminal reports whether w is a terminal.
+	isTerminal func(w io.Writer) bool
+}
+
+// run runs ctcpdiag with args (without the program name) and returns the
+// exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runEnv(args, &env{
+		stdin:      stdin,
+		stdout:     stdout,
+		stderr:     stderr,
+		getenv:     os.Getenv,
+		isTerminal: isTerminal,
+	})
+}
+
+func runEnv(args []string, e *env) int {
+	opts, err := parseArgs(args)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			hint := "ctcpdiag help"
+			if ue.command != "" {
+				hint = "ctcpdiag help " + ue.command
+			}
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s\nRun %q for usage.\n", report.Printable(ue.msg), hint)
+		} else {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
+		}
+		return exitFailure
+	}
+	switch opts.Command {
+	case cmdHelp:
+		fmt.Fprint(e.stdout, opts.Usage)
+		return exitOK
+	case cmdVersion:
+		fmt.Fprintf(e.stdout, "ctcpdiag %s\n", versionFunc())
+		return exitOK
+	}
+	return runAnalyze(opts, e)
+}
+
+// outcome is what became of one input file.
+type outcome struct {
+	// err is set when the file could not be read at all.
+	err     error
+	verdict detect.Verdict
+}
+
+// exitStatus decides the exit status of an analyze run, the only place
+// that does: 2 when no capture could be analyzed or the report could not be
+// written; otherwise 1 when at least one capture is affected, else 0.
+// Files that could not be read do not change the status when another file
+// was analyzed (they are named on standard error).
+func exitStatus(outcomes []outcome, writeErr error) int {
+	if writeErr != nil {
+		return exitFailure
+	}
+	analyzed, affected := 0, false
+	for _, o := range outcomes {
+		if o.err != nil {
+			continue
+		}
+		analyzed++
+		if o.verdict == detect.Affected {
+			affected = true
+		}
+	}
+	switch {
+	case analyzed == 0:
+		return exitFailure
+	case affected:
+		return exitAffected
+	}
+	return exitOK
+}
+
+func runAnalyze(opts *Options, e *env) int {
+	color := false
+	if opts.Format == "text" {
+		color = useColor(opts.Color, opts.Output, e)
+	}
+	aopts := analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows}
+	cfg := detect.Config{DupAcks: opts.DupAcks}
+	tool := report.Tool{Name: "ctcpdiag", Version: versionFunc()}
+
+	// Reports go straight to standard output, one after another, or are
+	// collected for the atomic write of -o.
+	var out io.Writer = e.stdout
+	var buf bytes.Buffer
+	if opts.Output != "" {
+		out = &buf
+	}
+
+	var outcomes []outcome
+	var writeErr error
+	for _, path := range opts.Files {
+		c, err := analyzeFile(path, e.stdin, aopts)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
+			outcomes = append(outcomes, outcome{err: err})
+			continue
+		}
+		res, err := detect.Run(c, cfg)
+		if err != nil {
+			// A detector failed: report what analyze found, unjudged.
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s: %s\n", report.Printable(path), report.Printable(err.Error()))
+			res = nil
+		}
+		rep := report.Build(c, res, tool)
+		first := len(outcomes) == 0 || allFailed(outcomes)
+		outcomes = append(outcomes, outcome{verdict: detect.Verdict(rep.Verdict)})
+		if writeErr == nil {
+			writeErr = render(out, rep, opts.Format, color, first)
+		}
+	}
+	if writeErr == nil && opts.Output != "" && !allFailed(outcomes) {
+		writeErr = writeFileAtomic(opts.Output, buf.Bytes())
+	}
+	if writeErr != nil {
+		fmt.Fprintf(e.stderr, "ctcpdiag: writing the report: %s\n", report.Printable(writeErr.Error()))
+	}
+	return exitStatus(outcomes, writeErr)
+}
+
+func allFailed(outcomes []outcome) bool {
+	for _, o := range outcomes {
+		if o.err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// render writes one report; first is false for the reports after the first
+// written one, which text separates with a blank line.
+func render(w io.Writer, rep *report.Report, format string, color, first bool) error {
+	switch format {
+	case "json":
+		return report.WriteJSON(w, rep, report.JSONOptions{})
+	default:
+		if !first {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		return report.WriteText(w, rep, report.TextOptions{Color: color})
+	}
+}
+
+// analyzeFile analyzes the capture at path, or standard input for "-".
+func analyzeFile(path string, stdin io.Reader, opts analyze.Options) (*analyze.Capture, error) {
+	if path == "-" {
+		return analyze.Reader(stdin, "-", opts)
+	}
+	return analyze.File(path, opts)
+}
+
+// inputErrorText is the message for a capture that could not be read: the
+// error itself when it names the file (analyze's InputError does),
+// otherwise prefixed with the file name.
+func inputErrorText(path string, err error) string {
+	msg := err.Error()
+	if len(msg) > len(path) && msg[:len(path)] == path && msg[len(path)] == ':' {
+		return msg
+	}
+	return path + ": " + msg
+}
+
+// useColor decides once whether the text report is coloured: "always" and
+// "never" are obeyed; "auto" colours only when the report goes to standard
+// output, that is a terminal, and NO_COLOR is unset or empty.
+func useColor(mode, output string, e *env) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if output != "" || e.getenv("NO_COLOR") != "" {
+		return false
+	}
+	return e.isTerminal(e.stdout)
+}
+
+// isTerminal reports whether w is a terminal (a Cygwin/MSYS one included).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, renamed over path once complete: readers see the old file or
+// the whole new one, never a part. On error the temporary file is removed
+// and path is left as it was.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,161 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+)
+
+// Loss is the loss measured on one cTCP session. Arrays are indexed by
+// analyze.Dir (the direction the lost data was sent in).
+type Loss struct {
+	// LostSegments counts Wireshark's "previous segment not captured" flags;
+	// DataSegments the data segments seen.
+	LostSegments [2]int
+	DataSegments [2]uint64
+	// Retransmissions counts the segments Wireshark flags as
+	// retransmissions (fast and spurious included), both directions.
+	Retransmissions int
+	// ESPGaps counts jumps in the ESP sequence numbers carried inside the
+	// session; ESPMissing the sequence numbers skipped; ESPPackets the ESP
+	// packets seen.
+	ESPGaps, ESPMissing, ESPPackets [2]uint64
+	// Rate is the measured loss rate in [0, 1], the larger of two
+	// measures: missing ESP sequence numbers over the ESP sequence numbers
+	// expected (seen + missing), Basis "esp"; lost-segment flags over data
+	// segments, Basis "tcp". (A loss before the capture point leaves the ESP
+	// sequence unbroken in the capture, a loss after it shows no TCP hole,
+	// so the larger measure is the better estimate.)
+	Rate  float64
+	Basis string
+}
+
+// Any reports whether the session shows any loss or retransmission.
+func (l *Loss) Any() bool {
+	return l.LostSegments[0]+l.LostSegments[1] > 0 || l.ESPGaps[0]+l.ESPGaps[1] > 0 || l.Retransmissions > 0
+}
+
+// PacketLoss measures the loss on each cTCP session: lost segments,
+// retransmissions and ESP sequence gaps, and a loss rate.
+//
+// Its result is a []*Loss indexed by session, nil for sessions that are not
+// cTCP. It reports a warning for each cTCP session that shows any of them.
+var PacketLoss = &Detector{
+	Name: "packet-loss",
+	Doc: `measure packet loss on cTCP sessions
+
+Counts Wireshark's lost-segment and retransmission flags and the gaps in the
+ESP sequence numbers inside the tunnel, per direction, and computes a loss
+rate: the larger of missing ESP sequence numbers over those expected and
+lost-segment flags over data segments. cTCP cannot
+recover from any loss, so every lost segment is a chance to hit the failure.`,
+	Run: runPacketLoss,
+}
+
+func runPacketLoss(p *Pass) error {
+	c := p.Capture
+	all := make([]*Loss, len(c.Sessions))
+	for i, s := range c.Sessions {
+		if !isCTCP(s) {
+			continue
+		}
+		l := measureLoss(s)
+		all[i] = l
+		if !l.Any() {
+			continue
+		}
+		frames := make([]uint64, 0, len(s.Dirs[0].LostSegmentFrames)+len(s.Dirs[1].LostSegmentFrames))
+		frames = append(frames, s.Dirs[0].LostSegmentFrames...)
+		frames = append(frames, s.Dirs[1].LostSegmentFrames...)
+		filter := sessionFilter(s) + " && (tcp.analysis.lost_segment || tcp.analysis.retransmission)"
+		p.Report(Finding{
+			Severity:        Warning,
+			Session:         s.ID,
+			Summary:         describeSession(s) + ": " + l.sentence(),
+			Frames:          evidenceFrames(frames...),
+			WiresharkFilter: filter,
+		})
+	}
+	p.SetResult(all)
+	return nil
+}
+
+// lossesOf returns the PacketLoss result from a pass that requires it.
+func lossesOf(p *Pass) []*Loss {
+	v, _ := p.ResultOf[PacketLoss].([]*Loss)
+	return v
+}
+
+// measureLoss collects the loss facts of one session.
+func measureLoss(s *analyze.Session) *Loss {
+	l := &Loss{Retransmissions: s.Counts.Retransmissions}
+	for d := range 2 {
+		l.LostSegments[d] = s.Dirs[d].Counts.LostSegments
+		l.DataSegments[d] = s.Dirs[d].DataSegments
+		l.ESPGaps[d] = s.ESP[d].SeqGaps
+		l.ESPMissing[d] = s.ESP[d].SeqMissing
+		l.ESPPackets[d] = s.ESP[d].Packets
+	}
+	l.setRate()
+	return l
+}
+
+// setRate computes Rate and Basis from the counts.
+func (l *Loss) setRate() {
+	var espSeen, espMissing, lost, data uint64
+	for d := range 2 {
+		espSeen += l.ESPPackets[d]
+		espMissing += l.ESPMissing[d]
+		lost += uint64(max(0, l.LostSegments[d]))
+		data += l.DataSegments[d]
+	}
+	var espRate, tcpRate float64
+	if espSeen > 0 {
+		espRate = float64(espMissing) / float64(espSeen+espMissing)
+	}
+	if data > 0 {
+		tcpRate = min(1, float64(lost)/float64(data))
+	}
+	l.Basis, l.Rate = "tcp", tcpRate
+	if espSeen > 0 && espRate >= tcpRate {
+		l.Basis, l.Rate = "esp", espRate
+	}
+}
+
+// sentence describes the loss: "client->headend: 3 lost segments of 1200
+// data segments, 4 missing ESP sequence numbers in 3 gaps; ...; measured
+// loss 0.33 %".
+func (l *Loss) sentence() string {
+	var parts []string
+	for d := analyze.ClientToHeadend; d <= analyze.HeadendToClient; d++ {
+		var dp []string
+		if l.LostSegments[d] > 0 {
+			dp = append(dp, fmt.Sprintf("%s flagged \"previous segment not captured\" of %s",
+				plural(l.LostSegments[d], "segment"), plural(l.DataSegments[d], "data segment")))
+		}
+		if l.ESPGaps[d] > 0 {
+			dp = append(dp, fmt.Sprintf("%s missing in %s of %s",
+				plural(l.ESPMissing[d], "ESP sequence number"), plural(l.ESPGaps[d], "gap"), plural(l.ESPPackets[d], "ESP packet")))
+		}
+		if len(dp) > 0 {
+			parts = append(parts, fmt.Sprintf("from the %s %s", d.Side(), strings.Join(dp, " and ")))
+		}
+	}
+	if l.Retransmissions > 0 {
+		parts = append(parts, plural(l.Retransmissions, "retransmission")+" flagged")
+	}
+	s := strings.Join(parts, "; ")
+	if l.LostSegments[0]+l.LostSegments[1] > 0 || l.ESPGaps[0]+l.ESPGaps[1] > 0 {
+		s += fmt.Sprintf("; measured loss %s (%s)", fmtPercent(l.Rate), l.basisText())
+	}
+	return s
+}
+
+// basisText says what Rate was computed from.
+func (l *Loss) basisText() string {
+	if l.Basis == "esp" {
+		return "missing ESP sequence numbers over those expected"
+	}
+	return "lost-segment flags over data segments"
+}

@@ -1,0 +1,91 @@
+package detect
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+)
+
+// withDefaults returns cfg with zero values replaced by the defaults, or an
+// error for a value out of range.
+func (cfg Config) withDefaults() (Config, error) {
+	switch {
+	case cfg.DupAcks == 0:
+		cfg.DupAcks = DefaultDupAcks
+	case cfg.DupAcks < 1:
+		return cfg, fmt.Errorf("dupacks must be at least 1, got %d", cfg.DupAcks)
+	}
+	return cfg, nil
+}
+
+// Run applies every detector in Detectors to c, then decides the verdict
+// and the recommendations. It reads c and never modifies it; the Result
+// points into c (Request.Run, SessionResult.Session), so c must stay
+// unchanged while the Result is used. Run is deterministic: the same
+// capture and config give the same Result. It is safe to call
+// concurrently on different or the same captures.
+func Run(c *analyze.Capture, cfg Config) (*Result, error) {
+	if c == nil {
+		return nil, errNilCapture
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	findings, results, err := runDetectors(c, cfg, Detectors)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	res.Sessions, _ = results[SessionOutcome].([]SessionResult)
+	losses, _ := results[PacketLoss].([]*Loss)
+	for i := range res.Sessions {
+		if i < len(losses) {
+			res.Sessions[i].Loss = losses[i]
+		}
+	}
+	res.Transports, _ = results[VPNTransports].([]TransportCount)
+	res.UDPBlocked, _ = results[UDPBlocked].([]int)
+	sortFindings(findings)
+	res.Findings = findings
+	primary := decideVerdict(c, res)
+	if primary >= 0 && (res.Verdict == Affected || res.Verdict == AtRisk) {
+		res.Recommendations = recommend(c, res, primary)
+	}
+	return res, nil
+}
+
+// severityRank orders severities, worst first.
+func severityRank(s Severity) int {
+	switch s {
+	case Critical:
+		return 0
+	case Warning:
+		return 1
+	}
+	return 2
+}
+
+// sortFindings orders findings worst first, then capture-wide before
+// per-session, then by session, then by first frame. The sort is stable,
+// so findings that tie keep the detectors' order.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Session, b.Session); c != 0 {
+			return c
+		}
+		var fa, fb uint64
+		if len(a.Frames) > 0 {
+			fa = a.Frames[0]
+		}
+		if len(b.Frames) > 0 {
+			fb = b.Frames[0]
+		}
+		return cmp.Compare(fa, fb)
+	})
+}

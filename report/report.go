@@ -1,0 +1,506 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/detect"
+)
+
+// Schema is the value of Report.Schema for this version of the JSON
+// contract.
+const Schema = "ctcpdiag.report/v1"
+
+// TimeLayout is the layout of every time in a Report: RFC 3339 in UTC with
+// nine fractional digits, so that times sort as strings.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Report is everything any renderer prints about one capture. Build makes
+// it; nothing modifies it afterwards, so a Report may be rendered
+// concurrently by several renderers.
+type Report struct {
+	Schema  string  `json:"schema"`
+	Tool    Tool    `json:"tool"`
+	Capture Capture `json:"capture"`
+	// Verdict is one of "affected", "at-risk", "healthy", "no-ctcp",
+	// "inconclusive".
+	Verdict string `json:"verdict"`
+	// VerdictWhy explains the verdict in one sentence.
+	VerdictWhy string `json:"verdict_why"`
+	// Transports counts the sessions of each VPN transport seen, in the
+	// order of the contract's transport list.
+	Transports []TransportCount `json:"transports"`
+	// Sessions are all TCP sessions and VPN flows of the capture, by ID.
+	Sessions        []Session        `json:"sessions"`
+	Findings        []Finding        `json:"findings"`
+	Recommendations []Recommendation `json:"recommendations"`
+
+	// Listing says which sessions human-oriented renderers list; it is not
+	// part of the JSON contract.
+	Listing Listing `json:"-"`
+}
+
+// Tool names the program that made the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Capture describes the input file.
+type Capture struct {
+	// Path is the name the capture was opened under ("-" for stdin).
+	Path string `json:"path"`
+	// SHA256 is the hex SHA-256 of the bytes as stored.
+	SHA256 string `json:"sha256"`
+	// Size is the file size in bytes, as stored.
+	Size int64 `json:"size"`
+	// Format is "pcap", "pcap-nsec" or "pcapng".
+	Format string `json:"format"`
+	// Compression is "none", "gzip" or "zstd".
+	Compression string   `json:"compression"`
+	LinkTypes   []string `json:"link_types"`
+	Packets     uint64   `json:"packets"`
+	// Start and End are the first and last packet times (TimeLayout), nil
+	// for a capture without packets.
+	Start *string `json:"start"`
+	End   *string `json:"end"`
+	// Duration is End - Start in seconds (0 without packets).
+	Duration float64  `json:"duration_seconds"`
+	Warnings []string `json:"warnings"`
+	Stats    Stats    `json:"stats"`
+}
+
+// Stats are capture-wide counters.
+type Stats struct {
+	IPPackets    uint64            `json:"ip_packets"`
+	TCPPackets   uint64            `json:"tcp_packets"`
+	UDPPackets   uint64            `json:"udp_packets"`
+	ESPPackets   uint64            `json:"esp_packets"`
+	NonIP        uint64            `json:"non_ip_packets"`
+	Undecodable  uint64            `json:"undecodable_packets"`
+	Fragments    uint64            `json:"fragments"`
+	Truncated    uint64            `json:"truncated_packets"`
+	TCPStreams   int               `json:"tcp_streams"`
+	EvictedFlows uint64            `json:"evicted_flows"`
+	TCP          analyze.TCPCounts `json:"tcp_analysis"`
+}
+
+// TransportCount is the number of sessions of one VPN transport.
+type TransportCount struct {
+	Transport string `json:"transport"`
+	Sessions  int    `json:"sessions"`
+}
+
+// Session is one TCP connection or VPN flow.
+type Session struct {
+	// ID is the session's index in the capture.
+	ID int `json:"id"`
+	// Stream is Wireshark's tcp.stream or udp.stream index, nil for ESP.
+	Stream *int `json:"stream"`
+	// Protocol is "tcp", "udp" or "esp".
+	Protocol  string `json:"protocol"`
+	Transport string `json:"transport"`
+	// TransportWhy says how the transport was recognised; TransportSure is
+	// false when it is a guess.
+	TransportWhy  string `json:"transport_why"`
+	TransportSure bool   `json:"transport_sure"`
+	// Client and Headend are "ip:port" or "[ipv6]:port" ("ip" alone for
+	// ESP, which has no ports).
+	Client  string `json:"client"`
+	Headend string `json:"headend"`
+	// ClientBy says how the client was chosen: "syn", "port" or "first".
+	ClientBy        string `json:"client_by"`
+	FirstFrame      uint64 `json:"first_frame"`
+	LastFrame       uint64 `json:"last_frame"`
+	Start           string `json:"start"`
+	End             string `json:"end"`
+	Packets         uint64 `json:"packets"`
+	DupAcks         int    `json:"dup_acks"`
+	Retransmissions int    `json:"retransmissions"`
+	LostSegments    int    `json:"lost_segments"`
+	// Outcome is "stalled", "reset", "closed", "reconnected" or "running";
+	// OutcomeFrame is the frame that shows it (0 for running).
+	Outcome      string `json:"outcome"`
+	OutcomeFrame uint64 `json:"outcome_frame"`
+	// NextSession is, for a reconnected session, the ID of the session
+	// that replaced it; nil otherwise.
+	NextSession *int `json:"next_session"`
+	// TimeToOutcome is the time in seconds from the first unanswered
+	// retransmit request to the outcome; nil without one.
+	TimeToOutcome *float64 `json:"time_to_outcome_seconds"`
+	// Stall is the session's longest one-way stall, nil if none.
+	Stall *Stall `json:"stall"`
+	// RetransmitRequests are the judged requests in frame order.
+	RetransmitRequests []RetransmitRequest `json:"retransmit_requests"`
+	// Unanswered counts the requests with Answered == false.
+	Unanswered int `json:"unanswered_requests"`
+	// WiresharkFilter shows the session in Wireshark.
+	WiresharkFilter string `json:"wireshark_filter"`
+}
+
+// Stall is a stretch of time in which one side sent no data while the other
+// side kept sending.
+type Stall struct {
+	// Side is "client" or "headend": the side that went silent.
+	Side string `json:"side"`
+	// FromFrame is its last data frame before the silence; ToFrame its
+	// first data frame after it, 0 when the silence lasted to the end of
+	// the capture (Open).
+	FromFrame uint64  `json:"from_frame"`
+	ToFrame   uint64  `json:"to_frame"`
+	From      string  `json:"from"`
+	To        string  `json:"to"`
+	Seconds   float64 `json:"seconds"`
+	Open      bool    `json:"open"`
+	// OtherSegments are the data segments the other side sent meanwhile,
+	// the first in OtherFirstFrame.
+	OtherSegments   uint64 `json:"other_segments"`
+	OtherFirstFrame uint64 `json:"other_first_frame"`
+}
+
+// RetransmitRequest is one run of duplicate ACKs asking for the same bytes.
+type RetransmitRequest struct {
+	// RequestedBy is "client" or "headend": the side that sent the
+	// duplicate ACKs.
+	RequestedBy string `json:"requested_by"`
+	// Ack is the requested sequence number, relative.
+	Ack uint32 `json:"ack"`
+	// DupAcks is the number of duplicate ACKs; Frames lists the first of
+	// them (capped), FirstFrame is Frames[0] ("Dup ACK #1").
+	DupAcks    int      `json:"dup_acks"`
+	FirstFrame uint64   `json:"first_frame"`
+	FirstTime  string   `json:"first_time"`
+	Frames     []uint64 `json:"frames"`
+	// Answered is true, false, or nil when the capture cannot tell.
+	Answered *bool `json:"answered"`
+	// Why explains the judgement.
+	Why string `json:"why"`
+}
+
+// Finding is one piece of evidence.
+type Finding struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	// Session is the session ID, nil for capture-wide findings.
+	Session         *int     `json:"session"`
+	Summary         string   `json:"summary"`
+	Frames          []uint64 `json:"frames"`
+	WiresharkFilter string   `json:"wireshark_filter"`
+}
+
+// Recommendation is one ranked fix.
+type Recommendation struct {
+	Action  string `json:"action"`
+	Rank    int    `json:"rank"`
+	Title   string `json:"title"`
+	Why     string `json:"why"`
+	Config  string `json:"config"`
+	Caution string `json:"caution"`
+}
+
+// Listing is the choice of sessions that human-oriented renderers list in
+// full: all VPN sessions, and the other sessions that show duplicate ACKs,
+// retransmissions or lost segments. The rest are only counted.
+type Listing struct {
+	// Shown are indexes into Report.Sessions, ascending.
+	Shown []int
+	// OtherTCP and OtherUDP count the sessions not shown, by protocol.
+	OtherTCP, OtherUDP int
+}
+
+// Build makes the Report for capture c as judged by r. r may be nil (no
+// judgement: verdict "inconclusive", sessions "running"). Build copies
+// everything it keeps; c and r are not modified and may be discarded.
+func Build(c *analyze.Capture, r *detect.Result, tool Tool) *Report {
+	if r == nil {
+		r = &detect.Result{Verdict: detect.Inconclusive, VerdictWhy: "the capture was not judged"}
+	}
+	rep := &Report{
+		Schema:          Schema,
+		Tool:            tool,
+		Capture:         buildCapture(c),
+		Verdict:         string(r.Verdict),
+		VerdictWhy:      r.VerdictWhy,
+		Transports:      make([]TransportCount, 0, len(r.Transports)),
+		Sessions:        make([]Session, 0, len(c.Sessions)),
+		Findings:        make([]Finding, 0, len(r.Findings)),
+		Recommendations: make([]Recommendation, 0, len(r.Recommendations)),
+	}
+	for _, tc := range r.Transports {
+		rep.Transports = append(rep.Transports, TransportCount{Transport: string(tc.Transport), Sessions: tc.Sessions})
+	}
+	for i, s := range c.Sessions {
+		var sr *detect.SessionResult
+		if i < len(r.Sessions) && r.Sessions[i].Session == s {
+			sr = &r.Sessions[i]
+		} else {
+			for j := range r.Sessions {
+				if r.Sessions[j].Session == s {
+					sr = &r.Sessions[j]
+					break
+				}
+			}
+		}
+		rep.Sessions = append(rep.Sessions, buildSession(s, sr))
+	}
+	slices.SortStableFunc(rep.Sessions, func(a, b Session) int { return cmp.Compare(a.ID, b.ID) })
+
+	rep.Listing = buildListing(rep.Sessions)
+
+	for _, f := range r.Findings {
+		rf := Finding{
+			ID:              f.ID,
+			Severity:        string(f.Severity),
+			Summary:         f.Summary,
+			Frames:          sortedFrames(f.Frames),
+			WiresharkFilter: f.WiresharkFilter,
+		}
+		if f.Session >= 0 {
+			rf.Session = new(f.Session)
+		}
+		rep.Findings = append(rep.Findings, rf)
+	}
+	slices.SortStableFunc(rep.Findings, compareFindings)
+
+	for _, rc := range r.Recommendations {
+		rep.Recommendations = append(rep.Recommendations, Recommendation{
+			Action:  string(rc.Action),
+			Rank:    rc.Rank,
+			Title:   rc.Title,
+			Why:     rc.Why,
+			Config:  rc.Config,
+			Caution: rc.Caution,
+		})
+	}
+	slices.SortStableFunc(rep.Recommendations, func(a, b Recommendation) int { return cmp.Compare(a.Rank, b.Rank) })
+	return rep
+}
+
+func buildCapture(c *analyze.Capture) Capture {
+	rc := Capture{
+		Path:        c.Path,
+		SHA256:      c.SHA256,
+		Size:        c.Size,
+		Format:      c.Format,
+		Compression: c.Compression,
+		LinkTypes:   append([]string{}, c.LinkTypes...),
+		Packets:     c.Packets,
+		Warnings:    append([]string{}, c.Warnings...),
+		Stats: Stats{
+			IPPackets:    c.Stats.IPPackets,
+			TCPPackets:   c.Stats.TCPPackets,
+			UDPPackets:   c.Stats.UDPPackets,
+			ESPPackets:   c.Stats.ESPPackets,
+			NonIP:        c.Stats.NonIP,
+			Undecodable:  c.Stats.Undecodable,
+			Fragments:    c.Stats.Fragments,
+			Truncated:    c.Stats.Truncated,
+			TCPStreams:   c.Stats.TCPStreams,
+			EvictedFlows: c.Stats.EvictedFlows,
+			TCP:          c.Stats.TCP,
+		},
+	}
+	slices.Sort(rc.LinkTypes)
+	if c.Packets > 0 {
+		rc.Start = new(FormatTime(c.Start))
+		rc.End = new(FormatTime(c.End))
+		rc.Duration = time.Duration(c.End - c.Start).Seconds()
+	}
+	return rc
+}
+
+func buildSession(s *analyze.Session, sr *detect.SessionResult) Session {
+	rs := Session{
+		ID:              s.ID,
+		Protocol:        protocolName(s.Proto),
+		Transport:       string(s.Transport),
+		TransportWhy:    s.TransportWhy,
+		TransportSure:   s.TransportSure,
+		Client:          FormatAddr(s.Client, s.Proto),
+		Headend:         FormatAddr(s.Headend, s.Proto),
+		ClientBy:        s.ClientBy,
+		FirstFrame:      s.FirstFrame,
+		LastFrame:       s.LastFrame,
+		Start:           FormatTime(s.FirstTime),
+		End:             FormatTime(s.LastTime),
+		Packets:         s.Packets,
+		DupAcks:         s.Counts.DupAcks,
+		Retransmissions: s.Counts.Retransmissions,
+		LostSegments:    s.Counts.LostSegments,
+		Outcome:         string(detect.Running),
+		WiresharkFilter: sessionFilter(s),
+	}
+	if s.Proto != 50 && s.Stream >= 0 {
+		rs.Stream = new(s.Stream)
+	}
+	rs.RetransmitRequests = []RetransmitRequest{}
+	if sr == nil {
+		return rs
+	}
+	if sr.Outcome != "" {
+		rs.Outcome = string(sr.Outcome)
+	}
+	rs.OutcomeFrame = sr.OutcomeFrame
+	if sr.Outcome == detect.Reconnected && sr.NextSession >= 0 {
+		rs.NextSession = new(sr.NextSession)
+	}
+	if sr.FirstUnanswered != nil {
+		rs.TimeToOutcome = new(time.Duration(sr.TimeToOutcome).Seconds())
+	}
+	if st := sr.Stall; st != nil {
+		rs.Stall = &Stall{
+			Side:            st.Dir.Side(),
+			FromFrame:       st.Silence.FromFrame,
+			ToFrame:         st.Silence.ToFrame,
+			From:            FormatTime(st.Silence.From),
+			To:              FormatTime(st.Silence.To),
+			Seconds:         time.Duration(st.Silence.Duration()).Seconds(),
+			Open:            st.Silence.Open,
+			OtherSegments:   st.Silence.OtherSegments,
+			OtherFirstFrame: st.Silence.OtherFirstFrame,
+		}
+	}
+	for _, q := range sr.Requests {
+		if q.Run == nil {
+			continue
+		}
+		rq := RetransmitRequest{
+			RequestedBy: q.Run.By.Side(),
+			Ack:         q.Run.Ack,
+			DupAcks:     q.Run.Count,
+			FirstTime:   FormatTime(q.Run.FirstTime),
+			Frames:      append([]uint64{}, q.Run.Frames...),
+			Why:         q.Why,
+		}
+		if len(q.Run.Frames) > 0 {
+			rq.FirstFrame = q.Run.Frames[0]
+		}
+		switch q.Answer {
+		case detect.Answered:
+			rq.Answered = new(true)
+		case detect.Unanswered:
+			rq.Answered = new(false)
+			rs.Unanswered++
+		}
+		rs.RetransmitRequests = append(rs.RetransmitRequests, rq)
+	}
+	slices.SortStableFunc(rs.RetransmitRequests, func(a, b RetransmitRequest) int {
+		return cmp.Compare(a.FirstFrame, b.FirstFrame)
+	})
+	return rs
+}
+
+func buildListing(rs []Session) Listing {
+	l := Listing{Shown: []int{}}
+	for i, s := range rs {
+		vpn := analyze.Transport(s.Transport).IsVPN()
+		if vpn || s.DupAcks > 0 || s.Retransmissions > 0 || s.LostSegments > 0 || len(s.RetransmitRequests) > 0 {
+			l.Shown = append(l.Shown, i)
+			continue
+		}
+		if s.Protocol == "tcp" {
+			l.OtherTCP++
+		} else {
+			l.OtherUDP++
+		}
+	}
+	return l
+}
+
+var severityOrder = map[string]int{"critical": 0, "warning": 1, "info": 2}
+
+// compareFindings orders findings by severity (critical first), then
+// session (capture-wide first), then first evidence frame, then ID.
+func compareFindings(a, b Finding) int {
+	sa, ok := severityOrder[a.Severity]
+	if !ok {
+		sa = len(severityOrder)
+	}
+	sb, ok := severityOrder[b.Severity]
+	if !ok {
+		sb = len(severityOrder)
+	}
+	if c := cmp.Compare(sa, sb); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(sessionKey(a.Session), sessionKey(b.Session)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(firstFrame(a.Frames), firstFrame(b.Frames)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+func sessionKey(p *int) int {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func firstFrame(f []uint64) uint64 {
+	if len(f) == 0 {
+		return 0
+	}
+	return f[0]
+}
+
+func sortedFrames(f []uint64) []uint64 {
+	out := append([]uint64{}, f...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// FormatTime formats ns (nanoseconds since the Unix epoch) with TimeLayout.
+func FormatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(TimeLayout)
+}
+
+// FormatAddr writes ap as "ip:port" ("[ipv6]:port"); for ESP (proto 50),
+// which has no ports, the address alone. An invalid address is written
+// as "".
+func FormatAddr(ap netip.AddrPort, proto uint8) string {
+	if !ap.Addr().IsValid() {
+		return ""
+	}
+	if proto == 50 {
+		return ap.Addr().Unmap().String()
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+}
+
+func protocolName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 50:
+		return "esp"
+	}
+	return fmt.Sprintf("ip-proto-%d", p)
+}
+
+// sessionFilter returns a Wireshark display filter that shows session s.
+func sessionFilter(s *analyze.Session) string {
+	switch {
+	case s.Proto == 6 && s.Stream >= 0:
+		return fmt.Sprintf("tcp.stream eq %d", s.Stream)
+	case s.Proto == 17 && s.Stream >= 0:
+		return fmt.Sprintf("udp.stream eq %d", s.Stream)
+	}
+	if !s.Client.Addr().IsValid() || !s.Headend.Addr().IsValid() {
+		return ""
+	}
+	ip := "ip"
+	if s.Client.Addr().Unmap().Is6() {
+		ip = "ipv6"
+	}
+	return fmt.Sprintf("%s.addr eq %s && %s.addr eq %s && esp",
+		ip, s.Client.Addr().Unmap(), ip, s.Headend.Addr().Unmap())
+}

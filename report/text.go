@@ -1,0 +1,469 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+)
+
+// TextOptions configure WriteText.
+type TextOptions struct {
+	// Color enables ANSI colours. The caller decides (--color, NO_COLOR,
+	// whether the output is a terminal); WriteText never looks at the
+	// environment or at fatih/color's global NoColor.
+	Color bool
+}
+
+// Limits of the text report; the JSON report has everything.
+const (
+	maxTextFrames   = 20 // frames listed per finding
+	maxTextRequests = 10 // retransmit requests listed per session
+)
+
+// palette holds the colour objects of one WriteText call, each explicitly
+// enabled or disabled.
+type palette struct {
+	red, yellow, green, plain, bold, dim *color.Color
+}
+
+func newPalette(on bool) palette {
+	p := palette{
+		red:    color.New(color.FgRed, color.Bold),
+		yellow: color.New(color.FgYellow, color.Bold),
+		green:  color.New(color.FgGreen, color.Bold),
+		plain:  color.New(color.Bold),
+		bold:   color.New(color.Bold),
+		dim:    color.New(color.Faint),
+	}
+	for _, c := range []*color.Color{p.red, p.yellow, p.green, p.plain, p.bold, p.dim} {
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+	}
+	return p
+}
+
+func (p palette) verdict(v string) *color.Color {
+	switch v {
+	case "affected":
+		return p.red
+	case "at-risk", "inconclusive":
+		return p.yellow
+	case "healthy":
+		return p.green
+	}
+	return p.plain
+}
+
+func (p palette) severity(s string) *color.Color {
+	switch s {
+	case "critical":
+		return p.red
+	case "warning":
+		return p.yellow
+	}
+	return p.plain
+}
+
+// verdictLabels are the headline words of each verdict.
+var verdictLabels = map[string]string{
+	"affected":     "AFFECTED",
+	"at-risk":      "AT RISK",
+	"healthy":      "HEALTHY",
+	"no-ctcp":      "NO cTCP",
+	"inconclusive": "INCONCLUSIVE",
+}
+
+// WriteText writes rep for a terminal: the verdict first, then the capture
+// summary, the sessions table, the findings and the ranked
+// recommendations. Strings that come from the capture are printed with
+// control characters escaped. The output ends with a newline.
+func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
+	bw := bufio.NewWriter(w)
+	t := &textWriter{w: bw, p: newPalette(opts.Color)}
+	t.verdict(rep)
+	t.capture(rep)
+	t.sessions(rep)
+	t.findings(rep)
+	t.recommendations(rep)
+	if t.err != nil {
+		return t.err
+	}
+	return bw.Flush()
+}
+
+// textWriter remembers the first write error, so the sections can be
+// written without checking each call.
+type textWriter struct {
+	w   *bufio.Writer
+	p   palette
+	err error
+}
+
+func (t *textWriter) printf(format string, a ...any) {
+	if t.err != nil {
+		return
+	}
+	_, t.err = fmt.Fprintf(t.w, format, a...)
+}
+
+func (t *textWriter) color(c *color.Color, format string, a ...any) {
+	if t.err != nil {
+		return
+	}
+	_, t.err = c.Fprintf(t.w, format, a...)
+}
+
+func (t *textWriter) heading(s string) {
+	t.printf("\n")
+	t.color(t.p.bold, "%s", s)
+	t.printf("\n")
+}
+
+func (t *textWriter) verdict(rep *Report) {
+	label, ok := verdictLabels[rep.Verdict]
+	if !ok {
+		label = strings.ToUpper(clean(rep.Verdict))
+	}
+	line := "Verdict: " + label
+	if rep.VerdictWhy != "" {
+		line += " - " + clean(rep.VerdictWhy)
+	}
+	t.color(t.p.verdict(rep.Verdict), "%s", line)
+	t.printf("\n")
+}
+
+func (t *textWriter) field(name, value string) {
+	t.printf("  %-13s %s\n", name, value)
+}
+
+func (t *textWriter) capture(rep *Report) {
+	c := &rep.Capture
+	t.heading("Capture")
+	t.field("file", clean(c.Path))
+	format := clean(c.Format)
+	switch c.Compression {
+	case "", "none":
+	default:
+		format += ", " + clean(c.Compression) + "-compressed"
+	}
+	t.field("format", format)
+	t.field("size", plural(c.Size, "byte", "bytes"))
+	t.field("sha256", clean(c.SHA256))
+	t.field("packets", group(int64(c.Packets)))
+	if c.Start != nil && c.End != nil {
+		d := time.Duration(c.Duration * float64(time.Second))
+		t.field("time", fmt.Sprintf("%s to %s (%s)", *c.Start, *c.End, formatDuration(d)))
+	} else {
+		t.field("time", "no packets")
+	}
+	links := "none"
+	if len(c.LinkTypes) > 0 {
+		cl := make([]string, len(c.LinkTypes))
+		for i, l := range c.LinkTypes {
+			cl[i] = clean(l)
+		}
+		links = strings.Join(cl, ", ")
+	}
+	t.field("link types", links)
+	tc := c.Stats.TCP
+	t.field("tcp analysis", fmt.Sprintf("%s, %s, %s, %s, %s in %s",
+		plural(int64(tc.DupAcks), "dup ACK", "dup ACKs"),
+		plural(int64(tc.Retransmissions), "retransmission", "retransmissions"),
+		plural(int64(tc.LostSegments), "lost segment", "lost segments"),
+		plural(int64(tc.OutOfOrder), "out-of-order segment", "out-of-order segments"),
+		plural(int64(tc.ZeroWindows), "zero window", "zero windows"),
+		plural(int64(c.Stats.TCPStreams), "TCP stream", "TCP streams")))
+	if len(c.Warnings) == 0 {
+		t.field("warnings", "none")
+		return
+	}
+	for i, wn := range c.Warnings {
+		name := ""
+		if i == 0 {
+			name = "warnings"
+		}
+		t.printf("  %-13s ", name)
+		t.color(t.p.yellow, "%s", clean(wn))
+		t.printf("\n")
+	}
+}
+
+func (t *textWriter) sessions(rep *Report) {
+	t.heading("Sessions")
+	l := rep.Listing
+	if len(rep.Transports) == 0 {
+		t.printf("  VPN transports seen: none\n")
+	} else {
+		parts := make([]string, len(rep.Transports))
+		for i, tc := range rep.Transports {
+			parts[i] = fmt.Sprintf("%s (%s)", clean(tc.Transport), plural(int64(tc.Sessions), "session", "sessions"))
+		}
+		t.printf("  VPN transports seen: %s\n", strings.Join(parts, ", "))
+	}
+	if len(rep.Sessions) == 0 {
+		t.printf("  no TCP sessions or VPN flows\n")
+		return
+	}
+	if len(l.Shown) > 0 {
+		t.table(rep)
+	}
+	if other := l.OtherTCP + l.OtherUDP; other > 0 {
+		what := "TCP sessions"
+		switch {
+		case l.OtherTCP == 0:
+			what = "UDP flows"
+		case l.OtherUDP > 0:
+			what = "sessions"
+		}
+		if other == 1 {
+			what = strings.TrimSuffix(what, "s")
+		}
+		prefix := "+ " + group(int64(other)) + " other "
+		if len(l.Shown) == 0 {
+			prefix = "  " + group(int64(other)) + " "
+		}
+		t.printf("%s%s without dup ACKs, retransmissions or lost segments\n", prefix, what)
+	}
+	t.sessionNotes(rep)
+}
+
+func (t *textWriter) table(rep *Report) {
+	if t.err != nil {
+		return
+	}
+	cellCfg := func(align tw.Align, per []tw.Align) tw.CellConfig {
+		return tw.CellConfig{
+			Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone, AutoFormat: tw.Off},
+			Alignment:  tw.CellAlignment{Global: align, PerColumn: per},
+			Padding:    tw.CellPadding{Global: tw.Padding{Left: " ", Right: " "}},
+		}
+	}
+	R, L := tw.AlignRight, tw.AlignLeft
+	table := tablewriter.NewTable(t.w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+		tablewriter.WithHeaderConfig(cellCfg(L, nil)),
+		tablewriter.WithRowConfig(cellCfg(L, []tw.Align{R, L, L, L, R, R, R, R, R, L, L})),
+	)
+	table.Header("ID", "TRANSPORT", "CLIENT", "HEADEND", "FRAMES", "PACKETS", "DUP ACKS", "RETRANS", "LOST", "REQUESTS", "OUTCOME")
+	for _, i := range rep.Listing.Shown {
+		s := &rep.Sessions[i]
+		transport := clean(s.Transport)
+		if !s.TransportSure && analyze.Transport(s.Transport).IsVPN() {
+			transport += "?"
+		}
+		req := strconv.Itoa(len(s.RetransmitRequests))
+		if s.Unanswered > 0 {
+			req += fmt.Sprintf(" (%d unanswered)", s.Unanswered)
+		}
+		if err := table.Append([]string{
+			strconv.Itoa(s.ID),
+			transport,
+			clean(s.Client),
+			clean(s.Headend),
+			fmt.Sprintf("%d-%d", s.FirstFrame, s.LastFrame),
+			group(int64(s.Packets)),
+			group(int64(s.DupAcks)),
+			group(int64(s.Retransmissions)),
+			group(int64(s.LostSegments)),
+			req,
+			clean(s.Outcome),
+		}); err != nil {
+			t.err = err
+			return
+		}
+	}
+	t.err = table.Render()
+}
+
+// sessionNotes prints, under the table, how each listed VPN session was
+// recognised and its retransmit requests.
+func (t *textWriter) sessionNotes(rep *Report) {
+	guess, first := false, true
+	for _, i := range rep.Listing.Shown {
+		s := &rep.Sessions[i]
+		vpn := analyze.Transport(s.Transport).IsVPN()
+		if !vpn && len(s.RetransmitRequests) == 0 && s.Stall == nil {
+			continue
+		}
+		if first {
+			t.printf("\n")
+			first = false
+		}
+		t.printf("  session %d, %s [%s]\n", s.ID, clean(s.Transport), clean(s.WiresharkFilter))
+		if vpn && s.TransportWhy != "" {
+			t.printf("    %s\n", clean(s.TransportWhy))
+		}
+		if !s.TransportSure && vpn {
+			guess = true
+		}
+		if st := s.Stall; st != nil {
+			until := "until the end of the capture"
+			if !st.Open {
+				until = fmt.Sprintf("until frame %d", st.ToFrame)
+			}
+			after := "from its start"
+			if st.FromFrame > 0 {
+				after = fmt.Sprintf("after frame %d", st.FromFrame)
+			}
+			t.printf("    %s sent no data for %s %s %s, while the other side sent %s\n",
+				clean(st.Side), formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
+				plural(int64(st.OtherSegments), "data segment", "data segments"))
+		}
+		if s.NextSession != nil {
+			t.printf("    reconnected as session %d\n", *s.NextSession)
+		}
+		if s.TimeToOutcome != nil {
+			t.printf("    %s %s after the first unanswered retransmit request\n",
+				clean(s.Outcome), formatDuration(time.Duration(*s.TimeToOutcome*float64(time.Second))))
+		}
+		for k, q := range s.RetransmitRequests {
+			if k == maxTextRequests {
+				t.printf("    ... %d more retransmit requests\n", len(s.RetransmitRequests)-k)
+				break
+			}
+			t.printf("    %s asked for ack %d with %s from frame %d: ",
+				clean(q.RequestedBy), q.Ack, plural(int64(q.DupAcks), "dup ACK", "dup ACKs"), q.FirstFrame)
+			switch {
+			case q.Answered == nil:
+				t.color(t.p.yellow, "inconclusive")
+			case *q.Answered:
+				t.printf("answered")
+			default:
+				t.color(t.p.red, "unanswered")
+			}
+			if q.Why != "" {
+				t.printf(" (%s)", clean(q.Why))
+			}
+			t.printf("\n")
+		}
+	}
+	if guess {
+		t.printf("  ? transport recognised from a partial pattern or the port only\n")
+	}
+}
+
+func (t *textWriter) findings(rep *Report) {
+	t.heading("Findings")
+	if len(rep.Findings) == 0 {
+		t.printf("  none\n")
+		return
+	}
+	for i, f := range rep.Findings {
+		if i > 0 {
+			t.printf("\n")
+		}
+		t.printf("  ")
+		t.color(t.p.severity(f.Severity), "%s", strings.ToUpper(clean(f.Severity)))
+		t.printf(" %s", clean(f.ID))
+		if f.Session != nil {
+			t.printf(" (session %d)", *f.Session)
+		}
+		t.printf("\n    %s\n", clean(f.Summary))
+		if len(f.Frames) > 0 {
+			t.printf("    frames: %s\n", frameList(f.Frames))
+		}
+		if f.WiresharkFilter != "" {
+			t.printf("    filter: %s\n", clean(f.WiresharkFilter))
+		}
+	}
+}
+
+func (t *textWriter) recommendations(rep *Report) {
+	t.heading("Recommendations")
+	if len(rep.Recommendations) == 0 {
+		t.printf("  none\n")
+		return
+	}
+	for i, r := range rep.Recommendations {
+		if i > 0 {
+			t.printf("\n")
+		}
+		title := clean(r.Title)
+		if title == "" {
+			title = clean(r.Action)
+		}
+		t.printf("  %d. ", r.Rank)
+		t.color(t.p.bold, "%s", title)
+		t.printf(" [%s]\n", clean(r.Action))
+		if r.Why != "" {
+			t.printf("     Why: %s\n", clean(r.Why))
+		}
+		if lines := cleanLines(r.Config); len(lines) > 0 {
+			t.printf("     Configuration:\n")
+			for _, l := range lines {
+				t.printf("         %s\n", l)
+			}
+		}
+		if r.Caution != "" {
+			t.printf("     ")
+			t.color(t.p.yellow, "Caution:")
+			t.printf(" %s\n", clean(r.Caution))
+		}
+	}
+}
+
+// frameList writes frames as "1, 2, 3", the first maxTextFrames of them.
+func frameList(frames []uint64) string {
+	var b strings.Builder
+	for i, f := range frames {
+		if i == maxTextFrames {
+			fmt.Fprintf(&b, " ... (%d more)", len(frames)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatUint(f, 10))
+	}
+	return b.String()
+}
+
+// group writes n with commas between groups of three digits.
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return group(n) + " " + many
+}
+
+// formatDuration rounds d for reading: to the millisecond from one second
+// up, to the microsecond below.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond).String()
+	case d >= time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.String()
+}
