@@ -19,13 +19,21 @@ type Options struct {
 	// Ports are extra TCP ports on which cTCP is expected, besides 10000
 	// (--port). cTCP is also recognised by content on any port.
 	Ports []uint16
-	// MaxFlows bounds the flow table (0: the default).
+	// MaxFlows bounds the flow table: when it holds more TCP and UDP
+	// conversations than this, the least recently active ones are evicted
+	// (0: DefaultMaxFlows). A later packet of an evicted conversation starts
+	// a new session.
 	MaxFlows int
 
 	// trace, when set (by tests), receives each analyzed TCP frame's
 	// Wireshark analysis flags.
 	trace func(frame uint64, flags uint16)
 }
+
+// DefaultMaxFlows is the flow-table bound when Options.MaxFlows is 0:
+// about 2 GiB of flow state, far more concurrent conversations than a real
+// capture holds.
+const DefaultMaxFlows = 4_000_000
 
 // File analyzes the capture at path. The error is an *InputError when the
 // file cannot be read at all; a capture that breaks part-way is analyzed
@@ -139,6 +147,13 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	sort.Strings(c.LinkTypes)
 	if c.Stats.Undecodable > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d frames could not be decoded (first: frame %d: %v)", c.Stats.Undecodable, firstBad, badErr))
+	}
+	if t.evicted > 0 {
+		bound := opts.MaxFlows
+		if bound <= 0 {
+			bound = DefaultMaxFlows
+		}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d conversations were evicted from the flow table (bound %d); a later packet of one starts a new session", t.evicted, bound))
 	}
 	if c.Stats.Fragments > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d IP fragments (first: frame %d) were counted, not reassembled", c.Stats.Fragments, firstFrag))

@@ -222,8 +222,12 @@ type DirStats struct {
 // Silence is a stretch of time in which one direction sent no data while the
 // other direction sent OtherSegments data segments.
 type Silence struct {
-	FromFrame, ToFrame uint64 // last data frame before, first data frame after (0 when open)
-	From, To           int64  // ns; To is the capture's end when Open
+	// FromFrame is the last data frame before the silence (0: none).
+	// ToFrame is the first data frame after it; when Open, it is the
+	// session's last frame if the session ended (RST, or FIN both ways),
+	// and 0 if it lasted until the end of the capture.
+	FromFrame, ToFrame uint64
+	From, To           int64 // ns
 	OtherSegments      uint64 // data segments from the other direction inside the silence
 	OtherFirstFrame    uint64 // the first of them
 	Open               bool

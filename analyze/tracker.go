@@ -61,7 +61,8 @@ type tracker struct {
 	streams  int     // next tcp.stream
 	ustreams int     // next udp.stream
 
-	end int64 // time of the last packet
+	end     int64  // time of the last packet
+	evicted uint64 // conversations evicted from the maps
 }
 
 func newTracker(opts Options) *tracker {
@@ -213,7 +214,46 @@ func (t *tracker) addTCP(p *decode.Packet) {
 	}
 }
 
+// evictIfFull keeps the flow table within its bound: when it is full, the
+// least recently active tenth of the conversations is dropped from the
+// lookup maps (their sessions stay in the report). The sweep sorts, so it
+// runs once per tenth of the bound new flows.
+func (t *tracker) evictIfFull() {
+	max := t.opts.MaxFlows
+	if max <= 0 {
+		max = DefaultMaxFlows
+	}
+	if len(t.tcp)+len(t.udp)+len(t.esp) < max {
+		return
+	}
+	type entry struct {
+		last int64
+		m    map[flowKey]*flow
+		k    flowKey
+	}
+	all := make([]entry, 0, len(t.tcp)+len(t.udp)+len(t.esp))
+	for _, m := range []map[flowKey]*flow{t.tcp, t.udp, t.esp} {
+		for k, f := range m {
+			last := int64(0)
+			if f.sess != nil {
+				last = f.sess.LastTime
+			}
+			all = append(all, entry{last, m, k})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].last < all[j].last })
+	n := max / 10
+	if n < 1 {
+		n = 1
+	}
+	for _, e := range all[:min(n, len(all))] {
+		delete(e.m, e.k)
+		t.evicted++
+	}
+}
+
 func (t *tracker) newTCP(p *decode.Packet, key flowKey) *flow {
+	t.evictIfFull()
 	f := t.newFlow(p)
 	f.tcp = &tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}
 	f.sess.Stream = t.streams
@@ -348,6 +388,7 @@ func (t *tracker) addUDP(p *decode.Packet) {
 	key, _ := keyFor(p)
 	f := t.udp[key]
 	if f == nil {
+		t.evictIfFull()
 		f = t.newFlow(p)
 		f.sess.Stream = t.ustreams
 		t.ustreams++
@@ -418,10 +459,17 @@ func observeESP(e *ESPStats, b []byte) {
 // orders the sessions by first frame.
 func (t *tracker) finish(c *Capture) {
 	c.Stats.TCPStreams = t.streams
+	c.Stats.EvictedFlows = t.evicted
 	for _, f := range t.flows {
 		s := f.sess
 		if s == nil {
 			continue
+		}
+		// A session that ended with RST or FIN is silent only until its end;
+		// one still open is silent until the end of the capture.
+		end, endFrame := t.end, uint64(0)
+		if s.Dirs[0].RSTFrame != 0 || s.Dirs[1].RSTFrame != 0 || (s.Dirs[0].FINFrame != 0 && s.Dirs[1].FINFrame != 0) {
+			end, endFrame = s.LastTime, s.LastFrame
 		}
 		for d := Dir(0); d < 2; d++ {
 			ds := &s.Dirs[d]
@@ -430,7 +478,7 @@ func (t *tracker) finish(c *Capture) {
 				from = s.FirstTime
 			}
 			ds.EndSilence = Silence{
-				FromFrame: fromFrame, From: from, To: t.end,
+				FromFrame: fromFrame, ToFrame: endFrame, From: from, To: end,
 				OtherSegments: f.otherSince[d], OtherFirstFrame: f.otherFirst[d], Open: true,
 			}
 		}

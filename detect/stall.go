@@ -109,6 +109,10 @@ func stallSentence(st *Stall) string {
 	si := st.Silence
 	var span string
 	switch {
+	case si.FromFrame != 0 && si.Open && si.ToFrame != 0:
+		span = fmt.Sprintf("after frame %d, until the session ended at frame %d", si.FromFrame, si.ToFrame)
+	case si.Open && si.ToFrame != 0:
+		span = fmt.Sprintf("from its start until the session ended at frame %d", si.ToFrame)
 	case si.FromFrame != 0 && si.Open:
 		span = fmt.Sprintf("after frame %d, until the end of the capture", si.FromFrame)
 	case si.FromFrame != 0:
@@ -129,7 +133,7 @@ func stallFilter(s *analyze.Session, st *Stall) string {
 	if st.Silence.FromFrame != 0 {
 		f += fmt.Sprintf(" && frame.number >= %d", st.Silence.FromFrame)
 	}
-	if !st.Silence.Open && st.Silence.ToFrame != 0 {
+	if st.Silence.ToFrame != 0 {
 		f += fmt.Sprintf(" && frame.number <= %d", st.Silence.ToFrame)
 	}
 	return f

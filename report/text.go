@@ -311,7 +311,10 @@ func (t *textWriter) sessionNotes(rep *Report) {
 		}
 		if st := s.Stall; st != nil {
 			until := "until the end of the capture"
-			if !st.Open {
+			switch {
+			case st.Open && st.ToFrame != 0:
+				until = fmt.Sprintf("until the session ended at frame %d", st.ToFrame)
+			case !st.Open:
 				until = fmt.Sprintf("until frame %d", st.ToFrame)
 			}
 			after := "from its start"

@@ -45,8 +45,9 @@ Flags:
   --color WHEN     colour the text report: auto (default; only when
                    standard output is a terminal and NO_COLOR is unset or
                    empty), always or never
-  --max-flows N    bound the flow table to N flows (default 0: the
-                   built-in bound)
+  --max-flows N    bound the flow table to N conversations; the least
+                   recently active are evicted beyond it (default 0: the
+                   built-in bound of 4,000,000)
   --anonymize      not implemented yet
   -h, --help       show this help
 
