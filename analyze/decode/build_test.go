@@ -1,6 +1,10 @@
 package decode
 
-import "encoding/binary"
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+)
 
 // Frame builders for hand-made test frames. Addresses are fixed:
 // IPv4 10.0.0.1 -> 10.0.0.2, IPv6 2001:db8::1 -> 2001:db8::2.
@@ -99,4 +103,44 @@ func tcpSyn() []byte { return tcp(1234, 80, 1000, 0, FlagSYN, synOpts, nil) }
 // tcpData is an ACK segment carrying 5 bytes.
 func tcpData() []byte {
 	return tcp(1234, 80, 1001, 2001, FlagACK|FlagPSH, nil, []byte("hello"))
+}
+
+// deflate compresses b as raw DEFLATE (RFC 1951) at the given level.
+func deflate(b []byte, level int) []byte {
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, level)
+	if err != nil {
+		panic(err)
+	}
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// ipcomp builds an IPComp header (RFC 3173) with CPI 2 (DEFLATE) followed
+// by b compressed with DEFLATE.
+func ipcomp(next uint8, b []byte) []byte {
+	return cat([]byte{next, 0}, be16(2), deflate(b, flate.BestCompression))
+}
+
+// ah builds an AH header (RFC 4302) with a 12-byte ICV.
+func ah(next uint8) []byte {
+	return cat([]byte{next, 4, 0, 0}, be32(0x1234), be32(1), make([]byte, 12))
+}
+
+// skewedBytes returns n bytes whose values follow a skewed distribution,
+// so that DEFLATE codes them with a dynamic Huffman code whose rare
+// symbols have codes longer than 9 bits.
+func skewedBytes(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(1)
+	for i := range b {
+		x = x*1664525 + 1013904223 // LCG
+		v := byte(0)
+		for r := x >> 8; r&1 == 1 && v < 255; r >>= 1 {
+			v++
+		}
+		b[i] = 'a' + v*7 + byte(x>>28)
+	}
+	return b
 }

@@ -1,10 +1,12 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
 	"testing"
+	"unsafe"
 )
 
 // summary is the part of a Packet the hand-built frame tests check.
@@ -136,6 +138,19 @@ func frameCases() []frameCase {
 			want: summary{IPVersion: 4, Proto: ProtoESP, HasTransport: true, WScale: -1, PayloadLen: 24, Captured: 24}},
 		{name: "esp short", linkType: LinkRaw, frame: ipv4(ProtoESP, -1, 0, be32(0x1234)), want: summary{IPVersion: 4, Proto: ProtoESP, WScale: -1}},
 		{name: "ah ipv4", linkType: LinkRaw, frame: ipv4(ProtoAH, -1, 0, cat([]byte{ProtoTCP, 4, 0, 0}, make([]byte, 20), tcpData())), want: wantData4},
+		{name: "ipcomp transport", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0, ipcomp(ProtoTCP, tcpData())), want: wantData4},
+		{name: "ah ipcomp tunnel", linkType: LinkEthernet, frame: eth(0x0800, ipv4(ProtoAH, -1, 0, cat(ah(protoIPComp), ipcomp(protoIPIP, ip4data)))), want: wantData4},
+		{name: "ipv6 ipcomp", linkType: LinkRaw, frame: ipv6(protoIPComp, -1, ipcomp(ProtoTCP, tcpData())), want: wantData6},
+		{name: "ipcomp ipv6 in ipv4", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0, ipcomp(protoIPv6, ip6data)), want: wantData6},
+		{name: "ipcomp long huffman codes", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0, ipcomp(ProtoTCP, tcp(1234, 80, 1001, 2001, FlagACK, nil, skewedBytes(1400)))),
+			want: summary{IPVersion: 4, Proto: ProtoTCP, HasTransport: true, SrcPort: 1234, DstPort: 80, Seq: 1001, Ack: 2001, Flags: FlagACK, WScale: -1, PayloadLen: 1400, Captured: 1400}},
+		{name: "ipcomp not deflate", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0, cat([]byte{ProtoTCP, 0}, be16(3), bytes.Repeat([]byte{0xff}, 40))),
+			want: summary{IPVersion: 4, Proto: protoIPComp, WScale: -1}},
+		{name: "ipcomp short", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0, []byte{ProtoTCP, 0}), want: summary{IPVersion: 4, Proto: protoIPComp, WScale: -1}},
+		{name: "ipcomp nested", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0, ipcomp(protoIPComp, ipcomp(ProtoTCP, tcpData()))),
+			want: summary{IPVersion: 4, Proto: protoIPComp, WScale: -1}},
+		{name: "ipcomp first fragment", linkType: LinkRaw, frame: ipv4(protoIPComp, -1, 0x2000, ipcomp(ProtoTCP, tcpData())),
+			want: summary{IPVersion: 4, Proto: protoIPComp, Fragment: true, WScale: -1}},
 		{name: "ipv6 extension chain", linkType: LinkRaw, frame: ipv6(0, -1, cat(ext6(43, 0), ext6(60, 1), ext6(ProtoTCP, 0), tcpData())), want: wantData6},
 		{name: "ipv6 ah", linkType: LinkRaw, frame: ipv6(ProtoAH, -1, cat([]byte{ProtoTCP, 4, 0, 0}, make([]byte, 20), tcpData())), want: wantData6},
 		{name: "ipv6 first fragment", linkType: LinkRaw, frame: ipv6(44, -1, cat([]byte{ProtoTCP, 0, 0, 1}, be32(7), tcpData())),
@@ -152,6 +167,8 @@ func frameCases() []frameCase {
 		{name: "snaplen inside options", linkType: LinkRaw, frame: trunc(ipv4(ProtoTCP, 20+32+100, 0, tcpSyn()), 20+24), origLen: 20 + 32 + 100, want: wantTrunc},
 		{name: "snaplen inside payload", linkType: LinkRaw, frame: trunc(ipv4(ProtoTCP, -1, 0, tcpData()), 42), origLen: 45,
 			want: func() summary { s := wantData4; s.Captured = 2; return s }()},
+		{name: "tcp short segment", linkType: LinkRaw, frame: ipv4(ProtoTCP, -1, 0, tcp(1234, 80, 1000, 0, FlagSYN, []byte{2, 4, 0x05, 0xb4}, nil)[:20:20]),
+			want: summary{IPVersion: 4, Proto: ProtoTCP, HasTransport: true, SrcPort: 1234, DstPort: 80, Seq: 1000, Flags: FlagSYN, WScale: -1, OptionsTruncated: true, PayloadLen: -4}},
 		{name: "tcp short header", linkType: LinkRaw, frame: trunc(ip4data, 30), origLen: len(ip4data), wantErr: ErrMalformed},
 		{name: "tcp data offset below 20", linkType: LinkRaw, frame: func() []byte { b := ipv4(ProtoTCP, -1, 0, tcpData()); b[32] = 0x40; return b }(), wantErr: ErrMalformed},
 		{name: "tcp option length lies", linkType: LinkRaw, frame: ipv4(ProtoTCP, -1, 0, tcp(1234, 80, 1000, 0, FlagSYN, []byte{2, 4, 0x05, 0xb4, 3, 40, 7, 1}, nil)),
@@ -205,20 +222,30 @@ func TestDecodeFrames(t *testing.T) {
 
 // checkProperties reports violations of the invariants every decoded
 // Packet keeps.
-func checkProperties(t testing.TB, data []byte, p *Packet) {
+func checkProperties(t testing.TB, d *Decoder, data []byte, p *Packet) {
 	t.Helper()
-	if p.PayloadLen < 0 {
-		t.Fatalf("PayloadLen %d < 0", p.PayloadLen)
+	if p.PayloadLen < 0 && (!p.HasTransport || p.Proto != ProtoTCP || p.InError || p.Fragment || len(p.Payload) > 0) {
+		t.Fatalf("PayloadLen %d < 0 outside a short TCP segment", p.PayloadLen)
 	}
-	if p.HasTransport && len(p.Payload) > p.PayloadLen {
+	if p.HasTransport && len(p.Payload) > max(p.PayloadLen, 0) {
 		t.Fatalf("len(Payload) %d > PayloadLen %d", len(p.Payload), p.PayloadLen)
 	}
-	if len(p.Payload) > len(data) {
-		t.Fatalf("len(Payload) %d > len(data) %d", len(p.Payload), len(data))
+	if len(p.Payload) > 0 && !within(p.Payload, data) && !within(p.Payload, d.ipcomp.buf) {
+		t.Fatalf("Payload (%d bytes) neither in data (%d bytes) nor in the inflate buffer", len(p.Payload), len(data))
 	}
 	if p.IPVersion != 0 && p.IPVersion != 4 && p.IPVersion != 6 {
 		t.Fatalf("IPVersion %d", p.IPVersion)
 	}
+}
+
+// within reports whether sub lies inside whole's bytes.
+func within(sub, whole []byte) bool {
+	if len(whole) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(whole)))
+	s := uintptr(unsafe.Pointer(unsafe.SliceData(sub)))
+	return s >= lo && s+uintptr(len(sub)) <= lo+uintptr(len(whole))
 }
 
 // TestDecodeTruncatedEverywhere cuts every hand-built frame at every byte
@@ -232,11 +259,11 @@ func TestDecodeTruncatedEverywhere(t *testing.T) {
 			data := tc.frame[:n:n]
 			p = Packet{OrigLen: len(tc.frame)}
 			_ = d.Decode(data, tc.linkType, &p)
-			checkProperties(t, data, &p)
+			checkProperties(t, d, data, &p)
 			// Same bytes with an original length that lies (shorter).
 			p = Packet{OrigLen: n / 2}
 			_ = d.Decode(data, tc.linkType, &p)
-			checkProperties(t, data, &p)
+			checkProperties(t, d, data, &p)
 		}
 	}
 }
@@ -254,7 +281,7 @@ func TestDecodeLyingLengths(t *testing.T) {
 				binary.BigEndian.PutUint16(buf[i:], v)
 				p = Packet{OrigLen: len(buf)}
 				_ = d.Decode(buf, tc.linkType, &p)
-				checkProperties(t, buf, &p)
+				checkProperties(t, d, buf, &p)
 			}
 		}
 	}

@@ -93,7 +93,10 @@ type Decoder struct {
 	repEnd  int // offset in frame where the reported (wire) data ends
 	inError bool
 	withDir bool // link type has a direction byte first
-	saved   errorOuter
+	// inflated is set once an IPComp payload was inflated: frame and
+	// repEnd then describe the inflated bytes.
+	inflated bool
+	saved    errorOuter
 
 	// Layers from gopacket, used as they are or with our own next-layer
 	// choice.
@@ -104,28 +107,29 @@ type Decoder struct {
 	snap  snapLayer
 
 	// Our own layers.
-	sll   sllLayer
-	sll2  sll2Layer
-	nflog nflogLayer
-	chdlc chdlcLayer
-	ppp   pppLayer
-	pppoe pppoeLayer
-	mpls  mplsLayer
-	vntag vntagLayer
-	raw   rawLayer
-	gre   greLayer
-	ersp2 erspan2Layer
-	ersp3 erspan3Layer
-	dot11 dot11Layer
-	gtpu  gtpuLayer
-	vxlan vxlanLayer
-	ip4   ipv4Layer
-	ip6   ipv6Layer
-	tcp   tcpLayer
-	udp   udpLayer
-	esp   espLayer
-	icmp4 icmpLayer
-	icmp6 icmpLayer
+	sll    sllLayer
+	sll2   sll2Layer
+	nflog  nflogLayer
+	chdlc  chdlcLayer
+	ppp    pppLayer
+	pppoe  pppoeLayer
+	mpls   mplsLayer
+	vntag  vntagLayer
+	raw    rawLayer
+	gre    greLayer
+	ersp2  erspan2Layer
+	ersp3  erspan3Layer
+	dot11  dot11Layer
+	gtpu   gtpuLayer
+	vxlan  vxlanLayer
+	ip4    ipv4Layer
+	ip6    ipv6Layer
+	tcp    tcpLayer
+	udp    udpLayer
+	esp    espLayer
+	icmp4  icmpLayer
+	icmp6  icmpLayer
+	ipcomp ipcompLayer
 }
 
 // errorOuter keeps the IP fields of an ICMP error message, restored when
@@ -147,13 +151,13 @@ func NewDecoder() *Decoder {
 	d.pppoe.d, d.mpls.d, d.vntag.d, d.raw.d, d.gre.d = d, d, d, d, d
 	d.ersp2.d, d.ersp3.d, d.dot11.d, d.gtpu.d, d.vxlan.d = d, d, d, d, d
 	d.ip4.d, d.ip6.d, d.tcp.d, d.udp.d, d.esp.d = d, d, d, d, d
-	d.icmp4.d, d.icmp6.d = d, d
+	d.icmp4.d, d.icmp6.d, d.ipcomp.d = d, d, d
 	d.icmp4.v6 = false
 	d.icmp6.v6 = true
 	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.loop, &d.llc, &d.snap,
 		&d.sll, &d.sll2, &d.nflog, &d.chdlc, &d.ppp, &d.pppoe, &d.mpls,
 		&d.vntag, &d.raw, &d.gre, &d.ersp2, &d.ersp3, &d.dot11, &d.gtpu, &d.vxlan,
-		&d.ip4, &d.ip6, &d.tcp, &d.udp, &d.esp, &d.icmp4, &d.icmp6}
+		&d.ip4, &d.ip6, &d.tcp, &d.udp, &d.esp, &d.icmp4, &d.icmp6, &d.ipcomp}
 	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
 	for _, lt := range linkTypes {
 		first := firstLayer(lt)
@@ -220,7 +224,10 @@ func firstLayer(linkType uint16) gopacket.LayerType {
 // fields it decoded before the failure (for example the IP header of a
 // frame whose TCP header is cut short) are left set.
 //
-// p.Payload aliases data. Decode does not allocate on success.
+// p.Payload aliases data, except for an IPComp payload, which Decode
+// inflates into a buffer of the Decoder: p.Payload then points into that
+// buffer and is valid until the next Decode. Decode does not allocate on
+// success (the first IPComp packet makes the flate reader and the buffer).
 func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
 	*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
 	parser := d.parsers[firstLayer(linkType)]
@@ -231,6 +238,7 @@ func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
 	d.frame = data
 	d.repEnd = max(p.OrigLen, len(data))
 	d.inError = false
+	d.inflated = false
 	d.withDir = linkType == LinkPPPWithDir || linkType == LinkCHDLCWithDir
 	d.saved.valid = false
 	err := parser.DecodeLayers(data, &d.decoded)

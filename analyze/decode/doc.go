@@ -46,6 +46,12 @@
 // LLC/SNAP to IP). IPv6 extension headers (hop-by-hop with the jumbo
 // payload option, routing, fragment, destination options, mobility) and
 // AH (over IPv4 and IPv6) are skipped; Proto is the protocol after them.
+// IPComp (RFC 3173) payloads are inflated as raw DEFLATE (RFC 2394) into a
+// buffer of the Decoder, whatever the CPI, as Wireshark does, and decoded
+// as their next header says; Payload then points into that buffer, valid
+// until the next Decode. A payload that does not inflate leaves Proto at
+// 108 without transport; one cut by the snaplen yields what inflated
+// before the cut, as in Wireshark. Output beyond 64 KiB is dropped.
 //
 // # Lengths
 //
@@ -55,7 +61,9 @@
 // option means "the rest of the frame", and an IP length beyond the frame
 // on the wire (OrigLen) is clamped to it. An IPv4 total length below the
 // header length is an error. Only the 20-byte fixed TCP header needs to be
-// captured; options cut short set OptionsTruncated. Options whose length
+// captured; options cut short set OptionsTruncated. A TCP segment whose
+// IP payload is shorter than its data offset (Wireshark's "short
+// segment", left out of its sequence analysis) has a negative PayloadLen. Options whose length
 // field lies end option parsing.
 //
 // # Fragments and ICMP errors
@@ -80,6 +88,7 @@
 // UDP-encapsulated ESP on port 4500 is reported as UDP with the ESP bytes
 // as Payload);
 // 802.11 with radiotap or FCS, encrypted 802.11, A-MSDU; MPLS pseudowires
-// with a control word; IPComp payloads; SCTP and other transports (Proto
-// is set, HasTransport is not).
+// with a control word; IPComp with other algorithms than DEFLATE, or with
+// a zlib or gzip wrapper (which Wireshark accepts); SCTP and other
+// transports (Proto is set, HasTransport is not).
 package decode

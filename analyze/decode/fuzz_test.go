@@ -19,7 +19,7 @@ func FuzzDecode(f *testing.F) {
 			"zeek__gre-aruba.pcap", "zeek__pppoe-over-qinq.pcap", "zeek__mixed-vlan-mpls.pcap",
 			"zeek__nflog-http.pcap", "zeek__openjdk-25.0.2-zeek.org.pcap", "ndpi__reasm_segv_anon.pcapng",
 			"tcpdump__tcp_header_heapoverflow.pcap", "ndpi__BGP_Cisco_hdlc_slarp.pcap", "ndpi__dtls.pcap",
-			"zeek__vntag.pcap", "ndpi__ipsec_isakmp_esp.pcap", "tcpdump__mptcp-v1.pcap",
+			"zeek__vntag.pcap", "ndpi__ipsec_isakmp_esp.pcap", "tcpdump__mptcp-v1.pcap", "libpcap__AH-IPcomp-IPv4.pcap",
 		} {
 			frames, _ := readCapture(filepath.Join(pub, name))
 			for i, fr := range frames {
@@ -34,7 +34,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, linkType uint16, origLen int) {
 		p := Packet{OrigLen: origLen}
 		_ = d.Decode(data, linkType, &p)
-		checkProperties(t, data, &p)
+		checkProperties(t, d, data, &p)
 		if p.OrigLen != origLen {
 			t.Fatalf("OrigLen changed")
 		}

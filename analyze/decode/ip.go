@@ -76,9 +76,8 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		return nil
 	}
 	// AH (RFC 4302) in transport or tunnel mode: skip it as Wireshark
-	// does and report what it protects. IPComp (RFC 3173) payloads are
-	// compressed; Wireshark inflates them, Decode does not (it would
-	// allocate): Proto is then 108 and there is no transport.
+	// does and report what it protects (IPComp payloads are inflated by
+	// the IPComp layer).
 	proto := p.Proto
 	for proto == ProtoAH {
 		n, ok := skipAH(payload)
@@ -156,6 +155,11 @@ func (d *Decoder) protoNext(proto uint8) gopacket.LayerType {
 		return layers.LayerTypeICMPv4
 	case protoICMPv6:
 		return layers.LayerTypeICMPv6
+	case protoIPComp:
+		if d.inError || d.p.Fragment {
+			break
+		}
+		return layerTypeIPComp
 	}
 	return gopacket.LayerTypeZero
 }
@@ -277,7 +281,10 @@ func (d *Decoder) repLen() int {
 // tcpLayer decodes a TCP header. Only the 20-byte fixed header must be
 // captured: options cut by the snaplen set OptionsTruncated (gopacket's
 // TCP rejects such a header). Inside an ICMP error, 8 bytes (ports and
-// sequence number) are enough.
+// sequence number) are enough. An IP payload shorter than the data offset
+// (Wireshark's "short segment", which it leaves out of its sequence
+// analysis) gives a negative PayloadLen, except in a fragment or an ICMP
+// error, where Wireshark does not check it.
 type tcpLayer struct{ base }
 
 func (l *tcpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeTCP }
@@ -314,7 +321,10 @@ func (l *tcpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	opts := b[20:min(hlen, len(b))]
 	p.OptionsTruncated = len(b) < hlen
 	parseTCPOptions(p, opts)
-	p.PayloadLen = max(d.repLen()-hlen, 0)
+	p.PayloadLen = d.repLen() - hlen
+	if p.PayloadLen < 0 && (d.inError || p.Fragment) {
+		p.PayloadLen = 0
+	}
 	if hlen < len(b) {
 		p.Payload = b[hlen:min(len(b), hlen+p.PayloadLen)]
 	}

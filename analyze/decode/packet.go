@@ -26,7 +26,8 @@ const (
 // Packet is the scalar view of one captured frame that the rest of
 // ctcpdiag works from. Decoder.Decode fills it in place; nothing in it
 // allocates. Payload aliases the capture reader's buffer and is valid only
-// until the next packet is read.
+// until the next packet is read (for an IPComp payload, until the next
+// Decode: it points into the Decoder's inflate buffer).
 type Packet struct {
 	// Frame is the 1-based frame number, equal to Wireshark's frame.number.
 	Frame uint64
@@ -80,9 +81,14 @@ type Packet struct {
 	// UDP: the UDP length field minus 8; for ESP: the whole IP payload), so
 	// that a short snaplen does not change it. Where the IP length field is
 	// 0 (TSO, jumbograms) the captured length is used, as Wireshark does.
+	// It is negative for a TCP segment whose IP payload is shorter than
+	// its own header (data offset): Wireshark flags it "short segment"
+	// and leaves it out of the sequence analysis.
 	PayloadLen int
 	// Payload holds the captured payload bytes, at most PayloadLen long
-	// (shorter when the snaplen cut the frame).
+	// (shorter when the snaplen cut the frame). It aliases the frame,
+	// except after IPComp, where it points into the Decoder's inflate
+	// buffer, valid until the next Decode.
 	Payload []byte
 }
 

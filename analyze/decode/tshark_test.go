@@ -128,9 +128,7 @@ func compareFrame(p *Packet, err error, ts tsharkFrame) string {
 var knownDifferences = map[string]struct {
 	frames int
 	why    string
-}{
-	"libpcap__AH-IPcomp-IPv4.pcap": {4, "IPComp payloads are DEFLATE-compressed: Wireshark inflates them, Decode does not"},
-}
+}{}
 
 // TestAgainstTshark decodes every frame of every public capture that
 // tshark reads and compares the transport header with tshark's.
