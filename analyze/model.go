@@ -227,7 +227,7 @@ type Silence struct {
 	// session's last frame if the session ended (RST, or FIN both ways),
 	// and 0 if it lasted until the end of the capture.
 	FromFrame, ToFrame uint64
-	From, To           int64 // ns
+	From, To           int64  // ns
 	OtherSegments      uint64 // data segments from the other direction inside the silence
 	OtherFirstFrame    uint64 // the first of them
 	Open               bool
