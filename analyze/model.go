@@ -248,6 +248,10 @@ type ESPStats struct {
 	SeqGaps uint64
 	// SeqMissing is the total number of ESP sequence numbers skipped.
 	SeqMissing uint64
+	// Repeats counts ESP packets whose sequence number was already seen
+	// under the same SPI: a tunnel packet sent again (cTCP never does; a
+	// real TCP stack carrying it retransmitted it) or captured twice.
+	Repeats uint64
 }
 
 // DupAckRun is one run of duplicate ACKs from one side for one ack number:
@@ -292,6 +296,11 @@ type DupAckRun struct {
 	// before the request (lost beyond it).
 	SenderNextSeqAtRequest uint32
 	SeenBefore             bool
+	// NothingOutstanding is set when the data sender had sent nothing
+	// beyond Ack when the first duplicate ACK was seen: nothing was missing,
+	// the duplicates only acknowledge everything sent (for example repeated
+	// ACKs of spurious retransmissions), and they request nothing.
+	NothingOutstanding bool
 	// LostSegmentFrame is the frame the data sender's direction was flagged
 	// "previous segment not captured" for this hole, 0 if none.
 	LostSegmentFrame uint64

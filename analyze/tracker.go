@@ -371,6 +371,7 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 		SenderNextSeqAtRequest: other.nextseq - other.base,
 		SeenBefore:             other.nextseq != 0 && seq.Value(other.nextseq).GreaterThan(seq.Value(p.Ack)),
 	}
+	r.NothingOutstanding = other.nextseq != 0 && other.nextseq == p.Ack
 	if other.lastLostFrame != 0 && seq.Value(p.Ack).InRange(seq.Value(other.lastLostFrom), seq.Value(other.lastLostTo)) {
 		// The requested bytes fall in a hole the capture never saw.
 		r.LostSegmentFrame = other.lastLostFrame
@@ -448,6 +449,9 @@ func observeESP(e *ESPStats, b []byte) {
 	if sq > e.LastSeq+1 && sq-e.LastSeq < 1<<20 {
 		e.SeqGaps++
 		e.SeqMissing += uint64(sq - e.LastSeq - 1)
+	}
+	if sq <= e.LastSeq && e.LastSeq-sq < 1<<20 {
+		e.Repeats++
 	}
 	if sq > e.LastSeq {
 		e.LastSeq = sq

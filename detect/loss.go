@@ -21,6 +21,15 @@ type Loss struct {
 	// session; ESPMissing the sequence numbers skipped; ESPPackets the ESP
 	// packets seen.
 	ESPGaps, ESPMissing, ESPPackets [2]uint64
+	// ESPRepeats counts ESP packets carried a second time (same SPI and
+	// sequence number): the tunnel packet was resent, so one was lost.
+	ESPRepeats [2]uint64
+	// OutOfOrder counts segments Wireshark flags out-of-order: a hole that
+	// a late segment filled (reordering, or a quick retransmission).
+	OutOfOrder int
+	// DupAcks counts Wireshark's duplicate ACKs on the session, also those
+	// in runs shorter than --dupacks: each shows the receiver saw a hole.
+	DupAcks int
 	// Rate is the measured loss rate in [0, 1], the larger of two
 	// measures: missing ESP sequence numbers over the ESP sequence numbers
 	// expected (seen + missing), Basis "esp"; lost-segment flags over data
@@ -33,7 +42,8 @@ type Loss struct {
 
 // Any reports whether the session shows any loss or retransmission.
 func (l *Loss) Any() bool {
-	return l.LostSegments[0]+l.LostSegments[1] > 0 || l.ESPGaps[0]+l.ESPGaps[1] > 0 || l.Retransmissions > 0
+	return l.LostSegments[0]+l.LostSegments[1] > 0 || l.ESPGaps[0]+l.ESPGaps[1] > 0 || l.Retransmissions > 0 ||
+		l.ESPRepeats[0]+l.ESPRepeats[1] > 0 || l.OutOfOrder > 0 || l.DupAcks > 0
 }
 
 // PacketLoss measures the loss on each cTCP session: lost segments,
@@ -45,8 +55,9 @@ var PacketLoss = &Detector{
 	Name: "packet-loss",
 	Doc: `measure packet loss on cTCP sessions
 
-Counts Wireshark's lost-segment and retransmission flags and the gaps in the
-ESP sequence numbers inside the tunnel, per direction, and computes a loss
+Counts Wireshark's lost-segment, retransmission, out-of-order and
+duplicate-ACK flags, the gaps in the ESP sequence numbers inside the tunnel
+and the ESP packets carried twice, per direction, and computes a loss
 rate: the larger of missing ESP sequence numbers over those expected and
 lost-segment flags over data segments. cTCP cannot
 recover from any loss, so every lost segment is a chance to hit the failure.`,
@@ -68,7 +79,7 @@ func runPacketLoss(p *Pass) error {
 		frames := make([]uint64, 0, len(s.Dirs[0].LostSegmentFrames)+len(s.Dirs[1].LostSegmentFrames))
 		frames = append(frames, s.Dirs[0].LostSegmentFrames...)
 		frames = append(frames, s.Dirs[1].LostSegmentFrames...)
-		filter := sessionFilter(s) + " && (tcp.analysis.lost_segment || tcp.analysis.retransmission)"
+		filter := sessionFilter(s) + " && (tcp.analysis.lost_segment || tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.analysis.duplicate_ack)"
 		p.Report(Finding{
 			Severity:        Warning,
 			Session:         s.ID,
@@ -89,13 +100,14 @@ func lossesOf(p *Pass) []*Loss {
 
 // measureLoss collects the loss facts of one session.
 func measureLoss(s *analyze.Session) *Loss {
-	l := &Loss{Retransmissions: s.Counts.Retransmissions}
+	l := &Loss{Retransmissions: s.Counts.Retransmissions, OutOfOrder: s.Counts.OutOfOrder, DupAcks: s.Counts.DupAcks}
 	for d := range 2 {
 		l.LostSegments[d] = s.Dirs[d].Counts.LostSegments
 		l.DataSegments[d] = s.Dirs[d].DataSegments
 		l.ESPGaps[d] = s.ESP[d].SeqGaps
 		l.ESPMissing[d] = s.ESP[d].SeqMissing
 		l.ESPPackets[d] = s.ESP[d].Packets
+		l.ESPRepeats[d] = s.ESP[d].Repeats
 	}
 	l.setRate()
 	return l
@@ -138,12 +150,21 @@ func (l *Loss) sentence() string {
 			dp = append(dp, fmt.Sprintf("%s missing in %s of %s",
 				plural(l.ESPMissing[d], "ESP sequence number"), plural(l.ESPGaps[d], "gap"), plural(l.ESPPackets[d], "ESP packet")))
 		}
+		if l.ESPRepeats[d] > 0 {
+			dp = append(dp, fmt.Sprintf("%s carried twice (resent after a loss)", plural(l.ESPRepeats[d], "ESP packet")))
+		}
 		if len(dp) > 0 {
 			parts = append(parts, fmt.Sprintf("from the %s %s", d.Side(), strings.Join(dp, " and ")))
 		}
 	}
 	if l.Retransmissions > 0 {
 		parts = append(parts, plural(l.Retransmissions, "retransmission")+" flagged")
+	}
+	if l.OutOfOrder > 0 {
+		parts = append(parts, plural(l.OutOfOrder, "out-of-order segment")+" flagged")
+	}
+	if l.DupAcks > 0 {
+		parts = append(parts, plural(l.DupAcks, "duplicate ACK")+" (the receiver saw a hole)")
 	}
 	s := strings.Join(parts, "; ")
 	if l.LostSegments[0]+l.LostSegments[1] > 0 || l.ESPGaps[0]+l.ESPGaps[1] > 0 {

@@ -35,7 +35,9 @@ var RetransmitRequest = &Detector{
 	Doc: `judge retransmit requests (runs of duplicate ACKs)
 
 A run of at least --dupacks duplicate ACKs from one side for one ack number
-is a retransmit request. It is answered when the data sender later sends a
+is a retransmit request, unless the other side had sent nothing beyond that
+ack number when it started (then it acknowledges everything and requests
+nothing). It is answered when the data sender later sends a
 segment covering the ack number, or when the asking side's ACK moves past it.
 It is unanswered when neither happens although the data sender went on
 sending data above it. It is inconclusive when the capture ends (or the
@@ -54,7 +56,9 @@ func runRetransmitRequest(p *Pass) error {
 		var shortFrames []uint64
 		for j := range s.Requests {
 			r := &s.Requests[j]
-			if r.Count < p.Config.DupAcks {
+			// Runs below the threshold, and runs that acknowledge all the
+			// data sent (nothing outstanding to request), are not requests.
+			if r.Count < p.Config.DupAcks || r.NothingOutstanding {
 				short++
 				if len(r.Frames) > 0 {
 					shortFrames = append(shortFrames, r.Frames[0])
