@@ -271,11 +271,15 @@ func (t *tracker) orient(f *flow) {
 			s.ClientBy = "first"
 		}
 	}
+	if f.tcp != nil {
+		s.BaseSeq = [2]uint32{f.tcp.half[0].base, f.tcp.half[1].base}
+	}
 	if clientDir == 0 {
 		s.Client, s.Headend = f.a, f.b
 		return
 	}
 	s.Client, s.Headend = f.b, f.a
+	s.BaseSeq[0], s.BaseSeq[1] = s.BaseSeq[1], s.BaseSeq[0]
 	s.Dirs[0], s.Dirs[1] = s.Dirs[1], s.Dirs[0]
 	s.ESP[0], s.ESP[1] = s.ESP[1], s.ESP[0]
 	s.IKEPackets[0], s.IKEPackets[1] = s.IKEPackets[1], s.IKEPackets[0]

@@ -168,6 +168,11 @@ type Session struct {
 	Requests        []DupAckRun
 	RequestsDropped int
 
+	// BaseSeq is, per direction, the raw sequence number that relative
+	// sequence numbers count from (Wireshark's base_seq: the SYN's seq, or
+	// the first seen seq minus one); TCP only.
+	BaseSeq [2]uint32
+
 	// ESP holds, for ESP-carrying flows (cTCP, NAT-T, ESP, IPsec over UDP),
 	// per direction SPI and sequence facts.
 	ESP [2]ESPStats

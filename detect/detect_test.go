@@ -3,10 +3,12 @@ package detect
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -654,5 +656,41 @@ func BenchmarkRun(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestFocus checks Result.Focus on the committed samples: the affected
+// session first, and the healthy cTCP session when nothing is wrong.
+func TestFocus(t *testing.T) {
+	root := testcaps.RepoRoot(t)
+	for _, tt := range []struct {
+		file string
+		want analyze.Transport
+		n    int
+	}{
+		{"ctcp-proxy-reset.pcap", analyze.TransportCTCP, 1}, // the reconnect is healthy: only the affected one
+		{"ctcp-healthy.pcap", analyze.TransportCTCP, 1},
+		{"natt.pcap", "", 0},
+	} {
+		c, err := analyze.File(filepath.Join(root, "samples", tt.file), analyze.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(c, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Focus) != tt.n {
+			t.Fatalf("%s: focus %v, want %d sessions", tt.file, res.Focus, tt.n)
+		}
+		if tt.n > 0 {
+			s := c.Sessions[res.Focus[0]]
+			if s.Transport != tt.want {
+				t.Errorf("%s: focus on a %s session", tt.file, s.Transport)
+			}
+			if res.Verdict == Affected && res.Sessions[s.ID].FirstUnanswered == nil {
+				t.Errorf("%s: affected, but the focus session %d has no unanswered request", tt.file, s.ID)
+			}
+		}
 	}
 }

@@ -147,4 +147,9 @@ type Result struct {
 	UDPBlocked      []int
 	Findings        []Finding
 	Recommendations []Recommendation
+	// Focus lists the Capture.Sessions indexes a reader should look at
+	// first, in order: the affected cTCP sessions, then the at-risk ones;
+	// when there are none, the first cTCP session that carried data.
+	// Reports draw their graphs for these.
+	Focus []int
 }

@@ -51,10 +51,38 @@ func Run(c *analyze.Capture, cfg Config) (*Result, error) {
 	sortFindings(findings)
 	res.Findings = findings
 	primary := decideVerdict(c, res)
+	res.Focus = focus(res)
 	if primary >= 0 && (res.Verdict == Affected || res.Verdict == AtRisk) {
 		res.Recommendations = recommend(c, res, primary)
 	}
 	return res, nil
+}
+
+// focus picks Result.Focus: affected cTCP sessions, then at-risk ones,
+// else the first cTCP session with data.
+func focus(res *Result) []int {
+	var affected, atRisk []int
+	fallback := -1
+	for i := range res.Sessions {
+		sr := &res.Sessions[i]
+		s := sr.Session
+		if !isCTCP(s) {
+			continue
+		}
+		switch {
+		case sr.FirstUnanswered != nil:
+			affected = append(affected, s.ID)
+		case sessionEvidence(sr).atRisk():
+			atRisk = append(atRisk, s.ID)
+		case fallback < 0 && s.Dirs[0].DataSegments+s.Dirs[1].DataSegments > 0:
+			fallback = s.ID
+		}
+	}
+	out := append(affected, atRisk...)
+	if len(out) == 0 && fallback >= 0 {
+		out = []int{fallback}
+	}
+	return out
 }
 
 // severityRank orders severities, worst first.
