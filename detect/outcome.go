@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 )
 
 // QuietMin is how long before the end of the capture a session must have
@@ -25,8 +26,11 @@ var SessionOutcome = &Detector{
 	Doc: `decide how each session ended
 
 In order: reset (an RST was seen; the outcome frame is the first RST),
-closed (a FIN), stalled (no data from either side for the last 5 s or more
-of the capture while the capture continued, or an open one-way stall),
+closed (a FIN; for UDP and ESP flows, which have none: both sides sent
+data and fell quiet together for the last 5 s or more of the capture),
+stalled (no data
+from either side for the last 5 s or more of the capture while the capture
+continued, or an open one-way stall),
 running otherwise. A reset, closed or stalled session whose client address
 opened a later session to the same headend address and port, starting after
 the RST, the FIN or the last data, is reconnected instead (the outcome frame
@@ -108,6 +112,12 @@ func decideOutcome(c *analyze.Capture, idx map[peerKey][]int, i int, sr *Session
 		sr.Outcome, sr.OutcomeFrame, sr.OutcomeTime = Reset, rst, rstTime
 	case fin != 0:
 		sr.Outcome, sr.OutcomeFrame, sr.OutcomeTime = Closed, fin, finTime
+	case c.End-lastTime >= QuietMin && s.Proto != decode.ProtoTCP && (sr.Stall == nil || !sr.Stall.Silence.Open) &&
+		s.Dirs[0].DataSegments > 0 && s.Dirs[1].DataSegments > 0:
+		// A UDP or ESP flow has no FIN: when both sides exchanged data and
+		// fell quiet together (an IKE exchange that moved to port 4500, a
+		// finished tunnel) it ended rather than stalled.
+		sr.Outcome, sr.OutcomeFrame, sr.OutcomeTime = Closed, s.LastFrame, s.LastTime
 	case c.End-lastTime >= QuietMin:
 		sr.Outcome, sr.OutcomeFrame, sr.OutcomeTime = Stalled, lastFrame, lastTime
 	case sr.Stall != nil && sr.Stall.Silence.Open:
