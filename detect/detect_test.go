@@ -76,6 +76,20 @@ func with(s *analyze.Session, f func(*analyze.Session)) *analyze.Session {
 	return s
 }
 
+// requestWhy returns a check that the Why of session 0's first request
+// mentions each of want.
+func requestWhy(want ...string) func(*testing.T, *Result) {
+	return func(t *testing.T, r *Result) {
+		t.Helper()
+		why := r.Sessions[0].Requests[0].Why
+		for _, w := range want {
+			if !strings.Contains(why, w) {
+				t.Errorf("Why = %q, want it to mention %q", why, w)
+			}
+		}
+	}
+}
+
 func actions(recs []Recommendation) []Action {
 	var out []Action
 	for _, r := range recs {
@@ -97,6 +111,15 @@ func severities(fs []Finding, sev Severity) []string {
 func TestRun(t *testing.T) {
 	const client, headend = "192.168.1.20:51000", "203.0.113.5:10000"
 	const public = "198.51.100.7:51000"
+	// oneRequest is a capture of one cTCP session from client to headend
+	// whose only request is unansweredRun() changed by edit.
+	oneRequest := func(edit func(r *analyze.DupAckRun)) *analyze.Capture {
+		r := unansweredRun()
+		edit(&r)
+		return capture(with(ctcp(client, headend, 1), func(s *analyze.Session) {
+			s.Requests = []analyze.DupAckRun{r}
+		}))
+	}
 	tests := []struct {
 		name     string
 		cap      *analyze.Capture
@@ -116,37 +139,25 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "answered by cover",
-			cap: capture(with(ctcp(client, headend, 1), func(s *analyze.Session) {
-				r := unansweredRun()
+			cap: oneRequest(func(r *analyze.DupAckRun) {
 				r.CoverFrame, r.CoverTime = 131, 11*sec
-				s.Requests = []analyze.DupAckRun{r}
-			})),
+			}),
 			verdict: AtRisk,
 			answers: []Answer{Answered},
 			outcome: Running,
 			actions: []Action{ActionIPsecOverUDP, ActionTCPStateBypass, ActionAnyConnect, ActionFixPacketLoss},
-			check: func(t *testing.T, r *Result) {
-				if why := r.Sessions[0].Requests[0].Why; !strings.Contains(why, "resent") || !strings.Contains(why, "frame 131") {
-					t.Errorf("Why = %q", why)
-				}
-			},
+			check:   requestWhy("resent", "frame 131"),
 		},
 		{
 			name: "answered by ack advance",
-			cap: capture(with(ctcp(client, headend, 1), func(s *analyze.Session) {
-				r := unansweredRun()
+			cap: oneRequest(func(r *analyze.DupAckRun) {
 				r.AdvanceFrame, r.AdvanceTime = 140, 12*sec
-				s.Requests = []analyze.DupAckRun{r}
-			})),
+			}),
 			verdict: AtRisk,
 			answers: []Answer{Answered},
 			outcome: Running,
 			actions: []Action{ActionIPsecOverUDP, ActionTCPStateBypass, ActionAnyConnect, ActionFixPacketLoss},
-			check: func(t *testing.T, r *Result) {
-				if why := r.Sessions[0].Requests[0].Why; !strings.Contains(why, "headend's ACK moved past") {
-					t.Errorf("Why = %q", why)
-				}
-			},
+			check:   requestWhy("headend's ACK moved past"),
 		},
 		{
 			name: "unanswered then reset",
@@ -186,29 +197,21 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "inconclusive near end",
-			cap: capture(with(ctcp(client, headend, 1), func(s *analyze.Session) {
-				r := unansweredRun()
+			cap: oneRequest(func(r *analyze.DupAckRun) {
 				r.FirstTime, r.LastTime = 59*sec+5*sec/10, 59*sec+6*sec/10
 				r.DataAbove = 1
-				s.Requests = []analyze.DupAckRun{r}
-			})),
+			}),
 			verdict: Inconclusive,
 			answers: []Answer{AnswerUnknown},
 			outcome: Running,
-			check: func(t *testing.T, r *Result) {
-				if why := r.Sessions[0].Requests[0].Why; !strings.Contains(why, "too soon to judge") {
-					t.Errorf("Why = %q", why)
-				}
-			},
+			check:   requestWhy("too soon to judge"),
 		},
 		{
 			name: "near end but sender clearly alive",
-			cap: capture(with(ctcp(client, headend, 1), func(s *analyze.Session) {
-				r := unansweredRun()
+			cap: oneRequest(func(r *analyze.DupAckRun) {
 				r.FirstTime, r.LastTime = 59*sec+5*sec/10, 59*sec+6*sec/10
 				r.DataAbove = 2
-				s.Requests = []analyze.DupAckRun{r}
-			})),
+			}),
 			verdict:  Affected,
 			answers:  []Answer{Unanswered},
 			outcome:  Running,
@@ -217,19 +220,13 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "sender silent afterwards",
-			cap: capture(with(ctcp(client, headend, 1), func(s *analyze.Session) {
-				r := unansweredRun()
+			cap: oneRequest(func(r *analyze.DupAckRun) {
 				r.DataAbove = 0
-				s.Requests = []analyze.DupAckRun{r}
-			})),
+			}),
 			verdict: Inconclusive,
 			answers: []Answer{AnswerUnknown},
 			outcome: Running,
-			check: func(t *testing.T, r *Result) {
-				if why := r.Sessions[0].Requests[0].Why; !strings.Contains(why, "still alive") {
-					t.Errorf("Why = %q", why)
-				}
-			},
+			check:   requestWhy("still alive"),
 		},
 		{
 			name: "below dupacks threshold",

@@ -8,27 +8,8 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
-
-// repoRoot walks up from the package directory to the directory that holds
-// go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 // readTSV reads the first two tab-separated columns of a file, skipping
 // blank lines, # comments and a header whose second column is "verdict".
@@ -77,8 +58,8 @@ func analyzeOrSkip(t *testing.T, path string) *analyze.Capture {
 // testdata/expected_verdicts.tsv (taken from samples/README.md). Both list
 // a file name relative to samples/ and the expected verdict.
 func TestSamples(t *testing.T) {
-	root := repoRoot(t)
-	list := filepath.Join(root, "samples", "expected.tsv")
+	samples := testcaps.SamplesDir(t)
+	list := filepath.Join(samples, "expected.tsv")
 	if _, err := os.Stat(list); err != nil {
 		list = filepath.Join("testdata", "expected_verdicts.tsv")
 	}
@@ -92,7 +73,7 @@ func TestSamples(t *testing.T) {
 	for _, row := range rows {
 		name, want := row[0], Verdict(row[1])
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			path := filepath.Join(root, "samples", name)
+			path := filepath.Join(samples, name)
 			if _, err := os.Stat(path); err != nil {
 				t.Skipf("sample %s not generated yet", name)
 			}
@@ -113,26 +94,12 @@ func TestSamples(t *testing.T) {
 // them holds cTCP (TCP port 10000 appears only as nmap SYN probes), so every
 // readable one must come out no-ctcp, whatever duplicate ACKs it has.
 func TestPublicCaptures(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "captures", "public")
-	manifest := filepath.Join(dir, "MANIFEST.tsv")
-	if _, err := os.Stat(manifest); err != nil {
-		t.Skipf("public captures not found at %s", dir)
-	}
-	f, err := os.Open(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) < 2 || cols[len(cols)-1] != "ok" {
+	for _, e := range testcaps.Manifest(t) {
+		if e.Status() != "ok" {
 			continue
 		}
-		name := filepath.Base(cols[0])
-		t.Run(name, func(t *testing.T) {
-			c := analyzeOrSkip(t, filepath.Join(dir, name))
+		t.Run(e.Name, func(t *testing.T) {
+			c := analyzeOrSkip(t, e.Path)
 			r, err := Run(c, Config{})
 			if err != nil {
 				t.Fatal(err)
@@ -142,8 +109,5 @@ func TestPublicCaptures(t *testing.T) {
 			}
 			checkInvariants(t, r)
 		})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 }

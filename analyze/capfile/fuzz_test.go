@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
 // FuzzSource feeds arbitrary bytes to the reader and checks properties:
@@ -30,14 +31,9 @@ func FuzzSource(f *testing.F) {
 	f.Add(gz.Bytes())
 	f.Add([]byte{})
 	f.Add([]byte("not a capture"))
-	if dir, err := os.Getwd(); err == nil {
-		// Small public captures, when present (see publicDir).
-		for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "..", "shared", "captures", "public", "*"))
+	if dir, err := testcaps.Locate(f); err == nil {
+		// Small public captures, when present.
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		for _, p := range files {
 			if st, err := os.Stat(p); err == nil && st.Size() <= 4096 {
 				if b, err := os.ReadFile(p); err == nil {

@@ -1,92 +1,43 @@
 package capfile_test
 
 import (
-	"bufio"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
-// publicDir returns the directory of the public captures: walk up from the
-// package directory to the one holding go.mod, then ../shared/captures/public.
-func publicDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	pub := filepath.Join(dir, "..", "shared", "captures", "public")
-	if _, err := os.Stat(filepath.Join(pub, "MANIFEST.tsv")); err != nil {
-		t.Skipf("public captures not found at %s (../shared/captures/public from the repo root): %v", pub, err)
-	}
-	return pub
-}
-
+// manifestRow holds the MANIFEST.tsv columns TestPublicCaptures checks.
 type manifestRow struct {
 	file    string // base name
+	path    string
 	packets int
 	encaps  []int // wiretap encapsulation numbers; nil when "-"
 	status  string
 }
 
-func readManifest(t testing.TB, pub string) []manifestRow {
+// readManifest reads the public captures' MANIFEST.tsv (skipping the test
+// when it is absent) and fails the test on a missing column or a
+// malformed number.
+func readManifest(t testing.TB) []manifestRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join(pub, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var col map[string]int
 	var rows []manifestRow
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if col == nil {
-			col = map[string]int{}
-			for i, name := range fields {
-				col[name] = i
-			}
-			for _, need := range []string{"file", "packets", "encap_types", "tshark_status"} {
-				if _, ok := col[need]; !ok {
-					t.Fatalf("MANIFEST.tsv has no %q column", need)
-				}
-			}
-			continue
-		}
-		n, err := strconv.Atoi(fields[col["packets"]])
-		if err != nil {
-			t.Fatalf("MANIFEST.tsv: packets %q: %v", fields[col["packets"]], err)
-		}
-		r := manifestRow{file: filepath.Base(fields[col["file"]]), packets: n, status: fields[col["tshark_status"]]}
-		if e := fields[col["encap_types"]]; e != "-" {
-			for _, s := range strings.Split(e, ";") {
+	for _, e := range testcaps.Manifest(t) {
+		r := manifestRow{file: e.Name, path: e.Path, packets: e.MustInt(t, "packets"), status: e.Col(t, "tshark_status")}
+		if enc := e.Col(t, "encap_types"); enc != "-" {
+			for _, s := range strings.Split(enc, ";") {
 				v, err := strconv.Atoi(s)
 				if err != nil {
-					t.Fatalf("MANIFEST.tsv: encap_types %q: %v", e, err)
+					t.Fatalf("MANIFEST.tsv: encap_types %q: %v", enc, err)
 				}
 				r.encaps = append(r.encaps, v)
 			}
 		}
 		rows = append(rows, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return rows
 }
@@ -111,15 +62,13 @@ var encapLinkTypes = map[int][]uint16{
 // ErrTruncated where it says the file is cut short, and see the link types
 // its encapsulations imply.
 func TestPublicCaptures(t *testing.T) {
-	pub := publicDir(t)
-	rows := readManifest(t, pub)
+	rows := readManifest(t)
 	if len(rows) == 0 {
 		t.Fatal("MANIFEST.tsv lists no captures")
 	}
 	for _, r := range rows {
 		t.Run(r.file, func(t *testing.T) {
-			path := filepath.Join(pub, r.file)
-			src, err := capfile.Open(path)
+			src, err := capfile.Open(r.path)
 			broken := strings.HasPrefix(r.status, "unsupported-record") || strings.HasPrefix(r.status, "corrupt")
 			if err != nil {
 				var ie *capfile.InputError

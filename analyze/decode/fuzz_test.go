@@ -1,9 +1,10 @@
 package decode
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
 // FuzzDecode checks that Decode never panics and keeps the Packet
@@ -14,7 +15,7 @@ func FuzzDecode(f *testing.F) {
 	for _, tc := range frameCases() {
 		f.Add(tc.frame, tc.linkType, len(tc.frame))
 	}
-	if pub, ok := fuzzPublicDir(); ok {
+	if pub, err := testcaps.Locate(f); err == nil {
 		for _, name := range []string{
 			"zeek__gre-aruba.pcap", "zeek__pppoe-over-qinq.pcap", "zeek__mixed-vlan-mpls.pcap",
 			"zeek__nflog-http.pcap", "zeek__openjdk-25.0.2-zeek.org.pcap", "ndpi__reasm_segv_anon.pcapng",
@@ -39,24 +40,4 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("OrigLen changed")
 		}
 	})
-}
-
-// fuzzPublicDir finds the public captures without skipping.
-func fuzzPublicDir() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			pub := filepath.Join(dir, "..", "shared", "captures", "public")
-			_, err := os.Stat(pub)
-			return pub, err == nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"compress/flate"
 	"path/filepath"
 	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
 // TestIPCompPayload checks that Payload holds the inflated TCP payload.
@@ -44,7 +46,7 @@ func TestIPCompSnaplen(t *testing.T) {
 // (dynamic Huffman blocks) again and again: once the flate reader and the
 // buffer exist, inflating allocates nothing.
 func TestIPCompCaptureNoAllocs(t *testing.T) {
-	frames, err := readCapture(filepath.Join(publicDir(t), "libpcap__AH-IPcomp-IPv4.pcap"))
+	frames, err := readCapture(filepath.Join(testcaps.Dir(t), "libpcap__AH-IPcomp-IPv4.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}

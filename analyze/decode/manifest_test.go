@@ -2,8 +2,9 @@ package decode
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
 // counts are per-capture frame counts, as MANIFEST.tsv gives them (tshark
@@ -44,21 +45,20 @@ func (c *counts) add(p *Packet) {
 // TestManifestCounts decodes every public capture and compares aggregate
 // counts with MANIFEST.tsv (tshark's). It needs no tshark.
 func TestManifestCounts(t *testing.T) {
-	pub := publicDir(t)
-	for _, row := range readManifest(t, pub) {
-		if row.status != "ok" {
+	for _, row := range testcaps.Manifest(t) {
+		if row.Status() != "ok" {
 			continue
 		}
-		t.Run(row.name, func(t *testing.T) {
-			frames, err := readCapture(filepath.Join(pub, row.name))
+		t.Run(row.Name, func(t *testing.T) {
+			frames, err := readCapture(row.Path)
 			if err != nil {
 				t.Logf("reading stopped after %d frames: %v", len(frames), err)
 			}
 			want := counts{
-				ESP:      row.int(t, "esp"),
-				UDP4500:  row.int(t, "udp_port_4500"),
-				TCP10000: row.int(t, "tcp_port_10000"),
-				TCP4500:  row.int(t, "tcp_port_4500"),
+				ESP:      row.MustInt(t, "esp"),
+				UDP4500:  row.MustInt(t, "udp_port_4500"),
+				TCP10000: row.MustInt(t, "tcp_port_10000"),
+				TCP4500:  row.MustInt(t, "tcp_port_4500"),
 			}
 			var got counts
 			d := NewDecoder()

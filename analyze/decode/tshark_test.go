@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
 // tsharkFields are the fields TestAgainstTshark asks tshark for, in order.
@@ -139,14 +141,13 @@ func TestAgainstTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed: skipping the comparison with tshark")
 	}
-	pub := publicDir(t)
-	for _, row := range readManifest(t, pub) {
-		if row.status != "ok" {
+	for _, row := range testcaps.Manifest(t) {
+		if row.Status() != "ok" {
 			continue
 		}
-		t.Run(row.name, func(t *testing.T) {
+		t.Run(row.Name, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(pub, row.name)
+			path := row.Path
 			frames, err := readCapture(path)
 			if err != nil {
 				t.Logf("reading stopped after %d frames: %v", len(frames), err)
@@ -168,7 +169,7 @@ func TestAgainstTshark(t *testing.T) {
 					}
 				}
 			}
-			if known, ok := knownDifferences[row.name]; ok {
+			if known, ok := knownDifferences[row.Name]; ok {
 				if bad != known.frames {
 					t.Errorf("%d frames disagree with tshark, want %d (%s)", bad, known.frames, known.why)
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"os"
@@ -10,29 +9,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/e2e/*.golden")
-
-// repoRoot returns the directory holding go.mod, walking up from the
-// package directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 func compareGolden(t *testing.T, path string, got string) {
 	t.Helper()
@@ -64,15 +45,8 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := repoRoot(t)
-	samples, err := filepath.Glob(filepath.Join(root, "samples", "*.pcap*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(samples) == 0 {
-		t.Skip("no sample captures in samples/ (generate them with samples/gen)")
-	}
-	t.Chdir(root)
+	samples := testcaps.Samples(t)
+	t.Chdir(testcaps.RepoRoot(t))
 	for _, abs := range samples {
 		name := filepath.Base(abs)
 		rel := filepath.ToSlash(filepath.Join("samples", name))
@@ -108,34 +82,15 @@ func TestEndToEnd(t *testing.T) {
 // one either names itself in one line on stderr or carries a warning.
 // (Per-file counts against tshark are analyze's tests.)
 func TestPublicCaptures(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "captures", "public")
-	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Skipf("public captures not available (%v): skipping", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var cols []string
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = fields
-			continue
-		}
-		row := map[string]string{}
-		for i, c := range cols {
-			if i < len(fields) {
-				row[c] = fields[i]
-			}
-		}
-		path := filepath.Join(dir, filepath.Base(row["file"]))
-		t.Run(filepath.Base(path), func(t *testing.T) {
+	for _, row := range testcaps.Manifest(t) {
+		path := row.Path
+		t.Run(row.Name, func(t *testing.T) {
 			code, stdout, stderr := runArgs(t, nil, "analyze", "--format", "json", path)
 			if code == 1 {
 				t.Errorf("exit 1 (affected) on a capture without cTCP")
 			}
 			if code == 2 {
-				if row["tshark_status"] == "ok" {
+				if row.Status() == "ok" {
 					t.Errorf("exit 2 on a capture tshark reads: %s", stderr)
 				} else if !strings.HasPrefix(stderr, "ctcpdiag: "+path+": ") || strings.Count(stderr, "\n") != 1 {
 					t.Errorf("unreadable capture: stderr %q, want one line naming it", stderr)
@@ -154,12 +109,9 @@ func TestPublicCaptures(t *testing.T) {
 			if rep.Verdict == "affected" {
 				t.Errorf("verdict affected on a capture without cTCP")
 			}
-			if row["tshark_status"] != "ok" && len(rep.Capture.Warnings) == 0 {
-				t.Errorf("damaged capture (%s) analyzed without a warning", row["tshark_status"])
+			if row.Status() != "ok" && len(rep.Capture.Warnings) == 0 {
+				t.Errorf("damaged capture (%s) analyzed without a warning", row.Status())
 			}
 		})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -16,26 +16,9 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-)
 
-// repoRoot walks up from the package directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		p := filepath.Dir(dir)
-		if p == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = p
-	}
-}
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+)
 
 func build(t *testing.T, s Scenario) []byte {
 	t.Helper()
@@ -82,7 +65,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestCommittedSamplesMatchGenerator(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "samples")
+	dir := testcaps.SamplesDir(t)
 	if _, err := os.Stat(filepath.Join(dir, Scenarios()[0].File)); err != nil {
 		t.Skipf("committed samples not found in %s: run go run ./samples/gen", dir)
 	}
