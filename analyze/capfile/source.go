@@ -69,8 +69,9 @@ type Source struct {
 	name        string
 	hint        int64    // expected stored size, 0 if unknown
 	file        *os.File // set by Open, closed by Close
-	hr          *hashReader
-	stored      *window // stored (possibly compressed) bytes
+	hr          storedReader
+	dec         *prefetcher // decompressed bytes read ahead, nil if not compressed
+	stored      *window     // stored (possibly compressed) bytes
 	w           *window // uncompressed capture stream
 	gz          *gzip.Reader
 	zd          *zstd.Decoder
@@ -140,7 +141,11 @@ func New(r io.Reader, name string) (*Source, error) {
 // newSource is New with the expected stored size (0: unknown).
 func newSource(r io.Reader, name string, hint int64) (*Source, error) {
 	s := &Source{name: name, compression: "none", hint: hint}
-	s.hr = &hashReader{r: r, h: sha256.New()}
+	if hint > 0 && hint < prefetchMin {
+		s.hr = &hashReader{r: r, h: sha256.New()}
+	} else {
+		s.hr = &hashingPrefetcher{newPrefetcher(r, sha256.New())}
+	}
 	s.stored = newWindow(s.hr, hint)
 	s.w = s.stored
 	if err := s.init(); err != nil {
@@ -166,7 +171,8 @@ func (s *Source) init() error {
 			return newInputError(s.name, 0, -1, s.streamErr(err, "truncated gzip header"))
 		}
 		s.gz = gz
-		s.w = newWindow(gz, s.innerHint())
+		s.dec = newPrefetcher(gz, nil)
+		s.w = newWindow(s.dec, s.innerHint())
 	case len(m) == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
 		s.compression = "zstd"
 		zd, err := zstd.NewReader(s.stored, zstd.WithDecoderConcurrency(1),
@@ -175,7 +181,8 @@ func (s *Source) init() error {
 			return newInputError(s.name, 0, -1, err)
 		}
 		s.zd = zd
-		s.w = newWindow(zd, s.innerHint())
+		s.dec = newPrefetcher(zd, nil)
+		s.w = newWindow(s.dec, s.innerHint())
 	}
 	if s.w != s.stored {
 		m, err = s.w.need(4)
@@ -318,7 +325,7 @@ func (s *Source) SHA256() string { return s.digest }
 
 // Size returns the number of stored bytes read so far: the size of the
 // whole input once Next has returned false.
-func (s *Source) Size() int64 { return s.hr.n }
+func (s *Source) Size() int64 { return s.hr.count() }
 
 // Offset returns the byte offset, in the uncompressed capture stream, of
 // the next record (just past the current frame's record).
@@ -339,6 +346,10 @@ func (s *Source) Close() error {
 }
 
 func (s *Source) closeDecoders() {
+	if s.dec != nil {
+		s.dec.stop() // the decompressor is no longer in use after this
+	}
+	s.hr.stop()
 	if s.zd != nil {
 		s.zd.Close()
 		s.zd = nil
@@ -362,6 +373,9 @@ func (s *Source) finish() {
 	s.done = true
 	s.data = nil
 	s.info = FrameInfo{}
+	if s.dec != nil {
+		s.dec.stop() // it reads the stored bytes too: stop it before draining them
+	}
 	var buf [32 << 10]byte
 	for {
 		_, err := s.hr.Read(buf[:])
@@ -369,10 +383,28 @@ func (s *Source) finish() {
 			break
 		}
 	}
-	s.digest = hex.EncodeToString(s.hr.h.Sum(nil))
+	s.digest = hex.EncodeToString(s.hr.sum())
 }
 
-// hashReader hashes and counts every byte read through it.
+// storedReader reads the stored bytes, hashing and counting them.
+type storedReader interface {
+	io.Reader
+	count() int64 // bytes read so far
+	sum() []byte  // the hash of the bytes read so far
+	stop()        // release resources (a goroutine)
+}
+
+// hashingPrefetcher hashes on its read-ahead goroutine.
+type hashingPrefetcher struct{ *prefetcher }
+
+func (p *hashingPrefetcher) count() int64 { return p.n }
+func (p *hashingPrefetcher) sum() []byte  { return p.h.Sum(nil) }
+
+func (h *hashReader) count() int64 { return h.n }
+func (h *hashReader) sum() []byte  { return h.h.Sum(nil) }
+func (h *hashReader) stop()        {}
+
+// hashReader hashes and counts every byte read through it, in line.
 type hashReader struct {
 	r io.Reader
 	h hash.Hash
