@@ -42,6 +42,10 @@ type Report struct {
 	// Listing says which sessions human-oriented renderers list; it is not
 	// part of the JSON contract.
 	Listing Listing `json:"-"`
+	// Graphs are the time-sequence graphs of the sessions BuildWith was
+	// given series for, in that order; not part of the JSON contract.
+	// Never nil.
+	Graphs []Graph `json:"-"`
 }
 
 // Tool names the program that made the report.
@@ -214,8 +218,16 @@ type Listing struct {
 
 // Build makes the Report for capture c as judged by r. r may be nil (no
 // judgement: verdict "inconclusive", sessions "running"). Build copies
-// everything it keeps; c and r are not modified and may be discarded.
+// everything it keeps; c and r are not modified and may be discarded. It
+// is BuildWith without extras: the Report has no graphs.
 func Build(c *analyze.Capture, r *detect.Result, tool Tool) *Report {
+	return BuildWith(c, r, tool, Extras{})
+}
+
+// BuildWith is Build that also builds a Graph for each series in x (see
+// Extras). It copies everything it keeps; c, r and x are not modified and
+// may be discarded.
+func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Report {
 	if r == nil {
 		r = &detect.Result{Verdict: detect.Inconclusive, VerdictWhy: "the capture was not judged"}
 	}
@@ -277,6 +289,8 @@ func Build(c *analyze.Capture, r *detect.Result, tool Tool) *Report {
 		})
 	}
 	slices.SortStableFunc(rep.Recommendations, func(a, b Recommendation) int { return cmp.Compare(a.Rank, b.Rank) })
+
+	rep.Graphs = buildGraphs(c, r, rep, x.Series)
 	return rep
 }
 

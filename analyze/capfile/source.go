@@ -72,7 +72,7 @@ type Source struct {
 	hr          storedReader
 	dec         *prefetcher // decompressed bytes read ahead, nil if not compressed
 	stored      *window     // stored (possibly compressed) bytes
-	w           *window // uncompressed capture stream
+	w           *window     // uncompressed capture stream
 	gz          *gzip.Reader
 	zd          *zstd.Decoder
 	kind        fileKind
