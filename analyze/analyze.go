@@ -138,7 +138,14 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 		if c.Packets == 0 && errors.As(err, &ie) {
 			return nil, err
 		}
-		c.Warnings = append(c.Warnings, fmt.Sprintf("the capture is damaged; analyzed the %d frames before the damage: %v", c.Packets, err))
+		// The report names the file already: the warning gives the place.
+		msg := err.Error()
+		if errors.As(err, &ie) {
+			where := *ie
+			where.File = ""
+			msg = where.Error()
+		}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("the capture is damaged; analyzed the %d frames before the damage at %s", c.Packets, msg))
 	}
 	c.SHA256, c.Size = src.SHA256(), src.Size()
 	for _, l := range links[:nlinks] {

@@ -3,9 +3,11 @@
 //
 // # Building
 //
-// [Build] does all the choosing: it copies, sorts and counts, formats
-// addresses and times, decides which sessions a human-oriented renderer
-// lists and which it summarises in one line. The result is never modified
+// [Build] (and [BuildWith], which also takes the time-sequence series of
+// the sessions to graph) does all the choosing: it copies, sorts and
+// counts, formats addresses and times, decides which sessions a
+// human-oriented renderer lists and which it summarises in one line, and
+// what each graph shows. The result is never modified
 // afterwards; the anonymizer (later) works on a copy of a Report, never
 // inside a renderer.
 //
@@ -13,8 +15,18 @@
 //
 // Renderers take an [io.Writer], a *Report and their options and only
 // render: [WriteJSON] writes the stable "ctcpdiag.report/v1" JSON contract
-// described in DESIGN.md, [WriteText] a terminal report. Every renderer
-// prints the same facts.
+// described in DESIGN.md, [WriteText] a terminal report, [WriteMarkdown]
+// GitHub-flavoured Markdown for tickets and [WriteHTML] one self-contained
+// HTML page with an SVG time-sequence graph of each session in
+// Report.Graphs. Every renderer prints the same facts; graphs and evidence
+// frames appear only where BuildWith was given the sessions' series.
+//
+// # Untrusted text
+//
+// Every string that comes from a capture (file names, warnings, anything
+// derived from packets) is shown with control characters escaped in every
+// format, and escaped for Markdown and HTML in those formats, so that a
+// crafted capture cannot inject terminal escapes, markup, links or script.
 //
 // # JSON contract
 //

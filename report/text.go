@@ -165,7 +165,7 @@ func (t *textWriter) capture(rep *Report) {
 	t.field("packets", group(int64(c.Packets)))
 	if c.Start != nil && c.End != nil {
 		d := time.Duration(c.Duration * float64(time.Second))
-		t.field("time", fmt.Sprintf("%s to %s (%s)", *c.Start, *c.End, formatDuration(d)))
+		t.field("time", fmt.Sprintf("%s to %s (%s)", clean(*c.Start), clean(*c.End), formatDuration(d)))
 	} else {
 		t.field("time", "no packets")
 	}

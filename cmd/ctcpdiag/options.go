@@ -33,8 +33,10 @@ or zstd; "-" reads standard input) and print a report. Flags may come
 before or after the file names; "--" ends the flags.
 
 Flags:
-  --format FORMAT  report format: text (default) or json; markdown and
-                   html are not implemented yet
+  --format FORMAT  report format: text (default), json, markdown (for
+                   tickets) or html (one self-contained file with a
+                   time-sequence graph per affected or at-risk session;
+                   one capture per report)
   -o FILE          write the report to FILE instead of standard output;
                    FILE is replaced atomically, and only when at least one
                    capture was analyzed
@@ -48,12 +50,18 @@ Flags:
   --max-flows N    bound the flow table to N conversations; the least
                    recently active are evicted beyond it (default 0: the
                    built-in bound of 4,000,000)
-  --anonymize      not implemented yet
+  --anonymize      replace IP addresses (prefix-preserving, keyed) and MAC
+                   addresses in the report and drop the capture's
+                   directory; decisions are taken on the real addresses
+  --anon-key KEY   key for --anonymize (implies it), so the mapping is the
+                   same across reports and "ctcpdiag anonymize"; without
+                   it a random key is used and never printed
   -h, --help       show this help
 
 Several files: text reports follow one another, separated by a blank
 line; JSON is one indented object per capture, each followed by a
-newline (a stream of JSON values, not an array).
+newline (a stream of JSON values, not an array); Markdown reports are
+separated by a horizontal rule. HTML takes one file.
 
 A file that cannot be read at all is named on standard error as
 "ctcpdiag: FILE: reason" and skipped; a file readable in part is analyzed
@@ -97,6 +105,10 @@ type Options struct {
 	Color string
 	// MaxFlows bounds the flow table (0: the default).
 	MaxFlows int
+	// Anonymize maps addresses in the report (--anonymize); AnonKey is the
+	// key (--anon-key, "" for a random one).
+	Anonymize bool
+	AnonKey   string
 }
 
 // usageError is a command line that cannot be run: exit status 2, the
@@ -183,7 +195,8 @@ func parseAnalyze(args []string) (*Options, error) {
 	fs.Usage = func() {}
 	fs.StringVar(&o.Format, "format", "text", "")
 	fs.StringVar(&o.Output, "o", "", "")
-	anonymize := fs.Bool("anonymize", false, "")
+	fs.BoolVar(&o.Anonymize, "anonymize", false, "")
+	fs.StringVar(&o.AnonKey, "anon-key", "", "")
 	fs.Var((*portList)(&o.Ports), "port", "")
 	fs.IntVar(&o.DupAcks, "dupacks", 2, "")
 	fs.StringVar(&o.Color, "color", "auto", "")
@@ -213,14 +226,12 @@ func parseAnalyze(args []string) (*Options, error) {
 	}
 
 	switch o.Format {
-	case "text", "json":
-	case "markdown", "html":
-		return nil, usageErrorf(cmdAnalyze, "--format %s is not implemented yet; use text or json", o.Format)
+	case "text", "json", "markdown", "html":
 	default:
-		return nil, usageErrorf(cmdAnalyze, "invalid --format %q: want text or json", o.Format)
+		return nil, usageErrorf(cmdAnalyze, "invalid --format %q: want text, json, markdown or html", o.Format)
 	}
-	if *anonymize {
-		return nil, usageErrorf(cmdAnalyze, "--anonymize is not implemented yet")
+	if o.AnonKey != "" {
+		o.Anonymize = true
 	}
 	if o.DupAcks < 1 {
 		return nil, usageErrorf(cmdAnalyze, "invalid --dupacks %d: want at least 1", o.DupAcks)
@@ -247,6 +258,9 @@ func parseAnalyze(args []string) (*Options, error) {
 	}
 	if stdin > 1 {
 		return nil, usageErrorf(cmdAnalyze, `standard input ("-") given more than once`)
+	}
+	if o.Format == "html" && len(o.Files) > 1 {
+		return nil, usageErrorf(cmdAnalyze, "--format html makes one self-contained page per capture: give one FILE (run once per capture)")
 	}
 	return o, nil
 }

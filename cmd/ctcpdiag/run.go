@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/internal/anon"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
@@ -113,6 +114,16 @@ func runAnalyze(opts *Options, e *env) int {
 	aopts := analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows}
 	cfg := detect.Config{DupAcks: opts.DupAcks}
 	tool := report.Tool{Name: "ctcpdiag", Version: versionFunc()}
+	// One mapping for the whole run: the same address maps alike in every
+	// report. A random key is never printed.
+	var mapper *anon.Mapper
+	if opts.Anonymize {
+		key := anon.RandomKey()
+		if opts.AnonKey != "" {
+			key = anon.KeyFromString(opts.AnonKey)
+		}
+		mapper = anon.NewMapper(key)
+	}
 
 	// Reports go straight to standard output, one after another, or are
 	// collected for the atomic write of -o.
@@ -125,8 +136,15 @@ func runAnalyze(opts *Options, e *env) int {
 	var outcomes []outcome
 	var writeErr error
 	for _, path := range opts.Files {
-		c, err := analyzeFile(path, e.stdin, aopts)
+		in, err := openInput(path, e.stdin, opts.Format == "html")
 		if err != nil {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
+			outcomes = append(outcomes, outcome{err: err})
+			continue
+		}
+		c, err := in.analyze(aopts)
+		if err != nil {
+			in.close()
 			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
 			outcomes = append(outcomes, outcome{err: err})
 			continue
@@ -137,7 +155,22 @@ func runAnalyze(opts *Options, e *env) int {
 			fmt.Fprintf(e.stderr, "ctcpdiag: %s: %s\n", report.Printable(path), report.Printable(err.Error()))
 			res = nil
 		}
-		rep := report.Build(c, res, tool)
+		var x report.Extras
+		if opts.Format == "html" && res != nil && len(res.Focus) > 0 {
+			// The graphs need a second read of the capture.
+			specs := make([]analyze.SeriesSpec, len(res.Focus))
+			for i, id := range res.Focus {
+				specs[i] = analyze.SeriesSpec{Session: c.Sessions[id]}
+			}
+			if x.Series, err = in.series(specs); err != nil {
+				fmt.Fprintf(e.stderr, "ctcpdiag: %s: drawing the graphs: %s\n", report.Printable(path), report.Printable(err.Error()))
+			}
+		}
+		in.close()
+		rep := report.BuildWith(c, res, tool, x)
+		if mapper != nil {
+			rep = report.Anonymize(rep, mapper)
+		}
 		first := len(outcomes) == 0 || allFailed(outcomes)
 		outcomes = append(outcomes, outcome{verdict: detect.Verdict(rep.Verdict)})
 		if writeErr == nil {
@@ -168,6 +201,15 @@ func render(w io.Writer, rep *report.Report, format string, color, first bool) e
 	switch format {
 	case "json":
 		return report.WriteJSON(w, rep, report.JSONOptions{})
+	case "html":
+		return report.WriteHTML(w, rep)
+	case "markdown":
+		if !first {
+			if _, err := io.WriteString(w, "\n---\n\n"); err != nil {
+				return err
+			}
+		}
+		return report.WriteMarkdown(w, rep)
 	default:
 		if !first {
 			if _, err := io.WriteString(w, "\n"); err != nil {
@@ -178,12 +220,71 @@ func render(w io.Writer, rep *report.Report, format string, color, first bool) e
 	}
 }
 
-// analyzeFile analyzes the capture at path, or standard input for "-".
-func analyzeFile(path string, stdin io.Reader, opts analyze.Options) (*analyze.Capture, error) {
-	if path == "-" {
-		return analyze.Reader(stdin, "-", opts)
+// input is one capture to analyze: a file, or standard input, which is
+// copied to a temporary file first when it must be read twice (the graphs
+// of the HTML report need a second pass).
+type input struct {
+	path  string    // as given; "-" for standard input
+	file  string    // the file to read ("" to read stdin once)
+	stdin io.Reader // standard input when file is ""
+	temp  bool      // file is a temporary copy to remove
+}
+
+func openInput(path string, stdin io.Reader, twice bool) (*input, error) {
+	in := &input{path: path, file: path}
+	if path != "-" {
+		return in, nil
 	}
-	return analyze.File(path, opts)
+	if !twice {
+		in.file, in.stdin = "", stdin
+		return in, nil
+	}
+	f, err := os.CreateTemp("", "ctcpdiag-stdin-*")
+	if err != nil {
+		return nil, err
+	}
+	in.file, in.temp = f.Name(), true
+	if _, err := io.Copy(f, stdin); err != nil {
+		f.Close()
+		in.close()
+		return nil, fmt.Errorf("reading standard input: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// analyze runs the first pass; the capture is named as the user gave it.
+func (in *input) analyze(opts analyze.Options) (*analyze.Capture, error) {
+	if in.file == "" {
+		return analyze.Reader(in.stdin, "-", opts)
+	}
+	if !in.temp {
+		return analyze.File(in.file, opts)
+	}
+	f, err := os.Open(in.file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return analyze.Reader(f, "-", opts)
+}
+
+// series runs the second pass for the graphs.
+func (in *input) series(specs []analyze.SeriesSpec) ([]analyze.TimeSeq, error) {
+	if in.file == "" {
+		return nil, errors.New("standard input was read once")
+	}
+	return analyze.Series(in.file, specs)
+}
+
+func (in *input) close() {
+	if in.temp {
+		os.Remove(in.file)
+		in.temp = false
+	}
 }
 
 // inputErrorText is the message for a capture that could not be read: the

@@ -1,0 +1,417 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+)
+
+// WriteMarkdown writes rep as GitHub-flavoured Markdown, to paste into a
+// ticket: the verdict in one sentence first, then the capture summary, the
+// sessions table with each listed session's retransmit requests, the
+// findings with their frames and Wireshark display filters, the evidence
+// frames of each graphed session and the ranked recommendations with their
+// configuration in fenced code blocks. Graphs are not drawn (see
+// WriteHTML).
+//
+// Every string from the report is escaped for Markdown and for the inline
+// HTML GitHub renders: control characters are shown escaped as in
+// WriteText, text cannot open links, images, emphasis, headings, lists or
+// HTML tags (a colon after a letter and before a non-space, as in a URL
+// scheme, is escaped too), and code spans and fences are longer than any backtick run
+// they hold. The output depends only on rep and ends with a newline.
+func WriteMarkdown(w io.Writer, rep *Report) error {
+	bw := bufio.NewWriter(w)
+	m := &mdWriter{w: bw}
+	m.verdict(rep)
+	m.capture(rep)
+	m.sessions(rep)
+	m.findings(rep)
+	m.evidence(rep)
+	m.recommendations(rep)
+	m.printf("\n---\n\n*Report by %s %s.*\n", mdText(rep.Tool.Name), mdText(rep.Tool.Version))
+	if m.err != nil {
+		return m.err
+	}
+	return bw.Flush()
+}
+
+type mdWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, a ...any) {
+	if m.err != nil {
+		return
+	}
+	_, m.err = fmt.Fprintf(m.w, format, a...)
+}
+
+func verdictLabel(v string) string {
+	if l, ok := verdictLabels[v]; ok {
+		return l
+	}
+	return strings.ToUpper(v)
+}
+
+func (m *mdWriter) verdict(rep *Report) {
+	m.printf("**Verdict: %s**", mdText(verdictLabel(rep.Verdict)))
+	if rep.VerdictWhy != "" {
+		m.printf(": %s", mdText(rep.VerdictWhy))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) row(cells ...string) {
+	m.printf("|")
+	for _, c := range cells {
+		m.printf(" %s |", c)
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) capture(rep *Report) {
+	c := &rep.Capture
+	m.printf("\n## Capture\n\n| | |\n|---|---|\n")
+	m.row("File", mdCode(c.Path, true))
+	format := mdText(c.Format)
+	switch c.Compression {
+	case "", "none":
+	default:
+		format += ", " + mdText(c.Compression) + "-compressed"
+	}
+	m.row("Format", format)
+	m.row("Size", plural(c.Size, "byte", "bytes"))
+	m.row("SHA-256", mdCode(c.SHA256, true))
+	m.row("Packets", group(int64(c.Packets)))
+	if c.Start != nil && c.End != nil {
+		d := time.Duration(c.Duration * float64(time.Second))
+		m.row("Time span", fmt.Sprintf("%s to %s (%s)", mdText(*c.Start), mdText(*c.End), formatDuration(d)))
+	} else {
+		m.row("Time span", "no packets")
+	}
+	links := "none"
+	if len(c.LinkTypes) > 0 {
+		cl := make([]string, len(c.LinkTypes))
+		for i, l := range c.LinkTypes {
+			cl[i] = mdText(l)
+		}
+		links = strings.Join(cl, ", ")
+	}
+	m.row("Link types", links)
+	tc := c.Stats.TCP
+	m.row("TCP analysis", fmt.Sprintf("%s, %s, %s, %s, %s in %s",
+		plural(int64(tc.DupAcks), "dup ACK", "dup ACKs"),
+		plural(int64(tc.Retransmissions), "retransmission", "retransmissions"),
+		plural(int64(tc.LostSegments), "lost segment", "lost segments"),
+		plural(int64(tc.OutOfOrder), "out-of-order segment", "out-of-order segments"),
+		plural(int64(tc.ZeroWindows), "zero window", "zero windows"),
+		plural(int64(c.Stats.TCPStreams), "TCP stream", "TCP streams")))
+	if len(c.Warnings) == 0 {
+		m.row("Warnings", "none")
+		return
+	}
+	m.row("Warnings", plural(int64(len(c.Warnings)), "warning", "warnings")+" (below)")
+	m.printf("\nWarnings:\n\n")
+	for _, wn := range c.Warnings {
+		m.printf("- %s\n", mdText(wn))
+	}
+}
+
+func (m *mdWriter) sessions(rep *Report) {
+	m.printf("\n## Sessions\n\n")
+	if len(rep.Transports) == 0 {
+		m.printf("VPN transports seen: none.\n")
+	} else {
+		parts := make([]string, len(rep.Transports))
+		for i, tc := range rep.Transports {
+			parts[i] = fmt.Sprintf("%s (%s)", mdText(tc.Transport), plural(int64(tc.Sessions), "session", "sessions"))
+		}
+		m.printf("VPN transports seen: %s.\n", strings.Join(parts, ", "))
+	}
+	if len(rep.Sessions) == 0 {
+		m.printf("\nNo TCP sessions or VPN flows.\n")
+		return
+	}
+	l := rep.Listing
+	if len(l.Shown) > 0 {
+		m.printf("\n| ID | Transport | Client | Headend | Frames | Packets | Dup ACKs | Retrans | Lost | Requests | Outcome |\n")
+		m.printf("|---:|---|---|---|---:|---:|---:|---:|---:|---|---|\n")
+		for _, i := range l.Shown {
+			s := &rep.Sessions[i]
+			transport := mdText(s.Transport)
+			if !s.TransportSure && analyze.Transport(s.Transport).IsVPN() {
+				transport += "?"
+			}
+			req := strconv.Itoa(len(s.RetransmitRequests))
+			if s.Unanswered > 0 {
+				req += fmt.Sprintf(" (**%d unanswered**)", s.Unanswered)
+			}
+			m.row(strconv.Itoa(s.ID), transport, mdCode(s.Client, true), mdCode(s.Headend, true),
+				fmt.Sprintf("%d-%d", s.FirstFrame, s.LastFrame), group(int64(s.Packets)),
+				group(int64(s.DupAcks)), group(int64(s.Retransmissions)), group(int64(s.LostSegments)),
+				req, mdText(s.Outcome))
+		}
+	}
+	if other := l.OtherTCP + l.OtherUDP; other > 0 {
+		what := "TCP sessions"
+		switch {
+		case l.OtherTCP == 0:
+			what = "UDP flows"
+		case l.OtherUDP > 0:
+			what = "sessions"
+		}
+		if other == 1 {
+			what = strings.TrimSuffix(what, "s")
+		}
+		prefix := "Plus " + group(int64(other)) + " other "
+		if len(l.Shown) == 0 {
+			prefix = group(int64(other)) + " "
+		}
+		m.printf("\n%s%s without dup ACKs, retransmissions or lost segments.\n", prefix, what)
+	}
+	m.sessionNotes(rep)
+}
+
+func (m *mdWriter) sessionNotes(rep *Report) {
+	guess := false
+	for _, i := range rep.Listing.Shown {
+		s := &rep.Sessions[i]
+		vpn := analyze.Transport(s.Transport).IsVPN()
+		if !vpn && len(s.RetransmitRequests) == 0 && s.Stall == nil {
+			continue
+		}
+		m.printf("\n**Session %d** (%s, %s)\n\n", s.ID, mdText(s.Transport), mdCode(s.WiresharkFilter, false))
+		if vpn && s.TransportWhy != "" {
+			m.printf("- %s\n", mdText(s.TransportWhy))
+		}
+		if !s.TransportSure && vpn {
+			guess = true
+		}
+		if st := s.Stall; st != nil {
+			until := "until the end of the capture"
+			switch {
+			case st.Open && st.ToFrame != 0:
+				until = fmt.Sprintf("until the session ended at frame %d", st.ToFrame)
+			case !st.Open:
+				until = fmt.Sprintf("until frame %d", st.ToFrame)
+			}
+			after := "from its start"
+			if st.FromFrame > 0 {
+				after = fmt.Sprintf("after frame %d", st.FromFrame)
+			}
+			m.printf("- %s sent no data for %s %s %s, while the other side sent %s\n",
+				mdText(st.Side), formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
+				plural(int64(st.OtherSegments), "data segment", "data segments"))
+		}
+		if s.NextSession != nil {
+			m.printf("- reconnected as session %d\n", *s.NextSession)
+		}
+		if s.TimeToOutcome != nil {
+			m.printf("- %s %s after the first unanswered retransmit request\n",
+				mdText(s.Outcome), formatDuration(time.Duration(*s.TimeToOutcome*float64(time.Second))))
+		}
+		for k, q := range s.RetransmitRequests {
+			if k == maxTextRequests {
+				m.printf("- ... %d more retransmit requests (see the JSON report)\n", len(s.RetransmitRequests)-k)
+				break
+			}
+			state := "answered"
+			switch {
+			case q.Answered == nil:
+				state = "**inconclusive**"
+			case !*q.Answered:
+				state = "**unanswered**"
+			}
+			m.printf("- %s asked for ack %d with %s from frame %d: %s", mdText(q.RequestedBy), q.Ack,
+				plural(int64(q.DupAcks), "dup ACK", "dup ACKs"), q.FirstFrame, state)
+			if q.Why != "" {
+				m.printf(" (%s)", mdText(q.Why))
+			}
+			m.printf("\n")
+		}
+	}
+	if guess {
+		m.printf("\n? transport recognised from a partial pattern or the port only.\n")
+	}
+}
+
+func (m *mdWriter) findings(rep *Report) {
+	m.printf("\n## Findings\n\n")
+	if len(rep.Findings) == 0 {
+		m.printf("None.\n")
+		return
+	}
+	for i, f := range rep.Findings {
+		if i > 0 {
+			m.printf("\n")
+		}
+		m.printf("**%s** %s", mdText(strings.ToUpper(f.Severity)), mdCode(f.ID, false))
+		if f.Session != nil {
+			m.printf(" (session %d)", *f.Session)
+		}
+		m.printf("  \n%s\n", mdText(f.Summary))
+		if len(f.Frames) > 0 {
+			m.printf("- Frames: %s\n", frameList(f.Frames))
+		}
+		if f.WiresharkFilter != "" {
+			m.printf("- Wireshark filter: %s\n", mdCode(f.WiresharkFilter, false))
+		}
+	}
+}
+
+func (m *mdWriter) evidence(rep *Report) {
+	for _, g := range rep.Graphs {
+		if len(g.Evidence) == 0 {
+			continue
+		}
+		m.printf("\n## Evidence: %s\n\n", mdText(g.Title))
+		m.printf("Times are seconds from the session's first packet (%s).\n\n", mdText(g.Start))
+		m.printf("| Frame | Time (s) | Direction | What it shows |\n|---:|---:|---|---|\n")
+		for _, e := range g.Evidence {
+			t := ""
+			if e.HasTime {
+				t = strconv.FormatFloat(e.Offset, 'f', 6, 64)
+			}
+			m.row(strconv.FormatUint(e.Frame, 10), t, mdText(e.Direction), mdText(e.What))
+		}
+		if g.EvidenceOmitted > 0 {
+			m.printf("\n%s not listed (see the JSON report).\n",
+				plural(int64(g.EvidenceOmitted), "more retransmit request", "more retransmit requests"))
+		}
+	}
+}
+
+func (m *mdWriter) recommendations(rep *Report) {
+	m.printf("\n## Recommendations\n\n")
+	if len(rep.Recommendations) == 0 {
+		m.printf("None.\n")
+		return
+	}
+	for i, r := range rep.Recommendations {
+		if i > 0 {
+			m.printf("\n")
+		}
+		title := r.Title
+		if title == "" {
+			title = r.Action
+		}
+		m.printf("### %d. %s (%s)\n", r.Rank, mdText(title), mdCode(r.Action, false))
+		if r.Why != "" {
+			m.printf("\n**Why:** %s\n", mdText(r.Why))
+		}
+		if lines := cleanLines(r.Config); len(lines) > 0 {
+			m.printf("\n**Configuration:**\n\n%s", mdFence(lines))
+		}
+		if r.Caution != "" {
+			m.printf("\n> **Caution:** %s\n", mdText(r.Caution))
+		}
+	}
+}
+
+// mdText escapes s (after clean) for Markdown prose and table cells: every
+// character that could start markup or inline HTML is backslash-escaped or
+// written as an entity, "scheme:" colons are escaped so that no link can
+// form, and a leading list or heading marker is escaped.
+func mdText(s string) string {
+	s = clean(s)
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\\', '`', '*', '_', '[', ']', '|', '~', '#', '!':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case ':':
+			if i > 0 && isLetter(s[i-1]) && i+1 < len(s) && s[i+1] != ' ' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		case '-', '+', '=', '.', ')':
+			// List, heading and thematic-break markers only matter
+			// where the text starts a line.
+			if i == 0 && c != '.' && c != ')' || (c == '.' || c == ')') && i > 0 && allDigits(s[:i]) && (i+1 == len(s) || s[i+1] == ' ') {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// mdCode writes s (after clean) as an inline code span, delimited by more
+// backticks than any run inside it. In a table cell (inTable) "|" is
+// escaped, which GitHub's table parser requires even inside code.
+func mdCode(s string, inTable bool) string {
+	s = clean(s)
+	if s == "" {
+		return ""
+	}
+	if inTable {
+		s = strings.ReplaceAll(s, "|", `\|`)
+	}
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.HasPrefix(s, " ") && strings.HasSuffix(s, " ") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// mdFence writes lines (already cleaned) as a fenced code block, with a
+// fence longer than any backtick run inside.
+func mdFence(lines []string) string {
+	n := 3
+	for _, l := range lines {
+		n = max(n, longestRun(l, '`')+1)
+	}
+	fence := strings.Repeat("`", n)
+	var b strings.Builder
+	b.WriteString(fence)
+	b.WriteString("text\n")
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	b.WriteString(fence)
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func longestRun(s string, c byte) int {
+	best, cur := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			cur++
+			best = max(best, cur)
+		} else {
+			cur = 0
+		}
+	}
+	return best
+}

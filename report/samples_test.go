@@ -1,0 +1,91 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+)
+
+// sampleFiles lists the committed samples.
+func sampleFiles(t testing.TB) []string { return testcaps.Samples(t) }
+
+// buildSample runs the whole pipeline on the capture at path, naming it
+// name in the report (so that no path of this machine reaches the golden
+// files): analyze, detect, the series of detect's focus sessions, and
+// BuildWith.
+func buildSample(t testing.TB, path, name string) *Report {
+	t.Helper()
+	open := func() *os.File {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	f := open()
+	c, err := analyze.Reader(f, name, analyze.Options{})
+	f.Close()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	res, err := detect.Run(c, detect.Config{})
+	if err != nil {
+		t.Fatalf("%s: detect: %v", name, err)
+	}
+	var specs []analyze.SeriesSpec
+	for _, i := range res.Focus {
+		specs = append(specs, analyze.SeriesSpec{Session: c.Sessions[i]})
+	}
+	var series []analyze.TimeSeq
+	if len(specs) > 0 {
+		f := open()
+		series, err = analyze.SeriesReader(f, name, specs)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: series: %v", name, err)
+		}
+	}
+	return BuildWith(c, res, testTool, Extras{Series: series})
+}
+
+// TestSampleGolden renders every committed sample as Markdown and HTML
+// and compares with testdata/<sample>.md.golden and .html.golden.
+func TestSampleGolden(t *testing.T) {
+	for _, path := range sampleFiles(t) {
+		base := filepath.Base(path)
+		t.Run(base, func(t *testing.T) {
+			rep := buildSample(t, path, "samples/"+base)
+			var md, html bytes.Buffer
+			if err := WriteMarkdown(&md, rep); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(&html, rep); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, base+".md.golden", md.Bytes())
+			golden(t, base+".html.golden", html.Bytes())
+
+			// Byte-identical across runs.
+			rep2 := buildSample(t, path, "samples/"+base)
+			var md2, html2 bytes.Buffer
+			if err := WriteMarkdown(&md2, rep2); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(&html2, rep2); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(md.Bytes(), md2.Bytes()) || !bytes.Equal(html.Bytes(), html2.Bytes()) {
+				t.Error("output differs between two runs")
+			}
+			if len(rep.Graphs) > 0 && !strings.Contains(html.String(), "<svg") {
+				t.Error("graphed session but no SVG in the HTML")
+			}
+		})
+	}
+}
