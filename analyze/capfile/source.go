@@ -376,13 +376,14 @@ func (s *Source) finish() {
 	if s.dec != nil {
 		s.dec.stop() // it reads the stored bytes too: stop it before draining them
 	}
-	var buf [32 << 10]byte
+	buf := chunkPool.Get().(*[]byte)
 	for {
-		_, err := s.hr.Read(buf[:])
+		_, err := s.hr.Read(*buf)
 		if err != nil {
 			break
 		}
 	}
+	chunkPool.Put(buf)
 	s.digest = hex.EncodeToString(s.hr.sum())
 }
 

@@ -80,7 +80,6 @@ func TestParseArgs(t *testing.T) {
 		{name: "unknown flag", args: []string{"analyze", "--verbose", "a.pcap"}, wantErr: "flag provided but not defined: -verbose"},
 		{name: "missing flag value", args: []string{"analyze", "a.pcap", "-o"}, wantErr: "flag needs an argument: -o"},
 		{name: "stdin twice", args: []string{"analyze", "-", "-"}, wantErr: "standard input"},
-		{name: "scan", args: []string{"scan", "."}, wantErr: "scan command is not implemented yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -478,4 +477,23 @@ func tinyPcap() []byte {
 	b = le.AppendUint32(b, uint32(len(pkt)))
 	b = le.AppendUint32(b, uint32(len(pkt)))
 	return append(b, pkt...)
+}
+
+// TestDispatchScanMerge checks that scan and merge reach their commands
+// and that help knows them.
+func TestDispatchScanMerge(t *testing.T) {
+	for _, cmd := range []string{"scan", "merge"} {
+		code, stdout, _ := runArgs(t, nil, cmd, "--help")
+		if code != 0 || !strings.Contains(stdout, "Usage: ctcpdiag "+cmd) {
+			t.Errorf("%s --help: exit %d, stdout %q", cmd, code, stdout)
+		}
+		code, stdout, _ = runArgs(t, nil, "help", cmd)
+		if code != 0 || !strings.Contains(stdout, "Usage: ctcpdiag "+cmd) {
+			t.Errorf("help %s: exit %d, stdout %q", cmd, code, stdout)
+		}
+	}
+	code, stdout, _ := runArgs(t, nil, "help")
+	if code != 0 || !strings.Contains(stdout, "scan") || !strings.Contains(stdout, "merge") {
+		t.Errorf("help does not list scan and merge: %q", stdout)
+	}
 }

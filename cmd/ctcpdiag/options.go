@@ -17,13 +17,15 @@ duplicate ACKs of a stateful TCP device in the path, and what to change.
 
 Commands:
   analyze   analyze capture files and print a report
+  scan      find and analyze every capture under directories, patterns and archives
+  merge     combine the jsonl outputs of scan shards into one output and summary
   version   print the version
   help      show help for a command
 
 Run "ctcpdiag help <command>" or "ctcpdiag <command> --help" for details.
 
 Exit status: 0 nothing affected, 1 at least one capture affected,
-2 usage error or no capture could be read.
+2 usage error or no capture could be read, 130 scan interrupted.
 `
 
 const analyzeUsage = `Usage: ctcpdiag analyze [flags] FILE...
@@ -79,6 +81,8 @@ Print the version of ctcpdiag.
 // Commands.
 const (
 	cmdAnalyze = "analyze"
+	cmdScan    = "scan"
+	cmdMerge   = "merge"
 	cmdVersion = "version"
 	cmdHelp    = "help"
 )
@@ -160,8 +164,6 @@ func parseArgs(args []string) (*Options, error) {
 		return &Options{Command: cmdVersion}, nil
 	case cmdAnalyze:
 		return parseAnalyze(rest)
-	case "scan":
-		return nil, usageErrorf("", "the scan command is not implemented yet")
 	default:
 		if strings.HasPrefix(cmd, "-") {
 			return nil, usageErrorf("", "flag %s given before a command", cmd)
@@ -176,6 +178,10 @@ func commandUsage(cmd string) (string, bool) {
 		return analyzeUsage, true
 	case cmdVersion:
 		return versionUsage, true
+	case cmdScan:
+		return scanUsage, true
+	case cmdMerge:
+		return mergeUsage, true
 	case cmdHelp:
 		return mainUsage, true
 	}

@@ -36,6 +36,14 @@ type env struct {
 // run runs ctcpdiag with args (without the program name) and returns the
 // exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case cmdScan:
+			return runScanCmd(args[1:], stdin, stdout, stderr)
+		case cmdMerge:
+			return runMergeCmd(args[1:], stdin, stdout, stderr)
+		}
+	}
 	return runEnv(args, &env{
 		stdin:      stdin,
 		stdout:     stdout,

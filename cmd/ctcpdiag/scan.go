@@ -1,0 +1,390 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/internal/scan"
+	"github.com/ctcpdiag/ctcpdiag/report"
+)
+
+const scanUsage = `Usage: ctcpdiag scan [flags] PATH...
+
+Find and analyze every capture under each PATH: directories are walked
+recursively (following symbolic links, each directory once), shell-style
+patterns are expanded (also when quoted), and .tar, .tar.gz, .tgz and
+.zip archives are read in place, archives inside archives included.
+Captures are recognised by their magic bytes (pcap, pcapng, also
+compressed with gzip or zstd); other files are counted as skipped. An
+archive entry prints as "archive.tgz:inner/path.pcap".
+
+Results are printed sorted by path (archive entries by their path inside
+the archive), whatever --jobs. Flags may come before or after the paths;
+"--" ends the flags.
+
+Flags:
+  --format FORMAT  text (default: a table as results come in, then a
+                   summary), jsonl (one report object per line, as
+                   "analyze --format json" but on one line, and
+                   {"path","error"} / {"path","skipped"} lines) or csv
+  -o FILE          write the output to FILE, replaced atomically at the
+                   end (also after an interruption)
+  --jobs N         analyze N captures at a time (default: the number of
+                   CPUs)
+  --shard K/N      scan only the inputs whose path hashes into shard K of
+                   N (1 <= K <= N); "ctcpdiag merge" combines the shards
+  --fail-on WHAT   affected (default) or at-risk: exit status 1 also for
+                   at-risk captures
+  --quiet          no progress bar and no closing line on standard error
+                   (the bar is drawn only when standard error is a
+                   terminal)
+  --port N         also expect cTCP on TCP port N (repeatable)
+  --dupacks N      duplicate ACKs that make a retransmit request (default 2)
+  --max-flows N    flow-table bound per capture (default 0: 4,000,000)
+  -h, --help       show this help
+
+A file that cannot be read is reported and the scan goes on. A file named
+like a capture (.pcap, .pcapng, .cap, optionally .gz or .zst) or named on
+the command line is reported as unreadable when it is empty or not a
+capture; other such files are skipped.
+
+Ctrl-C (or SIGTERM) stops the scan: nothing new is started, the running
+analyses are abandoned, and what was scanned is printed with the summary.
+
+Exit status: 0 nothing affected; 1 at least one capture affected (or
+at-risk with --fail-on at-risk); 2 usage error, no capture could be read
+or the output could not be written; 130 interrupted.
+`
+
+const mergeUsage = `Usage: ctcpdiag merge [flags] FILE.jsonl...
+
+Combine the jsonl outputs of "ctcpdiag scan --format jsonl" (typically
+the shards of one scan, --shard 1/N to N/N) into one output, in the order
+a single scan gives, with its summary. "-" reads standard input.
+
+Flags:
+  --format FORMAT  text (default), jsonl or csv, as for scan
+  -o FILE          write the output to FILE, replaced atomically
+  --fail-on WHAT   affected (default) or at-risk, as for scan
+  -h, --help       show this help
+
+Exit status: 0 nothing affected; 1 at least one capture affected; 2 usage
+error, an input that cannot be read or parsed, no capture in the inputs,
+or the output could not be written.
+`
+
+// exitInterrupted is the exit status of a scan stopped by a signal
+// (128 + SIGINT, as shells report it).
+const exitInterrupted = 130
+
+// scanOptions is the parsed command line of scan and merge.
+type scanOptions struct {
+	paths    []string
+	format   string
+	output   string
+	jobs     int
+	shard    scan.Shard
+	failOn   string
+	quiet    bool
+	ports    []uint16
+	dupAcks  int
+	maxFlows int
+}
+
+// runScanCmd runs "ctcpdiag scan" with args (after the command name).
+func runScanCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// A second signal kills the program the default way.
+	context.AfterFunc(ctx, stop)
+	return runScan(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, isTerminal: isTerminal})
+}
+
+// runMergeCmd runs "ctcpdiag merge" with args (after the command name).
+func runMergeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runMerge(args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, isTerminal: isTerminal})
+}
+
+func scanUsageError(e *env, command, format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "ctcpdiag: %s\nRun %q for usage.\n", report.Printable(fmt.Sprintf(format, a...)), "ctcpdiag help "+command)
+	return exitFailure
+}
+
+// parseScanFlags parses the flags of scan (merge: false) or merge; help
+// is true for -h/--help.
+func parseScanFlags(command string, args []string) (o *scanOptions, help bool, err error) {
+	o = &scanOptions{}
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&o.format, "format", "text", "")
+	fs.StringVar(&o.output, "o", "", "")
+	fs.StringVar(&o.failOn, "fail-on", "affected", "")
+	var shard string
+	if command == "scan" {
+		fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "")
+		fs.StringVar(&shard, "shard", "", "")
+		fs.BoolVar(&o.quiet, "quiet", false, "")
+		fs.Var((*portList)(&o.ports), "port", "")
+		fs.IntVar(&o.dupAcks, "dupacks", 2, "")
+		fs.IntVar(&o.maxFlows, "max-flows", 0, "")
+	}
+	rest := args
+	for {
+		err := fs.Parse(rest)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			o.paths = append(o.paths, left...)
+			break
+		}
+		o.paths = append(o.paths, left[0])
+		rest = left[1:]
+	}
+	switch o.format {
+	case "text", "jsonl", "csv":
+	default:
+		return nil, false, fmt.Errorf("invalid --format %q: want text, jsonl or csv", o.format)
+	}
+	switch o.failOn {
+	case "affected", "at-risk":
+	default:
+		return nil, false, fmt.Errorf("invalid --fail-on %q: want affected or at-risk", o.failOn)
+	}
+	if command == "scan" {
+		if o.jobs < 1 {
+			return nil, false, fmt.Errorf("invalid --jobs %d: want at least 1", o.jobs)
+		}
+		if shard != "" {
+			if o.shard, err = scan.ParseShard(shard); err != nil {
+				return nil, false, err
+			}
+		}
+		if o.dupAcks < 1 {
+			return nil, false, fmt.Errorf("invalid --dupacks %d: want at least 1", o.dupAcks)
+		}
+		if o.maxFlows < 0 {
+			return nil, false, fmt.Errorf("invalid --max-flows %d: want 0 or more", o.maxFlows)
+		}
+	}
+	if len(o.paths) == 0 {
+		if command == "scan" {
+			return nil, false, errors.New("no path given")
+		}
+		return nil, false, errors.New("no jsonl file given")
+	}
+	for _, p := range o.paths {
+		if p == "" {
+			return nil, false, errors.New("empty path")
+		}
+		if p == "-" && command == "scan" {
+			return nil, false, errors.New(`scan does not read standard input ("-"); use "ctcpdiag analyze -"`)
+		}
+	}
+	return o, false, nil
+}
+
+// runScan is runScanCmd with a context (canceled by a signal) and an env.
+func runScan(ctx context.Context, args []string, e *env) int {
+	o, help, err := parseScanFlags("scan", args)
+	if help {
+		fmt.Fprint(e.stdout, scanUsage)
+		return exitOK
+	}
+	if err != nil {
+		return scanUsageError(e, "scan", "%v", err)
+	}
+	out, commit, err := openOutput(o.output, e.stdout)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
+		return exitFailure
+	}
+	w, err := scan.NewWriter(o.format, out, scan.WriterOptions{
+		Terminal:     o.output == "" && e.isTerminal(e.stdout),
+		FailOnAtRisk: o.failOn == "at-risk",
+	})
+	if err != nil {
+		commit(err)
+		return scanUsageError(e, "scan", "%v", err)
+	}
+	opts := scan.Options{
+		Jobs:    o.jobs,
+		Analyze: analyze.Options{Ports: o.ports, MaxFlows: o.maxFlows},
+		Detect:  detect.Config{DupAcks: o.dupAcks},
+		Tool:    report.Tool{Name: "ctcpdiag", Version: versionFunc()},
+		Shard:   o.shard,
+	}
+	if !o.quiet && e.isTerminal(e.stderr) {
+		opts.Progress = scan.NewProgress(e.stderr)
+	}
+	// Name the unreadable inputs on standard error too, unless the text
+	// table does on the same terminal.
+	var sw scan.Writer = w
+	if o.format != "text" || o.output != "" {
+		sw = &stderrNamer{Writer: w, stderr: e.stderr}
+	}
+	sum, err := scan.Scan(ctx, o.paths, opts, sw)
+	if sum == nil {
+		commit(err)
+		return scanUsageError(e, "scan", "%v", err)
+	}
+	return finish(e, o, w, sum, err, commit, true)
+}
+
+// finish writes the summary, commits the output and decides the exit
+// status of scan and merge, the only place that does.
+func finish(e *env, o *scanOptions, w scan.Writer, sum *scan.Summary, err error, commit func(error) error, isScan bool) int {
+	if err == nil {
+		err = w.Finish(sum)
+	}
+	if cerr := commit(err); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ctcpdiag: writing the output: %s\n", report.Printable(err.Error()))
+		return exitFailure
+	}
+	if !o.quiet && o.format != "text" || o.output != "" && !o.quiet {
+		fmt.Fprintf(e.stderr, "ctcpdiag: %d inputs: %d captures (%d affected, %d at-risk), %d unreadable, %d skipped\n",
+			sum.Files(), sum.Captures, sum.Count("affected"), sum.Count("at-risk"), sum.Unreadable, sum.Skipped)
+	}
+	if sum.Interrupted {
+		fmt.Fprintf(e.stderr, "ctcpdiag: interrupted; %d inputs not scanned\n", sum.NotScanned)
+		return exitInterrupted
+	}
+	switch {
+	case sum.Captures == 0:
+		if isScan {
+			fmt.Fprintln(e.stderr, "ctcpdiag: no capture could be analyzed")
+		} else {
+			fmt.Fprintln(e.stderr, "ctcpdiag: no capture in the inputs")
+		}
+		return exitFailure
+	case sum.Count("affected") > 0, o.failOn == "at-risk" && sum.Count("at-risk") > 0:
+		return exitAffected
+	}
+	return exitOK
+}
+
+// stderrNamer names each unreadable input on standard error as it is
+// written ("ctcpdiag: PATH: reason").
+type stderrNamer struct {
+	scan.Writer
+	stderr io.Writer
+}
+
+func (s *stderrNamer) Write(r *scan.Result) error {
+	if r.Kind == scan.KindUnreadable {
+		fmt.Fprintf(s.stderr, "ctcpdiag: %s: %s\n", report.Printable(r.Path), report.Printable(r.Error))
+	}
+	return s.Writer.Write(r)
+}
+
+// runMerge runs "ctcpdiag merge".
+func runMerge(args []string, e *env) int {
+	o, help, err := parseScanFlags("merge", args)
+	if help {
+		fmt.Fprint(e.stdout, mergeUsage)
+		return exitOK
+	}
+	if err != nil {
+		return scanUsageError(e, "merge", "%v", err)
+	}
+	o.quiet = true
+	var inputs []scan.Input
+	stdin := false
+	for _, p := range o.paths {
+		if p == "-" {
+			if stdin {
+				return scanUsageError(e, "merge", `standard input ("-") given more than once`)
+			}
+			stdin = true
+			inputs = append(inputs, scan.Input{Name: "-", R: e.stdin})
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
+			return exitFailure
+		}
+		defer f.Close()
+		inputs = append(inputs, scan.Input{Name: p, R: f})
+	}
+	out, commit, err := openOutput(o.output, e.stdout)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
+		return exitFailure
+	}
+	w, err := scan.NewWriter(o.format, out, scan.WriterOptions{
+		Terminal:     o.output == "" && e.isTerminal(e.stdout),
+		FailOnAtRisk: o.failOn == "at-risk",
+	})
+	if err != nil {
+		commit(err)
+		return scanUsageError(e, "merge", "%v", err)
+	}
+	sum, err := scan.Merge(inputs, w)
+	if err != nil && sum == nil {
+		commit(err)
+		fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
+		return exitFailure
+	}
+	return finish(e, o, w, sum, err, commit, false)
+}
+
+// openOutput returns where to write: stdout, or for path a temporary
+// file in the same directory that commit(nil) syncs and renames over path
+// (commit(err) with a non-nil err removes it and leaves path as it was).
+func openOutput(path string, stdout io.Writer) (io.Writer, func(error) error, error) {
+	if path == "" {
+		return stdout, func(error) error { return nil }, nil
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	commit := func(werr error) (err error) {
+		defer func() {
+			if err != nil || werr != nil {
+				f.Close()
+				os.Remove(f.Name())
+			}
+		}()
+		if werr != nil {
+			return nil
+		}
+		if err = f.Sync(); err != nil {
+			return err
+		}
+		if err = f.Chmod(0o644); err != nil {
+			return err
+		}
+		if err = f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(f.Name(), path)
+	}
+	return f, commit, nil
+}
