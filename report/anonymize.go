@@ -145,14 +145,14 @@ func AnonymizeText(s string, m *anon.Mapper) string {
 		}
 		if isV6Char(s[i]) && (i == 0 || !isV6Char(s[i-1])) {
 			if n, a, ok := ipv6At(s, i); ok {
-				b.WriteString(m.Addr(a).String())
+				b.WriteString(mapLiteral(s, i+n, a, m))
 				i += n
 				continue
 			}
 		}
 		if isDigit(s[i]) && (i == 0 || !isDigit(s[i-1]) && !(s[i-1] == '.' && i >= 2 && isDigit(s[i-2]))) {
 			if n, a, ok := ipv4At(s, i); ok {
-				b.WriteString(m.Addr(a).String())
+				b.WriteString(mapLiteral(s, i+n, a, m))
 				i += n
 				continue
 			}
@@ -161,6 +161,41 @@ func AnonymizeText(s string, m *anon.Mapper) string {
 		i++
 	}
 	return b.String()
+}
+
+// wellKnown are special-purpose blocks that the tool's own explanations
+// name ("RFC 6598, 100.64.0.0/10"): written as a prefix they describe
+// address space, not a host of the capture, and stay as they are.
+var wellKnown = map[netip.Prefix]bool{
+	netip.MustParsePrefix("10.0.0.0/8"):     true,
+	netip.MustParsePrefix("172.16.0.0/12"):  true,
+	netip.MustParsePrefix("192.168.0.0/16"): true,
+	netip.MustParsePrefix("100.64.0.0/10"):  true,
+	netip.MustParsePrefix("169.254.0.0/16"): true,
+	netip.MustParsePrefix("127.0.0.0/8"):    true,
+	netip.MustParsePrefix("224.0.0.0/4"):    true,
+	netip.MustParsePrefix("0.0.0.0/0"):      true,
+	netip.MustParsePrefix("fc00::/7"):       true,
+	netip.MustParsePrefix("fe80::/10"):      true,
+	netip.MustParsePrefix("ff00::/8"):       true,
+	netip.MustParsePrefix("::/0"):           true,
+	netip.MustParsePrefix("2001:db8::/32"):  true,
+}
+
+// mapLiteral returns the text for address a found in s and ending at
+// end: its pseudonym, or a itself when "/N" follows and makes it one of
+// the wellKnown blocks.
+func mapLiteral(s string, end int, a netip.Addr, m *anon.Mapper) string {
+	if end < len(s) && s[end] == '/' {
+		j := end + 1
+		for j < len(s) && isDigit(s[j]) && j-end <= 3 {
+			j++
+		}
+		if p, err := netip.ParsePrefix(a.String() + s[end:j]); err == nil && wellKnown[p] {
+			return a.String()
+		}
+	}
+	return m.Addr(a).String()
 }
 
 // mayHoldAddress is a quick filter: an address needs a dot, a colon or

@@ -47,6 +47,8 @@ func TestAnonymizeText(t *testing.T) {
 		{"mac 00:1b:54:0a:0b:0c or 00-1B-54-0A-0B-0C", "mac " + mac([6]byte{0, 0x1b, 0x54, 0xa, 0xb, 0xc}, ":") + " or " + mac([6]byte{0, 0x1b, 0x54, 0xa, 0xb, 0xc}, "-")},
 		{"0.0.0.0 and 255.255.255.255 stay", "0.0.0.0 and 255.255.255.255 stay"},
 		{"no address: a:b", "no address: a:b"},
+		{"shared space (RFC 6598, 100.64.0.0/10) and fc00::/7", "shared space (RFC 6598, 100.64.0.0/10) and fc00::/7"},
+		{"subnet 198.51.100.0/24", "subnet " + v4("198.51.100.0") + "/24"},
 	} {
 		if got := AnonymizeText(tc.in, m); got != tc.want {
 			t.Errorf("AnonymizeText(%q)\n got %q\nwant %q", tc.in, got, tc.want)

@@ -482,7 +482,7 @@ func tinyPcap() []byte {
 // TestDispatchScanMerge checks that scan and merge reach their commands
 // and that help knows them.
 func TestDispatchScanMerge(t *testing.T) {
-	for _, cmd := range []string{"scan", "merge"} {
+	for _, cmd := range []string{"scan", "merge", "anonymize"} {
 		code, stdout, _ := runArgs(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(stdout, "Usage: ctcpdiag "+cmd) {
 			t.Errorf("%s --help: exit %d, stdout %q", cmd, code, stdout)

@@ -19,6 +19,7 @@ Commands:
   analyze   analyze capture files and print a report
   scan      find and analyze every capture under directories, patterns and archives
   merge     combine the jsonl outputs of scan shards into one output and summary
+  anonymize write an anonymized copy of a capture (pcapng) to share it
   version   print the version
   help      show help for a command
 
@@ -80,11 +81,12 @@ Print the version of ctcpdiag.
 
 // Commands.
 const (
-	cmdAnalyze = "analyze"
-	cmdScan    = "scan"
-	cmdMerge   = "merge"
-	cmdVersion = "version"
-	cmdHelp    = "help"
+	cmdAnalyze   = "analyze"
+	cmdScan      = "scan"
+	cmdMerge     = "merge"
+	cmdAnonymize = "anonymize"
+	cmdVersion   = "version"
+	cmdHelp      = "help"
 )
 
 // Options is the parsed command line. parseArgs fills it; nothing in it
@@ -182,6 +184,8 @@ func commandUsage(cmd string) (string, bool) {
 		return scanUsage, true
 	case cmdMerge:
 		return mergeUsage, true
+	case cmdAnonymize:
+		return anonymizeUsage, true
 	case cmdHelp:
 		return mainUsage, true
 	}

@@ -42,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runScanCmd(args[1:], stdin, stdout, stderr)
 		case cmdMerge:
 			return runMergeCmd(args[1:], stdin, stdout, stderr)
+		case cmdAnonymize:
+			return runAnonymizeCmd(args[1:], stdin, stdout, stderr)
 		}
 	}
 	return runEnv(args, &env{
