@@ -20,10 +20,20 @@ type Options struct {
 	// Ports are extra TCP ports on which cTCP is expected, besides 10000
 	// (--port). cTCP is also recognised by content on any port.
 	Ports []uint16
-	// MaxFlows bounds the flow table: when it holds more TCP and UDP
-	// conversations than this, the least recently active ones are evicted
-	// (0: DefaultMaxFlows). A later packet of an evicted conversation starts
-	// a new session.
+	// MaxFlows bounds the flow table (0: DefaultMaxFlows): when it holds
+	// this many TCP, UDP and ESP conversations, a tenth of them is evicted,
+	// half-open TCP first, then closed TCP, then the rest, least recently
+	// active first. Besides, at most min(MaxHalfOpen, MaxFlows/2) half-open
+	// TCP conversations are kept, and while the table holds more than
+	// 10,000 conversations the idle ones are evicted after 30 s (half-open
+	// TCP), 60 s (closed TCP) or 10 minutes (the rest) of capture time.
+	// A later packet of an evicted conversation starts a new session. An
+	// evicted session (and, once the table overflowed, a session still in
+	// it at the end) stays in Capture.Sessions only when it is a VPN flow,
+	// has duplicate-ACK runs, or carried data and shows loss,
+	// retransmissions, reordering, a zero window or a reset, and beyond
+	// MaxKeptEvicted such sessions only when it is cTCP with duplicate-ACK
+	// runs; the others are counted in Stats.DroppedSessions.
 	MaxFlows int
 
 	// trace, when set (by tests), receives each analyzed TCP frame's
@@ -161,12 +171,15 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	if c.Stats.Undecodable > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d frames could not be decoded (first: frame %d: %v)", c.Stats.Undecodable, firstBad, badErr))
 	}
+	t.finish(c)
 	if t.evicted > 0 {
-		bound := opts.MaxFlows
-		if bound <= 0 {
-			bound = DefaultMaxFlows
-		}
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%d conversations were evicted from the flow table (bound %d); a later packet of one starts a new session", t.evicted, bound))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d conversations were evicted from the flow table (bound %d, at most %d half-open; %d idle while it held more than %d); a later packet of one starts a new session", t.evicted, t.maxFlows, t.maxHalf, t.idleEvicted, idleFloor))
+	}
+	if t.dropped > t.overCap {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d quiet sessions evicted from the flow table (or left in it when it overflowed) are counted but not listed", t.dropped-t.overCap))
+	}
+	if t.overCap > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d more evicted sessions with losses or resets are counted but not listed: beyond %d such sessions only cTCP sessions with duplicate ACKs are", t.overCap, MaxKeptEvicted))
 	}
 	if c.Stats.Fragments > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d IP fragments (first: frame %d) were counted, not reassembled", c.Stats.Fragments, firstFrag))
@@ -174,7 +187,6 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	if c.Stats.Truncated > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d frames were cut by the snaplen (first: frame %d); segment lengths come from the IP headers", c.Stats.Truncated, firstTrunc))
 	}
-	t.finish(c)
 	return c, nil
 }
 

@@ -294,17 +294,17 @@ func (t *tracker) orient(f *flow) {
 func (t *tracker) linkAnyConnect() {
 	type pair struct{ c, h [16]byte }
 	dtls := map[pair]bool{}
-	for _, f := range t.flows {
-		if s := f.sess; s != nil && s.Transport == TransportDTLS {
+	for _, r := range t.done {
+		if s := r.s; s.Transport == TransportDTLS {
 			dtls[pair{s.Client.Addr().As16(), s.Headend.Addr().As16()}] = true
 		}
 	}
 	if len(dtls) == 0 {
 		return
 	}
-	for _, f := range t.flows {
-		s := f.sess
-		if s == nil || s.Proto != decode.ProtoTCP || !f.cls.tls || s.Headend.Port() != 443 {
+	for _, r := range t.done {
+		s := r.s
+		if s.Proto != decode.ProtoTCP || !r.tls || s.Headend.Port() != 443 {
 			continue
 		}
 		if dtls[pair{s.Client.Addr().As16(), s.Headend.Addr().As16()}] {

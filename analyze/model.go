@@ -91,6 +91,10 @@ type Stats struct {
 	Truncated    uint64 // frames cut by the snaplen inside or before the TCP payload
 	TCPStreams   int    // distinct Wireshark tcp.stream values
 	EvictedFlows uint64 // flows dropped from the flow table (bound or idle)
+	// DroppedSessions counts the sessions of evicted flows that were not
+	// interesting enough to list (see Options.MaxFlows): they are counted
+	// in TCPStreams and TCP but are not in Capture.Sessions.
+	DroppedSessions uint64
 
 	// Wireshark tcp.analysis counts over the whole capture, per frame.
 	TCP TCPCounts

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"net/netip"
 	"sort"
 
@@ -9,29 +10,81 @@ import (
 )
 
 // flowKey identifies a conversation independent of direction: the two
-// endpoints in a fixed order (lower first) and the protocol.
+// endpoints in a fixed order (lower first) and the protocol. It holds no
+// pointers, so a large flow table costs the garbage collector nothing to
+// scan.
 type flowKey struct {
-	lo, hi netip.AddrPort
-	proto  uint8
+	lo, hi   [16]byte
+	lop, hip uint16
+	proto    uint8
+	v4       bool
 }
 
-// keyFor returns the key of p's conversation and whether p travels from
-// hi to lo (reversed).
-func keyFor(p *decode.Packet) (flowKey, bool) {
-	a, b := p.SrcAddrPort(), p.DstAddrPort()
-	if b.Compare(a) < 0 {
-		return flowKey{lo: b, hi: a, proto: p.Proto}, true
-	}
-	return flowKey{lo: a, hi: b, proto: p.Proto}, false
+// keyFor returns the key of p's conversation.
+func keyFor(p *decode.Packet) flowKey {
+	return makeKey(p.Src, p.SrcPort, p.Dst, p.DstPort, p.Proto)
 }
+
+func makeKey(a netip.Addr, ap uint16, b netip.Addr, bp uint16, proto uint8) flowKey {
+	k := flowKey{lo: a.As16(), hi: b.As16(), lop: ap, hip: bp, proto: proto, v4: a.Is4()}
+	if c := bytes.Compare(k.lo[:], k.hi[:]); c > 0 || c == 0 && bp < ap {
+		k.lo, k.hi, k.lop, k.hip = k.hi, k.lo, k.hip, k.lop
+	}
+	return k
+}
+
+// Flow classes, each with its own LRU list and idle timeout.
+const (
+	classHalfOpen = iota // TCP that never got past SYN and SYN/ACK
+	classClosed          // TCP that saw a RST, or a FIN in both directions
+	classOpen            // everything else: established TCP, UDP, ESP
+	nclasses
+)
+
+// Idle timeouts in capture time, per flow class (see idleFloor). They are
+// a stateful firewall's: embryonic connections 30 s, closed connections
+// 60 s, anything else 10 minutes.
+var idleTimeout = [nclasses]int64{
+	classHalfOpen: 30e9,
+	classClosed:   60e9,
+	classOpen:     600e9,
+}
+
+// idleFloor is the number of conversations the flow table may hold before
+// idle conversations are evicted. Below it nothing is evicted, so that a
+// capture of ordinary size is analyzed exactly as Wireshark does (a flow
+// idle for hours that resumes stays one tcp.stream).
+const idleFloor = 10_000
+
+// sweepEvery is how many packets pass between two idle sweeps.
+const sweepEvery = 4096
+
+// MaxHalfOpen bounds the half-open TCP conversations in the flow table
+// (fewer when Options.MaxFlows is smaller): beyond it the least recently
+// active one is evicted, as a firewall limits embryonic connections. A
+// SYN flood therefore cannot fill the table and push out real sessions.
+const MaxHalfOpen = 16_384
+
+// MaxKeptEvicted bounds the interesting evicted sessions kept in the
+// report: beyond it only cTCP sessions with duplicate-ACK runs (the ones a
+// verdict rests on) are kept, so that the report of a capture of any size
+// stays bounded too.
+const MaxKeptEvicted = 10_000
 
 // flow is the tracker's state for one session of any protocol: the
 // session being built, its endpoint A (the source of its first packet),
 // and per-direction bookkeeping that is not part of the Session.
 type flow struct {
-	sess *Session
+	sess *Session       // nil for UDP flows that are not VPN flows
 	a, b netip.AddrPort // source and destination of the first packet: direction 0 is A to B
 	tcp  *tcpConn       // nil for UDP and ESP flows
+
+	prev, next *flow // neighbours in the LRU list of class
+	lastSeen   int64 // capture time of the latest packet
+	class      uint8
+	proto      uint8
+	linked     bool
+	est        bool // TCP: a segment without SYN was analyzed
 
 	lastData      [2]int64
 	lastDataFrame [2]uint64
@@ -39,6 +92,12 @@ type flow struct {
 	otherFirst    [2]uint64
 
 	cls flowClass
+}
+
+// tcpFlow allocates a TCP flow and its connection state together.
+type tcpFlow struct {
+	flow
+	conn tcpConn
 }
 
 // dirOf returns the direction index of p within f (0: from A).
@@ -49,20 +108,85 @@ func (f *flow) dirOf(p *decode.Packet) Dir {
 	return 1
 }
 
+// classOf returns f's current class.
+func (f *flow) classOf() uint8 {
+	if f.tcp == nil || f.sess == nil {
+		return classOpen
+	}
+	d := &f.sess.Dirs
+	if d[0].RSTFrame != 0 || d[1].RSTFrame != 0 || (d[0].FINFrame != 0 && d[1].FINFrame != 0) {
+		return classClosed
+	}
+	if !f.est {
+		return classHalfOpen
+	}
+	return classOpen
+}
+
+// lru is a doubly linked list of flows, least recently active first.
+type lru struct {
+	head, tail *flow
+	n          int
+}
+
+func (l *lru) push(f *flow) {
+	f.prev, f.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+	l.n++
+}
+
+func (l *lru) remove(f *flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		l.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		l.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+	l.n--
+}
+
+// retired is a session whose flow left the table (evicted, replaced by a
+// reused port, or at the end of the capture): decided and oriented, with
+// what finish still needs.
+type retired struct {
+	s       *Session
+	tls     bool // first segment was a TLS handshake (for linkAnyConnect)
+	openEnd bool // the end silences last until the end of the capture
+}
+
 // tracker holds the flow tables of one analysis.
 type tracker struct {
 	opts     Options
 	ctcpPort [65536 / 64]uint64 // bitmap of TCP ports cTCP is expected on
+	maxFlows int
+	maxHalf  int
 
 	tcp      map[flowKey]*flow
 	udp      map[flowKey]*flow // every UDP conversation, for udp.stream numbering
 	esp      map[flowKey]*flow
-	flows    []*flow // in order of creation
-	streams  int     // next tcp.stream
-	ustreams int     // next udp.stream
+	lists    [nclasses]lru // every flow in the maps, by class
+	done     []retired     // sessions whose flows left the table
+	streams  int           // next tcp.stream
+	ustreams int           // next udp.stream
+	packets  uint64
 
-	end     int64  // time of the last packet
-	evicted uint64 // conversations evicted from the maps
+	end         int64     // time of the last packet
+	evicted     uint64    // conversations evicted from the maps
+	dropped     uint64    // evicted sessions not kept in the report
+	droppedTCP  TCPCounts // their Wireshark counts
+	idleEvicted uint64    // ...of the evicted: by the idle timeouts
+	keptEvicted int       // evicted sessions kept in the report
+	overCap     uint64    // interesting sessions dropped beyond MaxKeptEvicted
 }
 
 func newTracker(opts Options) *tracker {
@@ -72,6 +196,11 @@ func newTracker(opts Options) *tracker {
 		udp:  make(map[flowKey]*flow),
 		esp:  make(map[flowKey]*flow),
 	}
+	t.maxFlows = opts.MaxFlows
+	if t.maxFlows <= 0 {
+		t.maxFlows = DefaultMaxFlows
+	}
+	t.maxHalf = min(MaxHalfOpen, max(1, t.maxFlows/2))
 	t.setPort(10000)
 	for _, p := range opts.Ports {
 		t.setPort(p)
@@ -81,16 +210,49 @@ func newTracker(opts Options) *tracker {
 
 func (t *tracker) setPort(p uint16)         { t.ctcpPort[p/64] |= 1 << (p % 64) }
 func (t *tracker) isCTCPPort(p uint16) bool { return t.ctcpPort[p/64]&(1<<(p%64)) != 0 }
-func (t *tracker) newFlow(p *decode.Packet) *flow {
-	s := &Session{
+
+// live returns the number of conversations in the flow table.
+func (t *tracker) live() int { return t.lists[0].n + t.lists[1].n + t.lists[2].n }
+
+// link puts a new flow into the table's LRU lists.
+func (t *tracker) link(f *flow, p *decode.Packet) {
+	f.proto = p.Proto
+	f.lastSeen = p.Time
+	f.class = f.classOf()
+	f.linked = true
+	t.lists[f.class].push(f)
+}
+
+// bump marks f as the most recently active flow of its class.
+func (t *tracker) bump(f *flow, now int64) {
+	if now > f.lastSeen {
+		f.lastSeen = now
+	}
+	l := &t.lists[f.class]
+	c := f.classOf()
+	if c == f.class && l.tail == f {
+		return
+	}
+	l.remove(f)
+	f.class = c
+	t.lists[c].push(f)
+}
+
+func (t *tracker) newSession(p *decode.Packet) *Session {
+	return &Session{
 		Stream:     -1,
 		Proto:      p.Proto,
 		FirstFrame: p.Frame,
 		FirstTime:  p.Time,
 	}
-	f := &flow{sess: s, a: p.SrcAddrPort(), b: p.DstAddrPort()}
+}
+
+func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
+	f := &flow{a: p.SrcAddrPort(), b: p.DstAddrPort()}
+	if withSession {
+		f.sess = t.newSession(p)
+	}
 	f.cls.init()
-	t.flows = append(t.flows, f)
 	return f
 }
 
@@ -98,6 +260,10 @@ func (t *tracker) newFlow(p *decode.Packet) *flow {
 func (t *tracker) add(p *decode.Packet) {
 	if p.Time > t.end {
 		t.end = p.Time
+	}
+	t.packets++
+	if t.packets%sweepEvery == 0 {
+		t.sweep()
 	}
 	if !p.HasTransport {
 		return
@@ -117,7 +283,7 @@ func (t *tracker) add(p *decode.Packet) {
 }
 
 func (t *tracker) addTCP(p *decode.Packet) {
-	key, _ := keyFor(p)
+	key := keyFor(p)
 	f := t.tcp[key]
 	var pre uint16
 	synOnly := p.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
@@ -130,6 +296,9 @@ func (t *tracker) addTCP(p *decode.Packet) {
 		// nextseq (a RST may have moved it, RFC 793 §3.4).
 		h := &f.tcp.half[f.dirOf(p)]
 		if h.baseSet && p.Seq != h.base {
+			old := f
+			t.unlink(old)
+			t.retire(old, false)
 			f = t.newTCP(p, key)
 			f.sess.Reused = true
 			pre = aReusedPorts
@@ -185,6 +354,9 @@ func (t *tracker) addTCP(p *decode.Packet) {
 	}
 
 	t.touch(f, p, d)
+	if p.Flags&decode.FlagSYN == 0 {
+		f.est = true
+	}
 	ds := &s.Dirs[d]
 	if synOnly && f.cls.synBy < 0 {
 		f.cls.synBy = int8(d)
@@ -212,53 +384,149 @@ func (t *tracker) addTCP(p *decode.Packet) {
 			f.cls.observeTCP(f, p, d, seglen)
 		}
 	}
+	t.bump(f, p.Time)
 }
 
-// evictIfFull keeps the flow table within its bound: when it is full, the
-// least recently active tenth of the conversations is dropped from the
-// lookup maps (their sessions stay in the report). The sweep sorts, so it
-// runs once per tenth of the bound new flows.
+// evictIfFull keeps the flow table within its bound: when it is full, a
+// tenth of the bound is evicted, half-open conversations first, then
+// closed ones, then open ones, each class least recently active first.
+// It is called before a new conversation enters the table.
 func (t *tracker) evictIfFull() {
-	max := t.opts.MaxFlows
-	if max <= 0 {
-		max = DefaultMaxFlows
-	}
-	if len(t.tcp)+len(t.udp)+len(t.esp) < max {
+	if t.live() < t.maxFlows {
 		return
 	}
-	type entry struct {
-		last int64
-		m    map[flowKey]*flow
-		k    flowKey
-	}
-	all := make([]entry, 0, len(t.tcp)+len(t.udp)+len(t.esp))
-	for _, m := range []map[flowKey]*flow{t.tcp, t.udp, t.esp} {
-		for k, f := range m {
-			last := int64(0)
-			if f.sess != nil {
-				last = f.sess.LastTime
-			}
-			all = append(all, entry{last, m, k})
+	n := max(1, t.maxFlows/10)
+	for c := range t.lists {
+		for ; n > 0 && t.lists[c].head != nil; n-- {
+			t.evict(t.lists[c].head)
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].last < all[j].last })
-	n := max / 10
-	if n < 1 {
-		n = 1
+}
+
+// sweep evicts the conversations idle for longer than their class's
+// timeout, in capture time, while the table holds more than idleFloor.
+// Each list is ordered by activity, so a sweep looks only at the flows it
+// evicts and one more per class.
+func (t *tracker) sweep() {
+	for c := range t.lists {
+		l := &t.lists[c]
+		for l.head != nil && t.live() > idleFloor && t.end-l.head.lastSeen > idleTimeout[c] {
+			t.evict(l.head)
+			t.idleEvicted++
+		}
 	}
-	for _, e := range all[:min(n, len(all))] {
-		delete(e.m, e.k)
-		t.evicted++
+}
+
+// unlink takes f out of the table: its LRU list and, if it is still the
+// conversation its key leads to, its map.
+func (t *tracker) unlink(f *flow) {
+	if !f.linked {
+		return
 	}
+	t.lists[f.class].remove(f)
+	f.linked = false
+	m := t.tcp
+	switch f.proto {
+	case decode.ProtoUDP:
+		m = t.udp
+	case decode.ProtoESP:
+		m = t.esp
+	}
+	k := makeKey(f.a.Addr(), f.a.Port(), f.b.Addr(), f.b.Port(), f.proto)
+	if m[k] == f {
+		delete(m, k)
+	}
+}
+
+// evict removes f from the table before its conversation ended; its
+// session is kept in the report only if it is interesting.
+func (t *tracker) evict(f *flow) {
+	t.unlink(f)
+	t.evicted++
+	if f.sess != nil {
+		t.retire(f, true)
+	}
+}
+
+// interesting reports whether an evicted flow's session stays in the
+// report: a VPN transport (decided already), or a TCP session with
+// duplicate-ACK runs, or one that carried data and shows loss,
+// retransmissions, reordering, a zero window or a reset. Everything else
+// (half-open attempts, scans, clean short connections) is only counted.
+func interesting(s *Session) bool {
+	if s.Transport.IsVPN() || len(s.Requests) > 0 || s.RequestsDropped > 0 {
+		return true
+	}
+	if s.Dirs[0].Bytes+s.Dirs[1].Bytes == 0 {
+		return false
+	}
+	c := &s.Counts
+	if c.DupAcks+c.Retransmissions+c.LostSegments+c.AckedUnseen+c.OutOfOrder+c.ZeroWindows > 0 {
+		return true
+	}
+	return s.Dirs[0].RSTFrame != 0 || s.Dirs[1].RSTFrame != 0
+}
+
+// retire finishes a flow that gets no more packets: its end silences,
+// transport and orientation. With evicted set (an evicted flow, or any
+// flow at the end of a capture that overflowed the table), a session that
+// is not interesting is dropped and only counted.
+func (t *tracker) retire(f *flow, evicted bool) {
+	s := f.sess
+	// A session that ended with RST or FIN is silent only until its end;
+	// one still open is silent until the end of the capture (set in finish).
+	closed := s.Dirs[0].RSTFrame != 0 || s.Dirs[1].RSTFrame != 0 || (s.Dirs[0].FINFrame != 0 && s.Dirs[1].FINFrame != 0)
+	var end int64
+	var endFrame uint64
+	if closed {
+		end, endFrame = s.LastTime, s.LastFrame
+	}
+	for d := Dir(0); d < 2; d++ {
+		ds := &s.Dirs[d]
+		from, fromFrame := f.lastData[d], f.lastDataFrame[d]
+		if fromFrame == 0 {
+			from = s.FirstTime
+		}
+		ds.EndSilence = Silence{
+			FromFrame: fromFrame, ToFrame: endFrame, From: from, To: end,
+			OtherSegments: f.otherSince[d], OtherFirstFrame: f.otherFirst[d], Open: true,
+		}
+	}
+	f.cls.decide(t, f)
+	if evicted {
+		keep := interesting(s)
+		if keep && t.keptEvicted >= MaxKeptEvicted && (s.Transport != TransportCTCP || len(s.Requests) == 0) {
+			keep = false
+			t.overCap++
+		}
+		if !keep {
+			t.dropped++
+			t.droppedTCP.Add(s.Counts)
+			f.sess = nil
+			return
+		}
+		t.keptEvicted++
+	}
+	t.orient(f)
+	t.done = append(t.done, retired{s: s, tls: f.cls.tls, openEnd: !closed})
+	f.sess = nil
 }
 
 func (t *tracker) newTCP(p *decode.Packet, key flowKey) *flow {
 	t.evictIfFull()
-	f := t.newFlow(p)
-	f.tcp = &tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}
+	tf := &tcpFlow{conn: tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}}
+	f := &tf.flow
+	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
+	f.sess = t.newSession(p)
+	f.cls.init()
+	f.tcp = &tf.conn
 	f.sess.Stream = t.streams
 	t.streams++
 	t.tcp[key] = f
+	t.link(f, p)
+	if h := &t.lists[classHalfOpen]; h.n > t.maxHalf {
+		t.evict(h.head)
+	}
 	return f
 }
 
@@ -386,21 +654,22 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 }
 
 func (t *tracker) addUDP(p *decode.Packet) {
-	key, _ := keyFor(p)
+	key := keyFor(p)
 	f := t.udp[key]
 	if f == nil {
 		t.evictIfFull()
-		f = t.newFlow(p)
-		f.sess.Stream = t.ustreams
+		// Only VPN flows get a session; for the others only the udp.stream
+		// number matters.
+		f = t.newFlow(p, vpnUDPPort(p.SrcPort) || vpnUDPPort(p.DstPort))
+		if f.sess != nil {
+			f.sess.Stream = t.ustreams
+		}
 		t.ustreams++
 		t.udp[key] = f
-		if !vpnUDPPort(p.SrcPort) && !vpnUDPPort(p.DstPort) {
-			f.sess = nil // not a VPN flow: only its udp.stream number matters
-			t.flows = t.flows[:len(t.flows)-1]
-			return
-		}
+		t.link(f, p)
 	}
 	if f.sess == nil {
+		t.bump(f, p.Time)
 		return
 	}
 	d := f.dirOf(p)
@@ -409,18 +678,21 @@ func (t *tracker) addUDP(p *decode.Packet) {
 		t.data(f, p, d, uint32(p.PayloadLen))
 		f.cls.observeUDP(f, p, d)
 	}
+	t.bump(f, p.Time)
 }
 
 // vpnUDPPort reports whether a UDP port is one of the VPN transports' ports.
 func vpnUDPPort(p uint16) bool { return p == 500 || p == 4500 || p == 10000 || p == 443 }
 
 func (t *tracker) addESP(p *decode.Packet) {
-	key, _ := keyFor(p)
+	key := keyFor(p)
 	f := t.esp[key]
 	if f == nil {
-		f = t.newFlow(p)
+		t.evictIfFull()
+		f = t.newFlow(p, true)
 		f.sess.Transport = TransportESP
 		t.esp[key] = f
+		t.link(f, p)
 	}
 	d := f.dirOf(p)
 	t.touch(f, p, d)
@@ -428,6 +700,7 @@ func (t *tracker) addESP(p *decode.Packet) {
 		t.data(f, p, d, uint32(p.PayloadLen))
 		observeESP(&f.sess.ESP[d], p.Payload)
 	}
+	t.bump(f, p.Time)
 }
 
 // observeESP updates ESP facts from an ESP header (SPI, sequence number).
@@ -458,45 +731,37 @@ func observeESP(e *ESPStats, b []byte) {
 	}
 }
 
-// finish turns the flows into the capture's sessions: classifies each
-// flow, decides client and headend, orients the per-direction facts, and
-// orders the sessions by first frame.
+// finish turns the flows into the capture's sessions: retires the flows
+// still in the table (classifies each, decides client and headend, orients
+// the per-direction facts), ends the open silences at the end of the
+// capture, and orders the sessions by first frame.
 func (t *tracker) finish(c *Capture) {
 	c.Stats.TCPStreams = t.streams
 	c.Stats.EvictedFlows = t.evicted
-	for _, f := range t.flows {
-		s := f.sess
-		if s == nil {
-			continue
-		}
-		// A session that ended with RST or FIN is silent only until its end;
-		// one still open is silent until the end of the capture.
-		end, endFrame := t.end, uint64(0)
-		if s.Dirs[0].RSTFrame != 0 || s.Dirs[1].RSTFrame != 0 || (s.Dirs[0].FINFrame != 0 && s.Dirs[1].FINFrame != 0) {
-			end, endFrame = s.LastTime, s.LastFrame
-		}
-		for d := Dir(0); d < 2; d++ {
-			ds := &s.Dirs[d]
-			from, fromFrame := f.lastData[d], f.lastDataFrame[d]
-			if fromFrame == 0 {
-				from = s.FirstTime
-			}
-			ds.EndSilence = Silence{
-				FromFrame: fromFrame, ToFrame: endFrame, From: from, To: end,
-				OtherSegments: f.otherSince[d], OtherFirstFrame: f.otherFirst[d], Open: true,
+	// Once the table overflowed, the sessions still in it are listed by the
+	// same rule as the evicted ones: a flood's last flows are as quiet as
+	// its first.
+	overflowed := t.evicted > 0
+	for i := range t.lists {
+		for f := t.lists[i].head; f != nil; f = f.next {
+			if f.sess != nil {
+				t.retire(f, overflowed)
 			}
 		}
-		f.cls.decide(t, f)
-		t.orient(f)
+	}
+	c.Stats.DroppedSessions = t.dropped
+	c.Stats.TCP.Add(t.droppedTCP)
+	sessions := make([]*Session, 0, len(t.done))
+	for _, r := range t.done {
+		s := r.s
+		if r.openEnd {
+			s.Dirs[0].EndSilence.To = t.end
+			s.Dirs[1].EndSilence.To = t.end
+		}
 		c.Stats.TCP.Add(s.Counts)
+		sessions = append(sessions, s)
 	}
 	t.linkAnyConnect()
-	sessions := make([]*Session, 0, len(t.flows))
-	for _, f := range t.flows {
-		if f.sess != nil {
-			sessions = append(sessions, f.sess)
-		}
-	}
 	sort.SliceStable(sessions, func(i, j int) bool { return sessions[i].FirstFrame < sessions[j].FirstFrame })
 	for i, s := range sessions {
 		s.ID = i

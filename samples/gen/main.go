@@ -4,6 +4,13 @@
 //
 //	go run ./samples/gen [-o DIR]
 //	go run ./samples/gen -large 200000 [-seed N] -o DIR   # benchmark input
+//	go run ./samples/gen -large 10000000 -stdout | ctcpdiag analyze -
+//	go run ./samples/gen -flood 1000000 -stdout | ctcpdiag analyze -
+//
+// -large writes large.pcap, -flood flood.pcap (a SYN flood of that many
+// distinct flows with real cTCP sessions inside); with -stdout either is
+// streamed to standard output instead, so that inputs of many gigabytes
+// need no disk space.
 //
 // Without -o the files go to the samples directory of the repository that
 // holds the working directory (found by walking up to go.mod).
@@ -29,9 +36,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output `directory` (default: <repo>/samples)")
 	large := fs.Int("large", 0, "write large.pcap with this many `packets` instead of the samples (benchmark input, not committed)")
-	seed := fs.Int64("seed", 1, "seed for -large")
+	flood := fs.Int("flood", 0, "write flood.pcap, a SYN flood of this many distinct `flows` with real cTCP sessions inside")
+	seed := fs.Int64("seed", 1, "seed for -large and -flood")
+	toStdout := fs.Bool("stdout", false, "stream the -large or -flood capture to standard output instead of a file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *large > 0 && *flood > 0 {
+		fmt.Fprintln(stderr, "gen: -large and -flood exclude each other")
+		return 2
+	}
+	if *toStdout && *large <= 0 && *flood <= 0 {
+		fmt.Fprintln(stderr, "gen: -stdout needs -large or -flood")
+		return 2
+	}
+	if *toStdout {
+		var err error
+		if *large > 0 {
+			err = samplegen.Large(stdout, *large, *seed)
+		} else {
+			err = samplegen.SYNFlood(stdout, *flood, *seed)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "gen:", err)
+			return 1
+		}
+		return 0
 	}
 	dir := *out
 	if dir == "" {
@@ -46,8 +76,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gen:", err)
 		return 1
 	}
+	if *flood > 0 {
+		if err := writeFile(filepath.Join(dir, "flood.pcap"), func(w io.Writer) error { return samplegen.SYNFlood(w, *flood, *seed) }); err != nil {
+			fmt.Fprintln(stderr, "gen:", err)
+			return 1
+		}
+		return 0
+	}
 	if *large > 0 {
-		if err := writeLarge(filepath.Join(dir, "large.pcap"), *large, *seed); err != nil {
+		if err := writeFile(filepath.Join(dir, "large.pcap"), func(w io.Writer) error { return samplegen.Large(w, *large, *seed) }); err != nil {
 			fmt.Fprintln(stderr, "gen:", err)
 			return 1
 		}
@@ -86,12 +123,12 @@ func repoRoot() (string, error) {
 	}
 }
 
-func writeLarge(path string, packets int, seed int64) error {
+func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := samplegen.Large(f, packets, seed); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}
