@@ -239,11 +239,15 @@ func (t *tracker) bump(f *flow, now int64) {
 }
 
 func (t *tracker) newSession(p *decode.Packet) *Session {
+	// LastFrame is set here too: a conversation opened by a packet that is
+	// not analyzed (an ICMP-quoted or too short segment) has one frame.
 	return &Session{
 		Stream:     -1,
 		Proto:      p.Proto,
 		FirstFrame: p.Frame,
 		FirstTime:  p.Time,
+		LastFrame:  p.Frame,
+		LastTime:   p.Time,
 	}
 }
 
@@ -488,7 +492,7 @@ func (t *tracker) retire(f *flow, evicted bool) {
 			from = s.FirstTime
 		}
 		ds.EndSilence = Silence{
-			FromFrame: fromFrame, ToFrame: endFrame, From: from, To: end,
+			FromFrame: fromFrame, ToFrame: endFrame, From: from, To: max(end, from),
 			OtherSegments: f.otherSince[d], OtherFirstFrame: f.otherFirst[d], Open: true,
 		}
 	}
@@ -534,7 +538,11 @@ func (t *tracker) newTCP(p *decode.Packet, key flowKey) *flow {
 func (t *tracker) touch(f *flow, p *decode.Packet, d Dir) {
 	s := f.sess
 	s.Packets++
-	s.LastFrame, s.LastTime = p.Frame, p.Time
+	// Timestamps can go backwards in a capture: FirstTime and LastTime
+	// bound the session's times, so durations are never negative.
+	s.LastFrame = p.Frame
+	s.LastTime = max(s.LastTime, p.Time)
+	s.FirstTime = min(s.FirstTime, p.Time)
 	s.Dirs[d].Packets++
 }
 
