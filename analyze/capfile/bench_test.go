@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 )
 
 const benchPackets = 100_000
 
-// benchInputs returns a pcap, a pcapng and a gzipped pcap of benchPackets
+// benchInputs returns a pcap, a pcapng, a gzipped and a zstd pcap of benchPackets
 // packets of mixed sizes.
 func benchInputs() map[string][]byte {
 	sizes := []int{60, 1514, 590, 66, 1400}
@@ -27,7 +28,10 @@ func benchInputs() map[string][]byte {
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
 	zw.Write(p)
 	zw.Close()
-	return map[string][]byte{"pcap": p, "pcapng": n.bytes(), "gzip": gz.Bytes()}
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	zs := enc.EncodeAll(p, nil)
+	enc.Close()
+	return map[string][]byte{"pcap": p, "pcapng": n.bytes(), "gzip": gz.Bytes(), "zstd": zs}
 }
 
 var (
@@ -37,7 +41,7 @@ var (
 
 func BenchmarkRead(b *testing.B) {
 	inputs := benchInputs()
-	for _, name := range []string{"pcap", "pcapng", "gzip"} {
+	for _, name := range []string{"pcap", "pcapng", "gzip", "zstd"} {
 		in := inputs[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -68,7 +72,7 @@ func TestNoAllocs(t *testing.T) {
 		t.Skip("builds a large input")
 	}
 	inputs := benchInputs()
-	for _, name := range []string{"pcap", "pcapng", "gzip"} {
+	for _, name := range []string{"pcap", "pcapng", "gzip", "zstd"} {
 		src, err := capfile.New(bytes.NewReader(inputs[name]), name)
 		if err != nil {
 			t.Fatal(err)

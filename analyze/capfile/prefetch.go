@@ -5,82 +5,171 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
-// Reading ahead on a second goroutine lets the expensive work on the raw
-// bytes (SHA-256 of the stored file, gzip or zstd decompression) run on
-// another core while the caller parses records: the hash of a page-cached
-// file costs more CPU than parsing it.
+// The bytes of a capture travel in chunks that are handed from the reader
+// to the parser without being copied: the window parses records in place
+// in the chunk that holds them. The expensive work on the raw bytes runs
+// on a second goroutine where it can: the SHA-256 of the stored file (it
+// costs more CPU than parsing, so the parser's goroutine reads the file
+// itself and only the hashing is handed off), and gzip or zstd
+// decompression (the decompressor's goroutine reads and decompresses; the
+// parser gets the decompressed chunks).
 
 const (
-	prefetchChunk = 1 << 20 // bytes per chunk
-	prefetchDepth = 4       // chunks in flight
-	// prefetchMin is the stored size below which reading ahead is not
-	// worth a goroutine: small files are hashed in line.
+	// chunkData is the number of data bytes per chunk.
+	chunkData = 1 << 20
+	// chunkHead is the room before a chunk's data into which the window
+	// moves the unread tail of the previous chunk (a record cut by the
+	// chunk boundary), so that the record is whole without copying the
+	// chunk. Longer records are gathered in a buffer of the window.
+	chunkHead = 64 << 10
+	// streamDepth is the number of chunks a stream with a goroutine
+	// keeps in flight.
+	streamDepth = 4
+	// prefetchMin is the stored size below which the hash is computed in
+	// line: a small file is not worth a goroutine.
 	prefetchMin = 4 << 20
 )
 
-// chunkPool recycles prefetch buffers across Sources, so that scanning
-// many files does not allocate and clear megabytes per file.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, prefetchChunk); return &b }}
-
+// chunk is one piece of a stream: data in b[chunkHead:chunkHead+n], then
+// the reader's error (io.EOF at the end) once n bytes were read.
 type chunk struct {
-	buf *[]byte
-	n   int
-	err error
+	b    []byte
+	n    int
+	err  error
+	refs atomic.Int32 // holders that have not released it yet
 }
 
-// prefetcher reads r ahead on its own goroutine, in chunks, hashing each
-// chunk (when h is set) before handing it over; Read returns the bytes in
-// order with the reader's error after the last of them. Only the consumer
-// goroutine may call Read, n, sum and stop.
-type prefetcher struct {
-	h    hash.Hash
-	full chan chunk
-	free chan *[]byte
+func (c *chunk) data() []byte { return c.b[chunkHead : chunkHead+c.n] }
+
+// chunkPool recycles chunks across streams, so that scanning many files
+// does not allocate and clear megabytes per file.
+var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, chunkHead+chunkData)} }}
+
+// Stream modes.
+const (
+	// modeInline reads in the consumer's goroutine and hashes there (if
+	// at all): small inputs.
+	modeInline = iota
+	// modeHashAhead reads in the consumer's goroutine and hashes on a
+	// goroutine of its own.
+	modeHashAhead
+	// modeReadAhead reads (and decompresses: r is the decompressor) on a
+	// goroutine of its own; no hash.
+	modeReadAhead
+)
+
+// stream cuts a reader into chunks, in order. next and release are for
+// the consumer's goroutine only (release also for the hashing goroutine);
+// stop ends the stream's goroutine and may be called more than once. The
+// consumer holds at most two chunks at a time (the window's current one
+// and the next).
+type stream struct {
+	r    io.Reader
+	h    hash.Hash // nil: no hash
+	mode int
+
+	free chan *chunk // chunks ready for reuse; never full
+	full chan *chunk // modeReadAhead: chunks read ahead
+	hq   chan *chunk // modeHashAhead: chunks to hash
 	done chan struct{}
-	exit chan struct{}
+	exit chan struct{} // closed when the goroutine has ended
 	once sync.Once
 
-	cur chunk
-	off int
-	n   int64 // bytes returned by Read
+	n   int64 // bytes handed out by next
+	err error // the error of the last chunk handed out, once there is one
 }
 
-func newPrefetcher(r io.Reader, h hash.Hash) *prefetcher {
-	p := &prefetcher{
-		h:    h,
-		full: make(chan chunk, prefetchDepth),
-		free: make(chan *[]byte, prefetchDepth+1),
-		done: make(chan struct{}),
-		exit: make(chan struct{}),
+// newStream returns a stream over r in the given mode; h, if not nil, is
+// fed every byte of r (not with modeReadAhead).
+func newStream(r io.Reader, h hash.Hash, mode int) *stream {
+	s := &stream{r: r, h: h, mode: mode}
+	nchunks := 2
+	if mode != modeInline {
+		nchunks = streamDepth + 2
 	}
-	for range prefetchDepth {
-		p.free <- chunkPool.Get().(*[]byte)
+	s.free = make(chan *chunk, nchunks)
+	for range nchunks {
+		s.free <- chunkPool.Get().(*chunk)
 	}
-	go p.loop(r)
-	return p
+	switch mode {
+	case modeHashAhead:
+		s.hq = make(chan *chunk, nchunks)
+		s.exit = make(chan struct{})
+		go s.hashLoop()
+	case modeReadAhead:
+		s.full = make(chan *chunk, streamDepth)
+		s.done = make(chan struct{})
+		s.exit = make(chan struct{})
+		go s.readLoop()
+	}
+	return s
 }
 
-// loop fills chunks until the reader fails or stop is called.
-func (p *prefetcher) loop(r io.Reader) {
-	defer close(p.exit)
-	defer close(p.full)
+// next returns the next chunk; the consumer gives it back with release.
+// After a chunk with an error, next returns chunks with no data and the
+// same error.
+func (s *stream) next() *chunk {
+	var c *chunk
+	if s.mode == modeReadAhead {
+		var ok bool
+		if c, ok = <-s.full; !ok {
+			c = <-s.free
+			c.n, c.err = 0, s.err
+			if c.err == nil {
+				c.err = io.ErrClosedPipe
+			}
+		}
+	} else {
+		c = <-s.free
+		if s.err != nil {
+			c.n, c.err = 0, s.err
+		} else {
+			c.n, c.err = fill(s.r, c.b[chunkHead:])
+		}
+	}
+	if c.err != nil {
+		s.err = c.err
+	}
+	s.n += int64(c.n)
+	c.refs.Store(1)
+	if s.h != nil && c.n > 0 {
+		if s.mode == modeHashAhead {
+			c.refs.Store(2)
+			s.hq <- c
+		} else {
+			s.h.Write(c.data())
+		}
+	}
+	return c
+}
+
+// release gives a chunk back once all its holders are done with it.
+func (s *stream) release(c *chunk) {
+	if c.refs.Add(-1) == 0 {
+		s.free <- c
+	}
+}
+
+// readLoop reads r ahead until it fails or stop is called.
+func (s *stream) readLoop() {
+	defer close(s.exit)
+	defer close(s.full)
 	for {
-		var b *[]byte
+		var c *chunk
 		select {
-		case b = <-p.free:
-		case <-p.done:
+		case c = <-s.free:
+		case <-s.done:
 			return
 		}
-		n, err := fill(r, *b)
-		if n > 0 && p.h != nil {
-			p.h.Write((*b)[:n])
-		}
+		c.n, c.err = fill(s.r, c.b[chunkHead:])
+		err := c.err // c belongs to the consumer once sent
 		select {
-		case p.full <- chunk{b, n, err}:
-		case <-p.done:
-			chunkPool.Put(b)
+		case s.full <- c:
+		case <-s.done:
+			s.free <- c
 			return
 		}
 		if err != nil {
@@ -89,9 +178,55 @@ func (p *prefetcher) loop(r io.Reader) {
 	}
 }
 
+// hashLoop hashes the chunks next hands it, in order.
+func (s *stream) hashLoop() {
+	defer close(s.exit)
+	for c := range s.hq {
+		s.h.Write(c.data())
+		s.release(c)
+	}
+}
+
+// sum returns the hash of the bytes handed out so far. With
+// modeHashAhead it ends the hashing goroutine first: call it only once no
+// more chunks will be read.
+func (s *stream) sum() []byte {
+	if s.mode == modeHashAhead {
+		s.stop()
+	}
+	return s.h.Sum(nil)
+}
+
+// stop ends the stream's goroutine and waits for it; the bytes not yet
+// read are dropped. The chunks the consumer has released go back to the
+// pool; it must not use the stream afterwards, except sum and stop.
+func (s *stream) stop() {
+	s.once.Do(func() {
+		switch s.mode {
+		case modeReadAhead:
+			close(s.done)
+			for c := range s.full { // unblock and drain
+				s.free <- c
+			}
+			<-s.exit
+		case modeHashAhead:
+			close(s.hq)
+			<-s.exit
+		}
+		for {
+			select {
+			case c := <-s.free:
+				chunkPool.Put(c)
+			default:
+				return
+			}
+		}
+	})
+}
+
 // fill reads into b until it is full or r fails; a reader that returns
 // neither data nor an error 100 times in a row fails with
-// io.ErrNoProgress, so it cannot hang the loop.
+// io.ErrNoProgress, so it cannot hang the reader.
 func fill(r io.Reader, b []byte) (int, error) {
 	n, nul := 0, 0
 	for n < len(b) {
@@ -112,52 +247,4 @@ func fill(r io.Reader, b []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-func (p *prefetcher) Read(dst []byte) (int, error) {
-	for p.off >= p.cur.n {
-		if p.cur.err != nil {
-			return 0, p.cur.err
-		}
-		if p.cur.buf != nil {
-			p.free <- p.cur.buf
-			p.cur.buf = nil
-		}
-		c, ok := <-p.full
-		if !ok {
-			p.cur = chunk{err: io.ErrClosedPipe}
-			return 0, p.cur.err
-		}
-		p.cur, p.off = c, 0
-	}
-	n := copy(dst, (*p.cur.buf)[p.off:p.cur.n])
-	p.off += n
-	p.n += int64(n)
-	return n, nil
-}
-
-// stop ends the goroutine and waits for it; the bytes not yet read are
-// dropped. It is safe to call more than once.
-func (p *prefetcher) stop() {
-	p.once.Do(func() {
-		close(p.done)
-		for c := range p.full { // unblock and drain
-			if c.buf != nil {
-				chunkPool.Put(c.buf)
-			}
-		}
-		<-p.exit
-		if p.cur.buf != nil {
-			chunkPool.Put(p.cur.buf)
-			p.cur.buf = nil
-		}
-		for {
-			select {
-			case b := <-p.free:
-				chunkPool.Put(b)
-			default:
-				return
-			}
-		}
-	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"syscall"
@@ -69,10 +68,10 @@ type Source struct {
 	name        string
 	hint        int64    // expected stored size, 0 if unknown
 	file        *os.File // set by Open, closed by Close
-	hr          storedReader
-	dec         *prefetcher // decompressed bytes read ahead, nil if not compressed
-	stored      *window     // stored (possibly compressed) bytes
-	w           *window     // uncompressed capture stream
+	hr          *stream  // stored bytes, hashed
+	dec         *stream  // decompressed bytes read ahead, nil if not compressed
+	stored      *window  // stored (possibly compressed) bytes
+	w           *window  // uncompressed capture stream
 	gz          *gzip.Reader
 	zd          *zstd.Decoder
 	kind        fileKind
@@ -141,12 +140,12 @@ func New(r io.Reader, name string) (*Source, error) {
 // newSource is New with the expected stored size (0: unknown).
 func newSource(r io.Reader, name string, hint int64) (*Source, error) {
 	s := &Source{name: name, compression: "none", hint: hint}
+	mode := modeHashAhead
 	if hint > 0 && hint < prefetchMin {
-		s.hr = &hashReader{r: r, h: sha256.New()}
-	} else {
-		s.hr = &hashingPrefetcher{newPrefetcher(r, sha256.New())}
+		mode = modeInline
 	}
-	s.stored = newWindow(s.hr, hint)
+	s.hr = newStream(r, sha256.New(), mode)
+	s.stored = newWindow(s.hr)
 	s.w = s.stored
 	if err := s.init(); err != nil {
 		s.closeDecoders()
@@ -171,8 +170,8 @@ func (s *Source) init() error {
 			return newInputError(s.name, 0, -1, s.streamErr(err, "truncated gzip header"))
 		}
 		s.gz = gz
-		s.dec = newPrefetcher(gz, nil)
-		s.w = newWindow(s.dec, s.innerHint())
+		s.dec = newStream(gz, nil, modeReadAhead)
+		s.w = newWindow(s.dec)
 	case len(m) == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
 		s.compression = "zstd"
 		zd, err := zstd.NewReader(s.stored, zstd.WithDecoderConcurrency(1),
@@ -181,8 +180,8 @@ func (s *Source) init() error {
 			return newInputError(s.name, 0, -1, err)
 		}
 		s.zd = zd
-		s.dec = newPrefetcher(zd, nil)
-		s.w = newWindow(s.dec, s.innerHint())
+		s.dec = newStream(zd, nil, modeReadAhead)
+		s.w = newWindow(s.dec)
 	}
 	if s.w != s.stored {
 		m, err = s.w.need(4)
@@ -221,15 +220,6 @@ func (s *Source) init() error {
 		return newInputError(s.name, 0, -1, herr)
 	}
 	return newInputError(s.name, 0, 0, herr)
-}
-
-// innerHint guesses the size of the decompressed stream from the stored
-// size, only to size the buffer.
-func (s *Source) innerHint() int64 {
-	if s.hint <= 0 {
-		return 0
-	}
-	return 16 * s.hint
 }
 
 var magics = [][]byte{
@@ -325,7 +315,7 @@ func (s *Source) SHA256() string { return s.digest }
 
 // Size returns the number of stored bytes read so far: the size of the
 // whole input once Next has returned false.
-func (s *Source) Size() int64 { return s.hr.count() }
+func (s *Source) Size() int64 { return s.hr.n }
 
 // Offset returns the byte offset, in the uncompressed capture stream, of
 // the next record (just past the current frame's record).
@@ -347,8 +337,10 @@ func (s *Source) Close() error {
 
 func (s *Source) closeDecoders() {
 	if s.dec != nil {
+		s.w.close()
 		s.dec.stop() // the decompressor is no longer in use after this
 	}
+	s.stored.close()
 	s.hr.stop()
 	if s.zd != nil {
 		s.zd.Close()
@@ -374,61 +366,10 @@ func (s *Source) finish() {
 	s.data = nil
 	s.info = FrameInfo{}
 	if s.dec != nil {
+		s.w.close()
 		s.dec.stop() // it reads the stored bytes too: stop it before draining them
 	}
-	buf := chunkPool.Get().(*[]byte)
-	for {
-		_, err := s.hr.Read(*buf)
-		if err != nil {
-			break
-		}
-	}
-	chunkPool.Put(buf)
+	s.stored.drain()
+	s.stored.close() // its chunk goes back before the stream ends
 	s.digest = hex.EncodeToString(s.hr.sum())
-}
-
-// storedReader reads the stored bytes, hashing and counting them.
-type storedReader interface {
-	io.Reader
-	count() int64 // bytes read so far
-	sum() []byte  // the hash of the bytes read so far
-	stop()        // release resources (a goroutine)
-}
-
-// hashingPrefetcher hashes on its read-ahead goroutine.
-type hashingPrefetcher struct{ *prefetcher }
-
-func (p *hashingPrefetcher) count() int64 { return p.n }
-func (p *hashingPrefetcher) sum() []byte  { return p.h.Sum(nil) }
-
-func (h *hashReader) count() int64 { return h.n }
-func (h *hashReader) sum() []byte  { return h.h.Sum(nil) }
-func (h *hashReader) stop()        {}
-
-// hashReader hashes and counts every byte read through it, in line.
-type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-	// nul counts consecutive empty reads, so a reader that never
-	// returns data nor an error cannot hang finish.
-	nul int
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if n < 0 || n > len(p) {
-		return 0, errors.New("invalid read count")
-	}
-	if n > 0 {
-		h.h.Write(p[:n])
-		h.n += int64(n)
-		h.nul = 0
-	} else if err == nil {
-		h.nul++
-		if h.nul > 100 {
-			return 0, io.ErrNoProgress
-		}
-	}
-	return n, err
 }

@@ -1,23 +1,19 @@
 package capfile
 
-import (
-	"errors"
-	"io"
-)
+import "io"
 
-// bufSize is the initial size of a window's buffer. A large buffer keeps
-// the number of read system calls low and lets most records be handed out
-// in place.
-const bufSize = 1 << 20
-
-// window is a read buffer over a stream that hands out slices of its own
-// buffer (zero copy) and knows the stream offset of every byte in it.
-// Unlike bufio.Reader it grows, up to what the caller asks for, when a
-// record is larger than the buffer; it grows only as data actually
+// window is a read buffer over a stream of chunks that hands out slices of
+// the chunks themselves (zero copy) and knows the stream offset of every
+// byte it holds. A record cut by a chunk boundary is made whole by moving
+// the unread tail of the old chunk into the room before the next chunk's
+// data (chunkHead bytes), or, for a longer record, by gathering it in a
+// buffer of the window's own. That buffer grows only as data actually
 // arrives, so a lying length field costs at most about twice the bytes the
 // stream really holds.
 type window struct {
-	r    io.Reader
+	s    *stream
+	cur  *chunk // the chunk buf aliases; nil when buf is own
+	own  []byte // buffer for records longer than chunkHead
 	buf  []byte
 	pos  int   // first unread byte
 	end  int   // end of valid data
@@ -25,16 +21,7 @@ type window struct {
 	err  error // sticky read error (io.EOF at end of stream)
 }
 
-// newWindow returns a window over r. hint, when positive, is the expected
-// stream size; small streams get a buffer to match (it still grows when a
-// record needs more).
-func newWindow(r io.Reader, hint int64) *window {
-	size := int64(bufSize)
-	if hint > 0 && hint+1 < size {
-		size = max(hint+1, 4096)
-	}
-	return &window{r: r, buf: make([]byte, size)}
-}
+func newWindow(s *stream) *window { return &window{s: s} }
 
 // offset returns the stream offset of the next unread byte.
 func (w *window) offset() int64 { return w.base + int64(w.pos) }
@@ -53,57 +40,56 @@ func (w *window) need(n int) ([]byte, error) {
 			}
 			return w.buf[w.pos:w.end], err
 		}
-		if w.end == len(w.buf) || w.pos+n > len(w.buf) {
-			w.makeRoom(n)
-		}
-		w.fill()
+		w.advance()
 	}
 	return w.buf[w.pos : w.pos+n], nil
 }
 
-// makeRoom moves the unread bytes to the front of the buffer and, when
-// that still leaves no free space, doubles the buffer (capped at what n
-// requires).
-func (w *window) makeRoom(n int) {
-	if w.pos > 0 {
-		copy(w.buf, w.buf[w.pos:w.end])
+// advance appends the next chunk to the unread bytes.
+func (w *window) advance() {
+	c := w.s.next()
+	err := c.err
+	left := w.end - w.pos
+	if left <= chunkHead {
+		start := chunkHead - left
+		copy(c.b[start:chunkHead], w.buf[w.pos:w.end])
+		w.base += int64(w.pos - start)
+		w.releaseCur()
+		w.cur = c
+		w.buf, w.pos, w.end = c.b, start, chunkHead+c.n
+	} else {
+		size := left + c.n
+		if cap(w.own) < size {
+			nb := make([]byte, max(size, 2*cap(w.own)))
+			copy(nb, w.buf[w.pos:w.end])
+			w.own = nb
+		} else {
+			copy(w.own, w.buf[w.pos:w.end])
+		}
+		copy(w.own[left:size], c.data())
 		w.base += int64(w.pos)
-		w.end -= w.pos
-		w.pos = 0
+		w.releaseCur()
+		w.s.release(c)
+		w.buf, w.pos, w.end = w.own[:size], 0, size
 	}
-	if w.end < len(w.buf) {
-		return
+	if err != nil {
+		w.err = err
 	}
-	size := 2 * len(w.buf)
-	if size > n {
-		size = n
-	}
-	if size <= len(w.buf) {
-		size = len(w.buf) + 1
-	}
-	nb := make([]byte, size)
-	copy(nb, w.buf[:w.end])
-	w.buf = nb
 }
 
-// fill performs one read into the free end of the buffer.
-func (w *window) fill() {
-	for tries := 0; tries < 100; tries++ {
-		m, err := w.r.Read(w.buf[w.end:])
-		if m < 0 || m > len(w.buf)-w.end {
-			w.err = errors.New("invalid read count")
-			return
-		}
-		w.end += m
-		if err != nil {
-			w.err = err
-			return
-		}
-		if m > 0 {
-			return
-		}
+// releaseCur gives the current chunk back to the stream.
+func (w *window) releaseCur() {
+	if w.cur != nil {
+		w.s.release(w.cur)
+		w.cur = nil
 	}
-	w.err = io.ErrNoProgress
+}
+
+// close gives the current chunk back; only offset may be used after.
+func (w *window) close() {
+	w.releaseCur()
+	w.base += int64(w.pos)
+	w.buf, w.pos, w.end = nil, 0, 0
 }
 
 // skip consumes n bytes that a previous need returned.
@@ -121,9 +107,7 @@ func (w *window) discard(n int64) error {
 				}
 				return w.err
 			}
-			w.base += int64(w.end)
-			w.pos, w.end = 0, 0
-			w.fill()
+			w.advance()
 			continue
 		}
 		k := int64(w.end - w.pos)
@@ -136,25 +120,28 @@ func (w *window) discard(n int64) error {
 	return nil
 }
 
-// Read implements io.Reader: buffered bytes first, then straight from the
-// underlying reader. It lets a decompressor read the stream after its
-// magic number has been peeked.
+// drain reads the rest of the stream, dropping it.
+func (w *window) drain() {
+	for w.err == nil {
+		w.pos = w.end
+		w.advance()
+	}
+	w.pos = w.end
+}
+
+// Read implements io.Reader over the unread bytes. It lets a
+// decompressor read the stream after its magic number has been peeked.
 func (w *window) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if w.end > w.pos {
-		n := copy(p, w.buf[w.pos:w.end])
-		w.pos += n
-		return n, nil
+	for w.end == w.pos {
+		if w.err != nil {
+			return 0, w.err
+		}
+		w.advance()
 	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	n, err := w.r.Read(p)
-	w.base += int64(n)
-	if err != nil {
-		w.err = err
-	}
-	return n, err
+	n := copy(p, w.buf[w.pos:w.end])
+	w.pos += n
+	return n, nil
 }

@@ -50,6 +50,15 @@ func ipv4(proto uint8, totLen int, frag uint16, payload []byte) []byte {
 	return cat(h, payload)
 }
 
+// ipv4Options inserts the IPv4 options opts (a multiple of 4 bytes) into
+// the IPv4 packet pkt, updating the header and total lengths.
+func ipv4Options(opts, pkt []byte) []byte {
+	b := cat(pkt[:20], opts, pkt[20:])
+	b[0] = 0x40 | byte((20+len(opts))/4)
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	return b
+}
+
 // ipv6 builds an IPv6 header; plen < 0 means "correct".
 func ipv6(next uint8, plen int, payload []byte) []byte {
 	h := make([]byte, 40)

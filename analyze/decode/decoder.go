@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -86,6 +87,10 @@ type Decoder struct {
 	// parsers holds one parser per first layer; they share the layers.
 	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
+	// The parser of the last link type seen, saving a map lookup per
+	// frame.
+	lastLink   uint16
+	lastParser *gopacket.DecodingLayerParser
 
 	// Per-frame state used by the layers.
 	p       *Packet
@@ -229,18 +234,23 @@ func firstLayer(linkType uint16) gopacket.LayerType {
 // buffer and is valid until the next Decode. Decode does not allocate on
 // success (the first IPComp packet makes the flate reader and the buffer).
 func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
-	*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
-	parser := d.parsers[firstLayer(linkType)]
+	if linkType == LinkEthernet {
+		d.start(data, linkType, p)
+		done, err := d.fastEthernet(data)
+		if done {
+			d.p, d.frame = nil, nil
+			return err
+		}
+	}
+	if linkType != d.lastLink || d.lastParser == nil {
+		d.lastLink, d.lastParser = linkType, d.parsers[firstLayer(linkType)]
+	}
+	parser := d.lastParser
 	if parser == nil {
+		*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
 		return fmt.Errorf("%w %d", ErrUnsupportedLink, linkType)
 	}
-	d.p = p
-	d.frame = data
-	d.repEnd = max(p.OrigLen, len(data))
-	d.inError = false
-	d.inflated = false
-	d.withDir = linkType == LinkPPPWithDir || linkType == LinkCHDLCWithDir
-	d.saved.valid = false
+	d.start(data, linkType, p)
 	err := parser.DecodeLayers(data, &d.decoded)
 	d.p, d.frame = nil, nil
 	if err == nil {
@@ -256,6 +266,71 @@ func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
 		return fmt.Errorf("%w: %v", ErrMalformed, err) // not expected: all layers return ours
 	}
 	return err
+}
+
+// start resets *p and the per-frame state for decoding data.
+func (d *Decoder) start(data []byte, linkType uint16, p *Packet) {
+	*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
+	d.p = p
+	d.frame = data
+	d.repEnd = max(p.OrigLen, len(data))
+	d.inError = false
+	d.inflated = false
+	d.withDir = linkType == LinkPPPWithDir || linkType == LinkCHDLCWithDir
+	d.saved.valid = false
+}
+
+// fastEthernet decodes the commonest frames, Ethernet then IPv4 or IPv6
+// then TCP, UDP (without a tunnel inside) or ESP, with the same layers as
+// the DecodingLayerParser and the same rules (decoding stops at the first
+// layer with an empty payload or no next layer), but without its
+// per-layer map lookups and interface calls. It returns false, having
+// possibly written to the Packet, for any other frame: the caller then
+// decodes the frame again from the start with the parser.
+func (d *Decoder) fastEthernet(data []byte) (bool, error) {
+	if len(data) < 14 {
+		return false, nil
+	}
+	var ipBase *base
+	switch binary.BigEndian.Uint16(data[12:14]) {
+	case etherIPv4:
+		if len(data) == 14 {
+			return true, nil
+		}
+		if err := d.ip4.DecodeFromBytes(data[14:], nil); err != nil {
+			return true, err
+		}
+		ipBase = &d.ip4.base
+	case etherIPv6:
+		if len(data) == 14 {
+			return true, nil
+		}
+		if err := d.ip6.DecodeFromBytes(data[14:], nil); err != nil {
+			return true, err
+		}
+		ipBase = &d.ip6.base
+	default:
+		return false, nil
+	}
+	pl := ipBase.payload
+	if len(pl) == 0 {
+		return true, nil
+	}
+	switch ipBase.next {
+	case gopacket.LayerTypeZero:
+		return true, nil
+	case layers.LayerTypeTCP:
+		return true, d.tcp.DecodeFromBytes(pl, nil)
+	case layers.LayerTypeIPSecESP:
+		return true, d.esp.DecodeFromBytes(pl, nil)
+	case layers.LayerTypeUDP:
+		err := d.udp.DecodeFromBytes(pl, nil)
+		if err == nil && d.udp.next != gopacket.LayerTypeZero && len(d.udp.payload) > 0 {
+			return false, nil // a tunnel over UDP
+		}
+		return true, err
+	}
+	return false, nil
 }
 
 // limit applies a length field found at b (such as PPPoE's payload

@@ -166,8 +166,10 @@ func (d *Decoder) protoNext(proto uint8) gopacket.LayerType {
 
 // ipv6Layer decodes an IPv6 header and its extension headers (hop-by-hop
 // with the jumbo payload option, routing, fragment, destination options,
-// AH, mobility). A payload length of 0 means a jumbogram (length from the
-// hop-by-hop option) or, without one, the rest of the frame.
+// AH, mobility). A payload length of 0 means a jumbogram when a hop-by-hop
+// header follows (length from its jumbo payload option; an empty payload
+// when that option is missing or invalid, as in Wireshark) and otherwise
+// the rest of the frame (segmentation offload).
 type ipv6Layer struct {
 	base
 	ipPayload
@@ -185,11 +187,14 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	}
 	plen := int(binary.BigEndian.Uint16(b[4:6]))
 	next := b[6]
-	if plen == 0 && next == protoHopOpts {
-		plen = jumboLength(b[40:])
-	}
 	claimed := 0
-	if plen != 0 {
+	switch {
+	case plen == 0 && next == protoHopOpts:
+		// A jumbogram: the length is in the hop-by-hop jumbo payload
+		// option. Without a valid one (absent, or 65535 or less) Wireshark
+		// takes the payload as empty and flags the packet malformed.
+		claimed = 40 + jumboLength(b[40:])
+	case plen != 0:
 		claimed = 40 + plen
 	}
 	totLen := max(d.ipLength(b, claimed), 40)
@@ -244,7 +249,9 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 }
 
 // jumboLength returns the jumbo payload length from the hop-by-hop options
-// header at b (RFC 2675), or 0.
+// header at b (RFC 2675), or 0 when there is no jumbo payload option or its
+// length is not above 65535 (RFC 2675 makes such a packet an error, and
+// Wireshark ignores the option then).
 func jumboLength(b []byte) int {
 	if len(b) < 2 {
 		return 0
@@ -263,7 +270,10 @@ func jumboLength(b []byte) int {
 			return 0
 		}
 		if opts[0] == 0xc2 && opts[1] == 4 {
-			return int(binary.BigEndian.Uint32(opts[2:6]))
+			if n := int(binary.BigEndian.Uint32(opts[2:6])); n > 0xffff {
+				return n
+			}
+			return 0
 		}
 		opts = opts[2+int(opts[1]):]
 	}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# bench.sh measures ctcpdiag against the targets of docs/performance.md, every
+# ratio in the same run: analyze vs cat, pcapng vs pcap, gzip/zstd analyze vs
+# gzip -dc / zstd -dc, scan of 2,000 small files vs cat of them, start-up,
+# peak RSS; plus tshark on a 100,000-packet slice when tshark is installed.
+#
+# Usage: scripts/bench.sh            (from anywhere inside the repository)
+#
+# Environment:
+#   BENCH_DIR      where the data and binaries are cached (default: a directory
+#                  under ${TMPDIR:-/tmp}; never inside the repository)
+#   BENCH_PACKETS  packets in the large capture (default 1,200,000: about 1.2 GB)
+#   BENCH_RUNS     runs per timing; the fastest is kept (default 3)
+#   BENCH_GO=1     also run the Go stage benchmarks (go test -bench)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+dir=${BENCH_DIR:-${TMPDIR:-/tmp}/ctcpdiag-bench}
+packets=${BENCH_PACKETS:-1200000}
+runs=${BENCH_RUNS:-3}
+mkdir -p "$dir/bin"
+case "$dir" in "$repo"/*) echo "bench.sh: BENCH_DIR must be outside the repository" >&2; exit 2 ;; esac
+
+echo "== build"
+(cd "$repo" && go build -o "$dir/bin/ctcpdiag" ./cmd/ctcpdiag &&
+	go build -o "$dir/bin/gen" ./samples/gen &&
+	go build -o "$dir/bin/topcapng" ./scripts/topcapng &&
+	go build -o "$dir/bin/mksmall" ./scripts/mksmall)
+bin=$dir/bin/ctcpdiag
+
+echo "== data in $dir"
+large=$dir/large-$packets.pcap
+if [ ! -s "$large" ]; then
+	"$dir/bin/gen" -o "$dir/gen.tmp" -large "$packets"
+	mv "$dir/gen.tmp/large.pcap" "$large"
+	rm -f "$large.gz" "$large.zst" "${large%.pcap}.pcapng"
+fi
+[ -s "${large%.pcap}.pcapng" ] || "$dir/bin/topcapng" "$large" "${large%.pcap}.pcapng"
+[ -s "$large.gz" ] || gzip -k "$large"
+have_zstd=0
+if command -v zstd >/dev/null; then
+	have_zstd=1
+	[ -s "$large.zst" ] || zstd -q -k "$large"
+fi
+small=$dir/small
+[ -s "$small/c1999.pcap" ] || "$dir/bin/mksmall" -n 2000 -packets 100 "$small"
+ls -l "$large" "${large%.pcap}.pcapng" "$large.gz" $([ $have_zstd = 1 ] && echo "$large.zst")
+
+# best CMD...: the fastest wall time of $runs runs, in seconds; the peak RSS
+# (KiB) of that run goes to $dir/rss. Output is discarded.
+best() {
+	local b="" t0 t1 t rss
+	for _ in $(seq "$runs"); do
+		t0=$(date +%s%N)
+		/usr/bin/time -f %M -o "$dir/rss.tmp" "$@" >/dev/null 2>&1 || true
+		t1=$(date +%s%N)
+		t=$(((t1 - t0) / 1000))
+		rss=$(tail -1 "$dir/rss.tmp")
+		if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; echo "$rss" >"$dir/rss"; fi
+	done
+	awk -v u="$b" 'BEGIN { printf "%.3f", u / 1e6 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g ? "met" : "NOT met") }'; }
+rows=()
+row() { rows+=("$(printf '| %-34s | %9s | %-20s | %9s | %6s | %-7s |' "$@")"); }
+
+echo "== timings (best of $runs; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+cat "$large" "${large%.pcap}.pcapng" "$large.gz" >/dev/null # page cache
+
+t_cat=$(best cat "$large")
+t_pcap=$(best "$bin" analyze --format json "$large")
+rss_pcap=$(cat "$dir/rss")
+r=$(ratio "$t_pcap" "$t_cat")
+row "1. analyze pcap (json) vs cat" "$t_pcap s" "cat $t_cat s" "${r}x" "3x" "$(verdict "$r" 3)"
+rss_mib=$(awk -v k="$rss_pcap" 'BEGIN { printf "%.1f", k / 1024 }')
+row "2. peak RSS, analyze pcap" "$rss_mib MiB" "-" "-" "64 MiB" "$(verdict "$rss_mib" 64)"
+
+t_ng=$(best "$bin" analyze --format json "${large%.pcap}.pcapng")
+rss_ng=$(awk -v k="$(cat "$dir/rss")" 'BEGIN { printf "%.1f", k / 1024 }')
+r=$(ratio "$t_ng" "$t_pcap")
+row "3. analyze pcapng vs pcap" "$t_ng s" "pcap $t_pcap s" "${r}x" "1.2x" "$(verdict "$r" 1.2)"
+row "2. peak RSS, analyze pcapng" "$rss_ng MiB" "-" "-" "64 MiB" "$(verdict "$rss_ng" 64)"
+
+t_gzc=$(best gzip -dc "$large.gz")
+t_gz=$(best "$bin" analyze --format json "$large.gz")
+rss_gz=$(awk -v k="$(cat "$dir/rss")" 'BEGIN { printf "%.1f", k / 1024 }')
+r=$(ratio "$t_gz" "$t_gzc")
+row "4. analyze .gz vs gzip -dc" "$t_gz s" "gzip -dc $t_gzc s" "${r}x" "1x" "$(verdict "$r" 1)"
+row "2. peak RSS, analyze .gz" "$rss_gz MiB" "-" "-" "64 MiB" "$(verdict "$rss_gz" 64)"
+if [ $have_zstd = 1 ]; then
+	t_zsc=$(best zstd -dc "$large.zst")
+	t_zs=$(best "$bin" analyze --format json "$large.zst")
+	r=$(ratio "$t_zs" "$t_zsc")
+	row "4. analyze .zst vs zstd -dc" "$t_zs s" "zstd -dc $t_zsc s" "${r}x" "1x" "$(verdict "$r" 1)"
+fi
+
+t_catsmall=$(best sh -c "cat '$small'/*.pcap")
+t_scan=$(best "$bin" scan --jobs 2 --quiet --format jsonl "$small")
+r=$(ratio "$t_scan" "$t_catsmall")
+row "5. scan 2,000 small, 2 jobs vs cat" "$t_scan s" "cat $t_catsmall s" "${r}x" "3x" "$(verdict "$r" 3)"
+
+tiny=$small/c0000.pcap
+if command -v hyperfine >/dev/null; then
+	hyperfine -N -w 5 -r 50 --export-json "$dir/hf.json" "$bin version" "$bin analyze --format json $tiny" >/dev/null 2>&1 || true
+	read -r t_ver t_tiny < <(python3 -c "import json; r=json.load(open('$dir/hf.json'))['results']; print(*('%.1f' % (x['mean']*1000) for x in r))")
+else
+	t0=$(date +%s%N); for _ in $(seq 50); do "$bin" version >/dev/null; done; t1=$(date +%s%N)
+	t_ver=$(awk -v n=$((t1 - t0)) 'BEGIN { printf "%.1f", n / 50 / 1e6 }')
+	t0=$(date +%s%N); for _ in $(seq 50); do "$bin" analyze --format json "$tiny" >/dev/null || true; done; t1=$(date +%s%N)
+	t_tiny=$(awk -v n=$((t1 - t0)) 'BEGIN { printf "%.1f", n / 50 / 1e6 }')
+fi
+row "6. start-up: ctcpdiag version" "$t_ver ms" "-" "-" "20 ms" "$(verdict "$t_ver" 20)"
+row "6. start-up: analyze 100-packet file" "$t_tiny ms" "-" "-" "20 ms" "$(verdict "$t_tiny" 20)"
+
+# The SHA-256 of the stored file is in every report and bounds target 1: its
+# speed alone, on this machine, with the same code (Go's crypto/sha256).
+if command -v openssl >/dev/null; then
+	t_sha=$(best openssl dgst -sha256 "$large")
+	row "(bound) openssl sha256 of the pcap" "$t_sha s" "cat $t_cat s" "$(ratio "$t_sha" "$t_cat")x" "-" "-"
+fi
+
+if command -v tshark >/dev/null && command -v editcap >/dev/null; then
+	slice=$dir/slice-100k.pcap
+	[ -s "$slice" ] || editcap -r "$large" "$slice" 1-100000
+	t_ts=$(best tshark -n -r "$slice" -Y tcp.analysis.duplicate_ack)
+	t_us=$(best "$bin" analyze --format json "$slice")
+	ts_dups=$(tshark -n -r "$slice" -Y tcp.analysis.duplicate_ack 2>/dev/null | wc -l)
+	our_dups=$({ "$bin" analyze --format json "$slice" 2>/dev/null || true; } |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['capture']['stats']['tcp_analysis']['dup_acks'])")
+	r=$(ratio "$t_ts" "$t_us")
+	row "tshark on 100,000 packets" "$t_ts s" "ctcpdiag $t_us s" "${r}x" "-" "-"
+	ok=NOT; [ "$ts_dups" = "$our_dups" ] && ok=equal
+	row "dup ACKs on the slice (tshark/ours)" "$ts_dups" "ours $our_dups" "-" "equal" "$ok"
+fi
+
+echo
+echo "| target | ctcpdiag | reference | ratio | goal | |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+
+if [ "${BENCH_GO:-0}" = 1 ]; then
+	echo
+	echo "== Go stage benchmarks"
+	cd "$repo"
+	go test -run '^$' -bench 'Read' -benchmem ./analyze/capfile/
+	go test -run '^$' -bench 'Decode' -benchmem ./analyze/decode/
+	go test -run '^$' -bench 'Track|Analyze|ReaderSmall' -benchmem ./analyze/
+	go test -run '^$' -bench 'RunLarge' -benchmem ./detect/
+	go test -run '^$' -bench 'Render' -benchmem ./report/
+fi
