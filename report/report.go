@@ -80,17 +80,20 @@ type Capture struct {
 
 // Stats are capture-wide counters.
 type Stats struct {
-	IPPackets    uint64            `json:"ip_packets"`
-	TCPPackets   uint64            `json:"tcp_packets"`
-	UDPPackets   uint64            `json:"udp_packets"`
-	ESPPackets   uint64            `json:"esp_packets"`
-	NonIP        uint64            `json:"non_ip_packets"`
-	Undecodable  uint64            `json:"undecodable_packets"`
-	Fragments    uint64            `json:"fragments"`
-	Truncated    uint64            `json:"truncated_packets"`
-	TCPStreams   int               `json:"tcp_streams"`
-	EvictedFlows uint64            `json:"evicted_flows"`
-	TCP          analyze.TCPCounts `json:"tcp_analysis"`
+	IPPackets    uint64 `json:"ip_packets"`
+	TCPPackets   uint64 `json:"tcp_packets"`
+	UDPPackets   uint64 `json:"udp_packets"`
+	ESPPackets   uint64 `json:"esp_packets"`
+	NonIP        uint64 `json:"non_ip_packets"`
+	Undecodable  uint64 `json:"undecodable_packets"`
+	Fragments    uint64 `json:"fragments"`
+	Truncated    uint64 `json:"truncated_packets"`
+	TCPStreams   int    `json:"tcp_streams"`
+	EvictedFlows uint64 `json:"evicted_flows"`
+	// DroppedSessions counts evicted sessions that showed nothing worth
+	// listing: counted in the stats, not in sessions.
+	DroppedSessions uint64            `json:"dropped_sessions"`
+	TCP             analyze.TCPCounts `json:"tcp_analysis"`
 }
 
 // TransportCount is the number of sessions of one VPN transport.
@@ -305,17 +308,18 @@ func buildCapture(c *analyze.Capture) Capture {
 		Packets:     c.Packets,
 		Warnings:    append([]string{}, c.Warnings...),
 		Stats: Stats{
-			IPPackets:    c.Stats.IPPackets,
-			TCPPackets:   c.Stats.TCPPackets,
-			UDPPackets:   c.Stats.UDPPackets,
-			ESPPackets:   c.Stats.ESPPackets,
-			NonIP:        c.Stats.NonIP,
-			Undecodable:  c.Stats.Undecodable,
-			Fragments:    c.Stats.Fragments,
-			Truncated:    c.Stats.Truncated,
-			TCPStreams:   c.Stats.TCPStreams,
-			EvictedFlows: c.Stats.EvictedFlows,
-			TCP:          c.Stats.TCP,
+			IPPackets:       c.Stats.IPPackets,
+			TCPPackets:      c.Stats.TCPPackets,
+			UDPPackets:      c.Stats.UDPPackets,
+			ESPPackets:      c.Stats.ESPPackets,
+			NonIP:           c.Stats.NonIP,
+			Undecodable:     c.Stats.Undecodable,
+			Fragments:       c.Stats.Fragments,
+			Truncated:       c.Stats.Truncated,
+			TCPStreams:      c.Stats.TCPStreams,
+			EvictedFlows:    c.Stats.EvictedFlows,
+			DroppedSessions: c.Stats.DroppedSessions,
+			TCP:             c.Stats.TCP,
 		},
 	}
 	slices.Sort(rc.LinkTypes)

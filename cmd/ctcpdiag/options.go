@@ -50,9 +50,11 @@ Flags:
   --color WHEN     colour the text report: auto (default; only when
                    standard output is a terminal and NO_COLOR is unset or
                    empty), always or never
-  --max-flows N    bound the flow table to N conversations; the least
-                   recently active are evicted beyond it (default 0: the
-                   built-in bound of 4,000,000)
+  --max-flows N    bound the flow table to N conversations (default 0: the
+                   built-in bound of 4,000,000); beyond it, and for idle
+                   flows in large captures, flows are evicted and quiet
+                   evicted sessions are counted but not listed
+                   (docs/memory.md)
   --anonymize      replace IP addresses (prefix-preserving, keyed) and MAC
                    addresses in the report and drop the capture's
                    directory; decisions are taken on the real addresses

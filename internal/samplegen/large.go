@@ -61,7 +61,9 @@ func Large(w io.Writer, packets int, seed int64) error {
 		return err
 	}
 	g := &largeGen{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)), bw: bw}
-	g.noise = make([]byte, 1<<16)
+	// 16 MiB of noise: larger than a zstd or gzip window, so the generated
+	// payloads do not compress far better than real (encrypted) traffic.
+	g.noise = make([]byte, 1<<24)
 	cc := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)})
 	_, _ = cc.Read(g.noise)
 	const nflows = 400
