@@ -203,6 +203,11 @@ func (fc *flowClass) decide(t *tracker, f *flow) {
 				where = fmt.Sprintf("on cTCP port %d", port)
 			}
 			s.TransportWhy = fmt.Sprintf("%s; the snaplen cut the trailer off, but %d segments start with an ESP header whose SPI stays constant and whose sequence number rises by one (or with UDP 500->500 + IKE)", where, fc.espHdr+fc.ikeHdr)
+		case onPort && fc.espHdr+fc.ikeHdr >= 3:
+			// Whole segments without the trailer, but one ESP packet (or
+			// IKE) per segment on the cTCP port: a guess.
+			s.Transport, s.TransportSure = TransportCTCP, false
+			s.TransportWhy = fmt.Sprintf("on cTCP port %d, %d segments start with an ESP header whose SPI stays constant and whose sequence number rises by one (or with UDP 500->500 + IKE), but without Cisco's trailer", port, fc.espHdr+fc.ikeHdr)
 		case onPort && fc.full == 0 && fc.noBytes > 0 && fc.noBytes == fc.inspected[0]+fc.inspected[1]:
 			s.Transport, s.TransportSure = TransportCTCP, false
 			s.TransportWhy = fmt.Sprintf("port-based guess: data on cTCP port %d but no payload bytes captured", port)
