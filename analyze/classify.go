@@ -12,9 +12,6 @@ import (
 // for every segment.
 const classifyLimit = 64
 
-// ctcpTrailerLen is the length of Cisco's cTCP trailer.
-const ctcpTrailerLen = 16
-
 // flowClass gathers the content evidence from which a flow's transport is
 // decided.
 type flowClass struct {
@@ -45,29 +42,6 @@ func (fc *flowClass) init() {
 
 var iketcpPrefix = []byte("IKETCP")
 
-// isCTCPTrailer applies Wireshark's tcpencap heuristic to the last 16
-// bytes of a fully captured segment: 4 zero bytes, the low 12 bits of
-// bytes 6-7 zero, and a protocol byte of 17 (ISAKMP) or 50 (ESP).
-func isCTCPTrailer(b []byte) bool {
-	if len(b) <= ctcpTrailerLen+8 {
-		return false
-	}
-	t := b[len(b)-ctcpTrailerLen:]
-	if t[0] != 0 || t[1] != 0 || t[2] != 0 || t[3] != 0 {
-		return false
-	}
-	if (uint16(t[6])<<8|uint16(t[7]))&0x0fff != 0 {
-		return false
-	}
-	return t[13] == 17 || t[13] == 50
-}
-
-// isIKEinUDP500 reports whether b starts with a UDP header 500 -> 500, the
-// way cTCP carries IKE.
-func isIKEinUDP500(b []byte) bool {
-	return len(b) >= 4 && b[0] == 0x01 && b[1] == 0xf4 && b[2] == 0x01 && b[3] == 0xf4
-}
-
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
@@ -91,7 +65,7 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 			fc.noBytes++
 		case len(b) == int(seglen):
 			fc.full++
-			if isCTCPTrailer(b) {
+			if decode.IsCTCPTrailer(b) {
 				fc.trailer++
 			}
 		}
@@ -102,7 +76,7 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 		return
 	}
 	// cTCP content: one UDP(500)+IKE message or one ESP packet per segment.
-	if isIKEinUDP500(b) {
+	if decode.IsIKEinUDP500(b) {
 		s.IKEPackets[d]++
 		fc.ikeHdr++
 		return

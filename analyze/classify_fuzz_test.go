@@ -61,7 +61,7 @@ func appendRecord(b []byte, c byte, payload []byte) []byte {
 func ctcpSegment(spi, seq uint32, n int) []byte {
 	b := []byte{byte(spi >> 24), byte(spi >> 16), byte(spi >> 8), byte(spi), byte(seq >> 24), byte(seq >> 16), byte(seq >> 8), byte(seq)}
 	b = append(b, bytes.Repeat([]byte{0xa5}, n)...)
-	trailer := make([]byte, ctcpTrailerLen)
+	trailer := make([]byte, decode.CTCPTrailerLen)
 	trailer[13] = 50
 	return append(b, trailer...)
 }
@@ -69,10 +69,10 @@ func ctcpSegment(spi, seq uint32, n int) []byte {
 // refCTCPTrailer restates the cTCP trailer rule from its description in
 // domain terms, independently of isCTCPTrailer's code.
 func refCTCPTrailer(b []byte) bool {
-	if len(b) < ctcpTrailerLen+9 {
+	if len(b) < decode.CTCPTrailerLen+9 {
 		return false
 	}
-	t := b[len(b)-ctcpTrailerLen:]
+	t := b[len(b)-decode.CTCPTrailerLen:]
 	return bytes.Equal(t[:4], []byte{0, 0, 0, 0}) && t[6]&0x0f == 0 && t[7] == 0 && (t[13] == 17 || t[13] == 50)
 }
 
@@ -219,11 +219,11 @@ func FuzzClassify(f *testing.F) {
 
 		// The trailer rule on every record, against its restatement.
 		for _, r := range recs {
-			if got, want := isCTCPTrailer(r.payload), refCTCPTrailer(r.payload); got != want {
-				t.Fatalf("isCTCPTrailer(%x) = %v, want %v", r.payload, got, want)
+			if got, want := decode.IsCTCPTrailer(r.payload), refCTCPTrailer(r.payload); got != want {
+				t.Fatalf("decode.IsCTCPTrailer(%x) = %v, want %v", r.payload, got, want)
 			}
-			if isIKEinUDP500(r.payload) != bytes.HasPrefix(r.payload, []byte{1, 0xf4, 1, 0xf4}) {
-				t.Fatalf("isIKEinUDP500(%x) wrong", r.payload)
+			if decode.IsIKEinUDP500(r.payload) != bytes.HasPrefix(r.payload, []byte{1, 0xf4, 1, 0xf4}) {
+				t.Fatalf("decode.IsIKEinUDP500(%x) wrong", r.payload)
 			}
 		}
 	})

@@ -195,20 +195,7 @@ func (m *mdWriter) sessionNotes(rep *Report) {
 			guess = true
 		}
 		if st := s.Stall; st != nil {
-			until := "until the end of the capture"
-			switch {
-			case st.Open && st.ToFrame != 0:
-				until = fmt.Sprintf("until the session ended at frame %d", st.ToFrame)
-			case !st.Open:
-				until = fmt.Sprintf("until frame %d", st.ToFrame)
-			}
-			after := "from its start"
-			if st.FromFrame > 0 {
-				after = fmt.Sprintf("after frame %d", st.FromFrame)
-			}
-			m.printf("- %s sent no data for %s %s %s, while the other side sent %s\n",
-				mdText(st.Side), formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
-				plural(int64(st.OtherSegments), "data segment", "data segments"))
+			m.printf("- %s %s\n", mdText(st.Side), stallPhrase(st))
 		}
 		if s.NextSession != nil {
 			m.printf("- reconnected as session %d\n", *s.NextSession)

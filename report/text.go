@@ -310,20 +310,7 @@ func (t *textWriter) sessionNotes(rep *Report) {
 			guess = true
 		}
 		if st := s.Stall; st != nil {
-			until := "until the end of the capture"
-			switch {
-			case st.Open && st.ToFrame != 0:
-				until = fmt.Sprintf("until the session ended at frame %d", st.ToFrame)
-			case !st.Open:
-				until = fmt.Sprintf("until frame %d", st.ToFrame)
-			}
-			after := "from its start"
-			if st.FromFrame > 0 {
-				after = fmt.Sprintf("after frame %d", st.FromFrame)
-			}
-			t.printf("    %s sent no data for %s %s %s, while the other side sent %s\n",
-				clean(st.Side), formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
-				plural(int64(st.OtherSegments), "data segment", "data segments"))
+			t.printf("    %s %s\n", clean(st.Side), stallPhrase(st))
 		}
 		if s.NextSession != nil {
 			t.printf("    reconnected as session %d\n", *s.NextSession)
@@ -469,4 +456,25 @@ func formatDuration(d time.Duration) string {
 		return d.Round(time.Microsecond).String()
 	}
 	return d.String()
+}
+
+// stallPhrase describes a stall after the side's name, the same in every
+// renderer: "sent no data for 44.693s after frame 141 until the end of the
+// capture, while the other side sent 3 data segments". It holds only
+// numbers, so it needs no escaping.
+func stallPhrase(st *Stall) string {
+	until := "until the end of the capture"
+	switch {
+	case st.Open && st.ToFrame != 0:
+		until = fmt.Sprintf("until the session ended at frame %d", st.ToFrame)
+	case !st.Open:
+		until = fmt.Sprintf("until frame %d", st.ToFrame)
+	}
+	after := "from its start"
+	if st.FromFrame > 0 {
+		after = fmt.Sprintf("after frame %d", st.FromFrame)
+	}
+	return fmt.Sprintf("sent no data for %s %s %s, while the other side sent %s",
+		formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
+		plural(int64(st.OtherSegments), "data segment", "data segments"))
 }

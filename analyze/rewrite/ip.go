@@ -3,6 +3,8 @@ package rewrite
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 )
 
 // ipctx locates an IP header's addresses for the transport's
@@ -262,41 +264,19 @@ func (f *frame) tcpPayload(off, end, plen int) {
 	case len(b) >= 3 && b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 0x03:
 		f.keep(off, min(5, len(b)))
 	default:
-		trailer := full && isCTCPTrailer(b)
+		trailer := full && decode.IsCTCPTrailer(b)
 		if !trailer && full {
 			return
 		}
 		n := 8
-		if isIKEinUDP500(b) {
+		if decode.IsIKEinUDP500(b) {
 			n = 8 + 28
 		}
 		f.keep(off, min(n, len(b)))
 		if trailer {
-			f.keepRange(end-ctcpTrailerLen, end)
+			f.keepRange(end-decode.CTCPTrailerLen, end)
 		}
 	}
-}
-
-const ctcpTrailerLen = 16
-
-// isCTCPTrailer is the analysis's test (Wireshark's tcpencap heuristic)
-// on the last 16 bytes of a fully captured segment.
-func isCTCPTrailer(b []byte) bool {
-	if len(b) <= ctcpTrailerLen+8 {
-		return false
-	}
-	t := b[len(b)-ctcpTrailerLen:]
-	if t[0] != 0 || t[1] != 0 || t[2] != 0 || t[3] != 0 {
-		return false
-	}
-	if (uint16(t[6])<<8|uint16(t[7]))&0x0fff != 0 {
-		return false
-	}
-	return t[13] == 17 || t[13] == 50
-}
-
-func isIKEinUDP500(b []byte) bool {
-	return len(b) >= 4 && b[0] == 0x01 && b[1] == 0xf4 && b[2] == 0x01 && b[3] == 0xf4
 }
 
 // UDP ports of tunnels the decoder follows.

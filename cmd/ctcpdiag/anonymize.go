@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -135,45 +134,6 @@ func runAnonymizeCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 			report.Printable(inputErrorText(in, inErr)), st.Frames)
 	}
 	return exitOK
-}
-
-// writeStreamAtomic writes path through a temporary file in the same
-// directory that write fills, renamed over path once write succeeded and
-// the data is synced: path holds the old file or the whole new one, never
-// a part. On error the temporary file is removed.
-func writeStreamAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // sameFile reports whether a and b name the same existing file.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -357,34 +356,16 @@ func openOutput(path string, stdout io.Writer) (io.Writer, func(error) error, er
 	if path == "" {
 		return stdout, func(error) error { return nil }, nil
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	a, err := createAtomic(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	commit := func(werr error) (err error) {
-		defer func() {
-			if err != nil || werr != nil {
-				f.Close()
-				os.Remove(f.Name())
-			}
-		}()
+	commit := func(werr error) error {
 		if werr != nil {
+			a.Abort()
 			return nil
 		}
-		if err = f.Sync(); err != nil {
-			return err
-		}
-		if err = f.Chmod(0o644); err != nil {
-			return err
-		}
-		if err = f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(f.Name(), path)
+		return a.Commit()
 	}
-	return f, commit, nil
+	return a, commit, nil
 }

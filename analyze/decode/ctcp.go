@@ -1,0 +1,29 @@
+package decode
+
+// CTCPTrailerLen is the length of the trailer Cisco's IPsec over TCP
+// (cTCP) appends to every segment.
+const CTCPTrailerLen = 16
+
+// IsCTCPTrailer applies Wireshark's tcpencap heuristic to the last 16
+// bytes of a fully captured cTCP segment: 4 zero bytes, the low 12 bits of
+// bytes 6-7 zero, and a protocol byte of 17 (ISAKMP) or 50 (ESP); the
+// segment must be longer than the trailer plus 8 bytes.
+func IsCTCPTrailer(b []byte) bool {
+	if len(b) <= CTCPTrailerLen+8 {
+		return false
+	}
+	t := b[len(b)-CTCPTrailerLen:]
+	if t[0] != 0 || t[1] != 0 || t[2] != 0 || t[3] != 0 {
+		return false
+	}
+	if (uint16(t[6])<<8|uint16(t[7]))&0x0fff != 0 {
+		return false
+	}
+	return t[13] == 17 || t[13] == 50
+}
+
+// IsIKEinUDP500 reports whether b starts with a UDP header from port 500
+// to port 500, the way cTCP carries IKE.
+func IsIKEinUDP500(b []byte) bool {
+	return len(b) >= 4 && b[0] == 0x01 && b[1] == 0xf4 && b[2] == 0x01 && b[3] == 0xf4
+}
