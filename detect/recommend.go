@@ -280,8 +280,8 @@ func (x *recContext) fixLoss() (Recommendation, bool) {
 		}
 		why += "."
 	} else {
-		why = fmt.Sprintf("cTCP cannot recover from a single lost segment; the %s on its cTCP sessions show segments were lost on the path, though the loss rate cannot be measured from this capture point.",
-			plural(reqs, "retransmit request"))
+		why = fmt.Sprintf("cTCP cannot recover from a single lost segment; the cTCP sessions' %s (%s) show that segments were lost on the path, though the loss rate cannot be measured from this capture point.",
+			plural(reqs, "retransmit request"), "duplicate ACKs asking for missing bytes")
 	}
 	return Recommendation{
 		Action: ActionFixPacketLoss,
