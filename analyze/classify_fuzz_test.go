@@ -67,7 +67,7 @@ func ctcpSegment(spi, seq uint32, n int) []byte {
 }
 
 // refCTCPTrailer restates the cTCP trailer rule from its description in
-// domain terms, independently of isCTCPTrailer's code.
+// domain terms, independently of decode.IsCTCPTrailer's code.
 func refCTCPTrailer(b []byte) bool {
 	if len(b) < decode.CTCPTrailerLen+9 {
 		return false
