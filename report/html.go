@@ -54,26 +54,7 @@ type htmlGraph struct {
 // OtherSessions is the line about the sessions the table leaves out, ""
 // when none.
 func (v *htmlView) OtherSessions() string {
-	l := v.Rep.Listing
-	other := l.OtherTCP + l.OtherUDP
-	if other == 0 {
-		return ""
-	}
-	what := "TCP sessions"
-	switch {
-	case l.OtherTCP == 0:
-		what = "UDP flows"
-	case l.OtherUDP > 0:
-		what = "sessions"
-	}
-	if other == 1 {
-		what = strings.TrimSuffix(what, "s")
-	}
-	prefix := "Plus " + group(int64(other)) + " other "
-	if len(l.Shown) == 0 {
-		prefix = group(int64(other)) + " "
-	}
-	return prefix + what + " without dup ACKs, retransmissions or lost segments."
+	return otherSessionsSentence(v.Rep.Listing)
 }
 
 var htmlFuncs = template.FuncMap{

@@ -105,14 +105,7 @@ func (m *mdWriter) capture(rep *Report) {
 		links = strings.Join(cl, ", ")
 	}
 	m.row("Link types", links)
-	tc := c.Stats.TCP
-	m.row("TCP analysis", fmt.Sprintf("%s, %s, %s, %s, %s in %s",
-		plural(int64(tc.DupAcks), "dup ACK", "dup ACKs"),
-		plural(int64(tc.Retransmissions), "retransmission", "retransmissions"),
-		plural(int64(tc.LostSegments), "lost segment", "lost segments"),
-		plural(int64(tc.OutOfOrder), "out-of-order segment", "out-of-order segments"),
-		plural(int64(tc.ZeroWindows), "zero window", "zero windows"),
-		plural(int64(c.Stats.TCPStreams), "TCP stream", "TCP streams")))
+	m.row("TCP analysis", tcpAnalysisPhrase(c))
 	if len(c.Warnings) == 0 {
 		m.row("Warnings", "none")
 		return
@@ -159,22 +152,8 @@ func (m *mdWriter) sessions(rep *Report) {
 				req, mdText(s.Outcome))
 		}
 	}
-	if other := l.OtherTCP + l.OtherUDP; other > 0 {
-		what := "TCP sessions"
-		switch {
-		case l.OtherTCP == 0:
-			what = "UDP flows"
-		case l.OtherUDP > 0:
-			what = "sessions"
-		}
-		if other == 1 {
-			what = strings.TrimSuffix(what, "s")
-		}
-		prefix := "Plus " + group(int64(other)) + " other "
-		if len(l.Shown) == 0 {
-			prefix = group(int64(other)) + " "
-		}
-		m.printf("\n%s%s without dup ACKs, retransmissions or lost segments.\n", prefix, what)
+	if s := otherSessionsSentence(l); s != "" {
+		m.printf("\n%s\n", s)
 	}
 	m.sessionNotes(rep)
 }

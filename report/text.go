@@ -178,14 +178,7 @@ func (t *textWriter) capture(rep *Report) {
 		links = strings.Join(cl, ", ")
 	}
 	t.field("link types", links)
-	tc := c.Stats.TCP
-	t.field("tcp analysis", fmt.Sprintf("%s, %s, %s, %s, %s in %s",
-		plural(int64(tc.DupAcks), "dup ACK", "dup ACKs"),
-		plural(int64(tc.Retransmissions), "retransmission", "retransmissions"),
-		plural(int64(tc.LostSegments), "lost segment", "lost segments"),
-		plural(int64(tc.OutOfOrder), "out-of-order segment", "out-of-order segments"),
-		plural(int64(tc.ZeroWindows), "zero window", "zero windows"),
-		plural(int64(c.Stats.TCPStreams), "TCP stream", "TCP streams")))
+	t.field("tcp analysis", tcpAnalysisPhrase(c))
 	if len(c.Warnings) == 0 {
 		t.field("warnings", "none")
 		return
@@ -221,16 +214,7 @@ func (t *textWriter) sessions(rep *Report) {
 		t.table(rep)
 	}
 	if other := l.OtherTCP + l.OtherUDP; other > 0 {
-		what := "TCP sessions"
-		switch {
-		case l.OtherTCP == 0:
-			what = "UDP flows"
-		case l.OtherUDP > 0:
-			what = "sessions"
-		}
-		if other == 1 {
-			what = strings.TrimSuffix(what, "s")
-		}
+		what := otherSessionsNoun(l)
 		prefix := "+ " + group(int64(other)) + " other "
 		if len(l.Shown) == 0 {
 			prefix = "  " + group(int64(other)) + " "
@@ -477,4 +461,47 @@ func stallPhrase(st *Stall) string {
 	return fmt.Sprintf("sent no data for %s %s %s, while the other side sent %s",
 		formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
 		plural(int64(st.OtherSegments), "data segment", "data segments"))
+}
+
+// otherSessionsNoun names the sessions left out of the sessions table:
+// "TCP sessions", "UDP flows" or "sessions", singular for one.
+func otherSessionsNoun(l Listing) string {
+	what := "TCP sessions"
+	switch {
+	case l.OtherTCP == 0:
+		what = "UDP flows"
+	case l.OtherUDP > 0:
+		what = "sessions"
+	}
+	if l.OtherTCP+l.OtherUDP == 1 {
+		what = strings.TrimSuffix(what, "s")
+	}
+	return what
+}
+
+// tcpAnalysisPhrase summarises the capture's TCP analysis counts, the same
+// in every renderer (numbers only: no escaping needed).
+func tcpAnalysisPhrase(c *Capture) string {
+	tc := c.Stats.TCP
+	return fmt.Sprintf("%s, %s, %s, %s, %s in %s",
+		plural(int64(tc.DupAcks), "dup ACK", "dup ACKs"),
+		plural(int64(tc.Retransmissions), "retransmission", "retransmissions"),
+		plural(int64(tc.LostSegments), "lost segment", "lost segments"),
+		plural(int64(tc.OutOfOrder), "out-of-order segment", "out-of-order segments"),
+		plural(int64(tc.ZeroWindows), "zero window", "zero windows"),
+		plural(int64(c.Stats.TCPStreams), "TCP stream", "TCP streams"))
+}
+
+// otherSessionsSentence is the Markdown and HTML line under the sessions
+// table for the sessions left out of it ("" when none).
+func otherSessionsSentence(l Listing) string {
+	other := l.OtherTCP + l.OtherUDP
+	if other == 0 {
+		return ""
+	}
+	prefix := "Plus " + group(int64(other)) + " other "
+	if len(l.Shown) == 0 {
+		prefix = group(int64(other)) + " "
+	}
+	return prefix + otherSessionsNoun(l) + " without dup ACKs, retransmissions or lost segments."
 }
