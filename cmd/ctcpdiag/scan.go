@@ -211,18 +211,9 @@ func runScan(ctx context.Context, args []string, e *env) int {
 	if err != nil {
 		return scanUsageError(e, "scan", "%v", err)
 	}
-	out, commit, err := openOutput(o.output, e.stdout)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
-		return exitFailure
-	}
-	w, err := scan.NewWriter(o.format, out, scan.WriterOptions{
-		Terminal:     o.output == "" && e.isTerminal(e.stdout),
-		FailOnAtRisk: o.failOn == "at-risk",
-	})
-	if err != nil {
-		commit(err)
-		return scanUsageError(e, "scan", "%v", err)
+	w, commit, status := openScanWriter(o, e, "scan")
+	if w == nil {
+		return status
 	}
 	opts := scan.Options{
 		Jobs:    o.jobs,
@@ -327,18 +318,9 @@ func runMerge(args []string, e *env) int {
 		defer f.Close()
 		inputs = append(inputs, scan.Input{Name: p, R: f})
 	}
-	out, commit, err := openOutput(o.output, e.stdout)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
-		return exitFailure
-	}
-	w, err := scan.NewWriter(o.format, out, scan.WriterOptions{
-		Terminal:     o.output == "" && e.isTerminal(e.stdout),
-		FailOnAtRisk: o.failOn == "at-risk",
-	})
-	if err != nil {
-		commit(err)
-		return scanUsageError(e, "merge", "%v", err)
+	w, commit, status := openScanWriter(o, e, "merge")
+	if w == nil {
+		return status
 	}
 	sum, err := scan.Merge(inputs, w)
 	if err != nil && sum == nil {
@@ -368,4 +350,24 @@ func openOutput(path string, stdout io.Writer) (io.Writer, func(error) error, er
 		return a.Commit()
 	}
 	return a, commit, nil
+}
+
+// openScanWriter opens the output of scan or merge (-o, atomically) and
+// the writer for its format. On failure it reports the problem and returns
+// a nil writer and the exit status.
+func openScanWriter(o *scanOptions, e *env, cmd string) (scan.Writer, func(error) error, int) {
+	out, commit, err := openOutput(o.output, e.stdout)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(err.Error()))
+		return nil, nil, exitFailure
+	}
+	w, err := scan.NewWriter(o.format, out, scan.WriterOptions{
+		Terminal:     o.output == "" && e.isTerminal(e.stdout),
+		FailOnAtRisk: o.failOn == "at-risk",
+	})
+	if err != nil {
+		commit(err)
+		return nil, nil, scanUsageError(e, cmd, "%v", err)
+	}
+	return w, commit, exitOK
 }
