@@ -80,13 +80,7 @@ func (m *mdWriter) capture(rep *Report) {
 	c := &rep.Capture
 	m.printf("\n## Capture\n\n| | |\n|---|---|\n")
 	m.row("File", mdCode(c.Path, true))
-	format := mdText(c.Format)
-	switch c.Compression {
-	case "", "none":
-	default:
-		format += ", " + mdText(c.Compression) + "-compressed"
-	}
-	m.row("Format", format)
+	m.row("Format", formatPhrase(c, mdText))
 	m.row("Size", plural(c.Size, "byte", "bytes"))
 	m.row("SHA-256", mdCode(c.SHA256, true))
 	m.row("Packets", group(int64(c.Packets)))
@@ -96,15 +90,7 @@ func (m *mdWriter) capture(rep *Report) {
 	} else {
 		m.row("Time span", "no packets")
 	}
-	links := "none"
-	if len(c.LinkTypes) > 0 {
-		cl := make([]string, len(c.LinkTypes))
-		for i, l := range c.LinkTypes {
-			cl[i] = mdText(l)
-		}
-		links = strings.Join(cl, ", ")
-	}
-	m.row("Link types", links)
+	m.row("Link types", linkTypesPhrase(c, mdText))
 	m.row("TCP analysis", tcpAnalysisPhrase(c))
 	if len(c.Warnings) == 0 {
 		m.row("Warnings", "none")

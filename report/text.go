@@ -153,13 +153,7 @@ func (t *textWriter) capture(rep *Report) {
 	c := &rep.Capture
 	t.heading("Capture")
 	t.field("file", clean(c.Path))
-	format := clean(c.Format)
-	switch c.Compression {
-	case "", "none":
-	default:
-		format += ", " + clean(c.Compression) + "-compressed"
-	}
-	t.field("format", format)
+	t.field("format", formatPhrase(c, clean))
 	t.field("size", plural(c.Size, "byte", "bytes"))
 	t.field("sha256", clean(c.SHA256))
 	t.field("packets", group(int64(c.Packets)))
@@ -169,15 +163,7 @@ func (t *textWriter) capture(rep *Report) {
 	} else {
 		t.field("time", "no packets")
 	}
-	links := "none"
-	if len(c.LinkTypes) > 0 {
-		cl := make([]string, len(c.LinkTypes))
-		for i, l := range c.LinkTypes {
-			cl[i] = clean(l)
-		}
-		links = strings.Join(cl, ", ")
-	}
-	t.field("link types", links)
+	t.field("link types", linkTypesPhrase(c, clean))
 	t.field("tcp analysis", tcpAnalysisPhrase(c))
 	if len(c.Warnings) == 0 {
 		t.field("warnings", "none")
@@ -504,4 +490,29 @@ func otherSessionsSentence(l Listing) string {
 		prefix = group(int64(other)) + " "
 	}
 	return prefix + otherSessionsNoun(l) + " without dup ACKs, retransmissions or lost segments."
+}
+
+// formatPhrase is the capture's format, "pcapng, gzip-compressed"; esc
+// escapes capture-derived text for the renderer.
+func formatPhrase(c *Capture, esc func(string) string) string {
+	format := esc(c.Format)
+	switch c.Compression {
+	case "", "none":
+	default:
+		format += ", " + esc(c.Compression) + "-compressed"
+	}
+	return format
+}
+
+// linkTypesPhrase lists the capture's link types ("none" without any),
+// each escaped with esc.
+func linkTypesPhrase(c *Capture, esc func(string) string) string {
+	if len(c.LinkTypes) == 0 {
+		return "none"
+	}
+	cl := make([]string, len(c.LinkTypes))
+	for i, l := range c.LinkTypes {
+		cl[i] = esc(l)
+	}
+	return strings.Join(cl, ", ")
 }
