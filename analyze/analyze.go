@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 	"sync"
 
@@ -35,6 +36,9 @@ type Options struct {
 	// MaxKeptEvicted such sessions only when it is cTCP with duplicate-ACK
 	// runs; the others are counted in Stats.DroppedSessions.
 	MaxFlows int
+	// NoHash leaves Capture.SHA256 empty instead of hashing the file: on
+	// a large capture the SHA-256 takes longer than the analysis.
+	NoHash bool
 
 	// trace, when set (by tests), receives each analyzed TCP frame's
 	// Wireshark analysis flags.
@@ -54,7 +58,7 @@ const DefaultMaxFlows = 4_000_000
 // file cannot be read at all; a capture that breaks part-way is analyzed
 // up to the damage and carries a warning instead.
 func File(path string, opts Options) (*Capture, error) {
-	src, err := capfile.Open(path)
+	src, err := capfile.OpenWith(path, capfile.Options{NoHash: opts.NoHash, Map: true})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,7 @@ func File(path string, opts Options) (*Capture, error) {
 // Reader analyzes the capture read from r; name is used in the report and
 // in errors ("-" for standard input).
 func Reader(r io.Reader, name string, opts Options) (*Capture, error) {
-	src, err := capfile.New(r, name)
+	src, err := capfile.NewWith(r, name, capfile.Options{NoHash: opts.NoHash})
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +77,18 @@ func Reader(r io.Reader, name string, opts Options) (*Capture, error) {
 	return run(src, name, opts)
 }
 
-func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
+func run(src *capfile.Source, name string, opts Options) (_ *Capture, err error) {
+	// A file read through memory mappings faults if it shrinks under
+	// them; that is an input error, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if !capfile.IsFault(r) {
+				panic(r)
+			}
+			err = &InputError{File: name, Packet: src.Frames(), Offset: -1, Err: capfile.ErrChanged}
+		}
+	}()
 	c := &Capture{Path: name, Format: src.Format(), Compression: src.Compression()}
 	t := newTracker(opts)
 	dec := decoders.Get().(*decode.Decoder)

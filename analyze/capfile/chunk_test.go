@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -20,7 +24,8 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // TestChunkBoundaries reads records of every size class across many
 // chunk boundaries: small ones, ones longer than the room kept before a
 // chunk (gathered in the window's own buffer) and ones longer than a
-// chunk, from inputs of known and unknown size, plain and gzipped.
+// chunk, from inputs of known and unknown size, plain and gzipped, read
+// or (files) memory-mapped, hashed or not.
 func TestChunkBoundaries(t *testing.T) {
 	sizes := []int{60, 1514, 70_000, 66, 300_000, 9000, 1_500_000, 1, 65_535, 65_536, 65_537, 200}
 	var recs []rec
@@ -35,22 +40,52 @@ func TestChunkBoundaries(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(p)
 	zw.Close()
+	var gzStored bytes.Buffer // as large as p: it is mapped
+	zw, _ = gzip.NewWriterLevel(&gzStored, gzip.NoCompression)
+	zw.Write(p)
+	zw.Close()
+	dir := t.TempDir()
+	file := func(b []byte) string {
+		path := filepath.Join(dir, fmt.Sprintf("c%d.pcap", len(b)))
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	reader := func(r func([]byte) io.Reader) func([]byte, capfile.Options) (*capfile.Source, error) {
+		return func(b []byte, o capfile.Options) (*capfile.Source, error) {
+			return capfile.NewWith(r(b), "test", o)
+		}
+	}
+	mapped := func(b []byte, o capfile.Options) (*capfile.Source, error) {
+		o.Map = true
+		return capfile.OpenWith(file(b), o)
+	}
 	for _, tc := range []struct {
-		name string
-		file []byte
-		r    func([]byte) io.Reader
+		name   string
+		file   []byte
+		open   func([]byte, capfile.Options) (*capfile.Source, error)
+		noHash bool
 	}{
-		{"known-size", p, func(b []byte) io.Reader { return bytes.NewReader(b) }},
-		{"unknown-size", p, func(b []byte) io.Reader { return onlyReader{bytes.NewReader(b)} }},
-		{"one-byte-reads", p[:3<<20], func(b []byte) io.Reader { return onlyReader{&oneByte{b: b}} }},
-		{"gzip", gz.Bytes(), func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		{"known-size", p, reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), false},
+		{"unknown-size", p, reader(func(b []byte) io.Reader { return onlyReader{bytes.NewReader(b)} }), false},
+		{"one-byte-reads", p[:3<<20], reader(func(b []byte) io.Reader { return onlyReader{&oneByte{b: b}} }), false},
+		{"gzip", gz.Bytes(), reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), false},
+		{"no-hash", p, reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), true},
+		{"mapped", p, mapped, false},
+		{"mapped-no-hash", p, mapped, true},
+		{"mapped-gzip", gzStored.Bytes(), mapped, false},
+		{"mapped-cut", p[:5<<20+7], mapped, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := capfile.New(tc.r(tc.file), tc.name)
+			src, err := tc.open(tc.file, capfile.Options{NoHash: tc.noHash})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer src.Close()
+			if m := strings.HasPrefix(tc.name, "mapped"); src.Mapped() != m {
+				t.Fatalf("mapped %v, want %v (%d bytes)", src.Mapped(), m, len(tc.file))
+			}
 			i := 0
 			for src.Next() {
 				if !bytes.Equal(src.Data(), recs[i].data) {
@@ -58,7 +93,7 @@ func TestChunkBoundaries(t *testing.T) {
 				}
 				i++
 			}
-			if tc.name == "one-byte-reads" {
+			if strings.HasSuffix(tc.name, "-cut") || tc.name == "one-byte-reads" {
 				// The file is cut inside a record: all records before
 				// it are whole.
 				if src.Err() == nil || i == 0 {
@@ -68,8 +103,12 @@ func TestChunkBoundaries(t *testing.T) {
 				t.Fatalf("%d of %d frames, err %v", i, len(recs), src.Err())
 			}
 			sum := sha256.Sum256(tc.file)
-			if src.SHA256() != hex.EncodeToString(sum[:]) || src.Size() != int64(len(tc.file)) {
-				t.Errorf("SHA256 %s size %d, want %x %d", src.SHA256(), src.Size(), sum, len(tc.file))
+			want := hex.EncodeToString(sum[:])
+			if tc.noHash {
+				want = ""
+			}
+			if src.SHA256() != want || src.Size() != int64(len(tc.file)) {
+				t.Errorf("SHA256 %q size %d, want %q %d", src.SHA256(), src.Size(), want, len(tc.file))
 			}
 		})
 	}

@@ -29,6 +29,9 @@ var (
 	// with nonzero reserved bits, a pcapng section version other than 1.0
 	// or 1.2, or a compressed file inside a compressed file.
 	ErrUnsupported = errors.New("unsupported capture format")
+	// ErrChanged: the file shrank while it was being read (it is read
+	// through memory mappings, which fault past the new end).
+	ErrChanged = errors.New("file shrank while it was being read")
 )
 
 // InputError reports a problem with the input, with its position when it

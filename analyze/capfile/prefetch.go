@@ -4,6 +4,8 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -33,20 +35,28 @@ const (
 	prefetchMin = 4 << 20
 )
 
-// chunk is one piece of a stream: data in b[chunkHead:chunkHead+n], then
-// the reader's error (io.EOF at the end) once n bytes were read.
+// chunk is one piece of a stream: data in b[head:head+n], then the
+// reader's error (io.EOF at the end) once n bytes were read.
+//
+// A chunk is either a buffer (head is chunkHead: room for the window to
+// move the previous chunk's unread tail into) or, for a file read through
+// memory mappings, a read-only mapping of the file whose first head bytes
+// are the file's bytes before the chunk's data: the previous chunk's tail
+// is already in place there.
 type chunk struct {
-	b    []byte
-	n    int
-	err  error
-	refs atomic.Int32 // holders that have not released it yet
+	b      []byte
+	head   int
+	n      int
+	err    error
+	mapped bool         // b is a mapping, unmapped on release
+	refs   atomic.Int32 // holders that have not released it yet
 }
 
-func (c *chunk) data() []byte { return c.b[chunkHead : chunkHead+c.n] }
+func (c *chunk) data() []byte { return c.b[c.head : c.head+c.n] }
 
-// chunkPool recycles chunks across streams, so that scanning many files
-// does not allocate and clear megabytes per file.
-var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, chunkHead+chunkData)} }}
+// chunkPool recycles buffer chunks across streams, so that scanning many
+// files does not allocate and clear megabytes per file.
+var chunkPool = sync.Pool{New: func() any { return &chunk{b: make([]byte, chunkHead+chunkData), head: chunkHead} }}
 
 // Stream modes.
 const (
@@ -71,6 +81,14 @@ type stream struct {
 	h    hash.Hash // nil: no hash
 	mode int
 
+	// A mapped stream (modeInline or modeHashAhead only) maps the file f
+	// chunk by chunk instead of reading r; off is the file offset of the
+	// next chunk's data. A fault while hashing a mapping (the file shrank
+	// under it) ends the hash with herr.
+	f    *os.File
+	off  int64
+	herr error
+
 	free chan *chunk // chunks ready for reuse; never full
 	full chan *chunk // modeReadAhead: chunks read ahead
 	hq   chan *chunk // modeHashAhead: chunks to hash
@@ -85,14 +103,28 @@ type stream struct {
 // newStream returns a stream over r in the given mode; h, if not nil, is
 // fed every byte of r (not with modeReadAhead).
 func newStream(r io.Reader, h hash.Hash, mode int) *stream {
-	s := &stream{r: r, h: h, mode: mode}
+	return newStreamOf(r, nil, h, mode)
+}
+
+// newMappedStream returns a stream that maps the regular file f, from its
+// start, instead of reading it (modeInline or modeHashAhead).
+func newMappedStream(f *os.File, h hash.Hash, mode int) *stream {
+	return newStreamOf(f, f, h, mode)
+}
+
+func newStreamOf(r io.Reader, f *os.File, h hash.Hash, mode int) *stream {
+	s := &stream{r: r, f: f, h: h, mode: mode}
 	nchunks := 2
 	if mode != modeInline {
 		nchunks = streamDepth + 2
 	}
 	s.free = make(chan *chunk, nchunks)
 	for range nchunks {
-		s.free <- chunkPool.Get().(*chunk)
+		if f != nil {
+			s.free <- &chunk{}
+		} else {
+			s.free <- chunkPool.Get().(*chunk)
+		}
 	}
 	switch mode {
 	case modeHashAhead:
@@ -124,9 +156,12 @@ func (s *stream) next() *chunk {
 		}
 	} else {
 		c = <-s.free
-		if s.err != nil {
+		switch {
+		case s.err != nil:
 			c.n, c.err = 0, s.err
-		} else {
+		case s.f != nil:
+			s.mapNext(c)
+		default:
 			c.n, c.err = fill(s.r, c.b[chunkHead:])
 		}
 	}
@@ -146,9 +181,41 @@ func (s *stream) next() *chunk {
 	return c
 }
 
+// mapNext maps the next chunk of the file into c: up to chunkData bytes
+// of data and, before them, up to chunkHead bytes already handed out. The
+// file's size is taken again for every chunk, so a file that grows is
+// read to its end as read(2) would, and one that shrank ends early
+// instead of faulting.
+func (s *stream) mapNext(c *chunk) {
+	c.b, c.head, c.n, c.err, c.mapped = nil, 0, 0, nil, false
+	st, err := s.f.Stat()
+	if err != nil {
+		c.err = err
+		return
+	}
+	size := st.Size()
+	if s.off >= size {
+		c.err = io.EOF
+		return
+	}
+	head := min(int64(chunkHead), s.off)
+	n := min(int64(chunkData), size-s.off)
+	b, err := mapFile(s.f, s.off-head, int(head+n))
+	if err != nil {
+		c.err = err
+		return
+	}
+	c.b, c.head, c.n, c.mapped = b, int(head), int(n), true
+	s.off += n
+}
+
 // release gives a chunk back once all its holders are done with it.
 func (s *stream) release(c *chunk) {
 	if c.refs.Add(-1) == 0 {
+		if c.mapped {
+			unmap(c.b)
+			c.b, c.mapped = nil, false
+		}
 		s.free <- c
 	}
 }
@@ -181,10 +248,38 @@ func (s *stream) readLoop() {
 // hashLoop hashes the chunks next hands it, in order.
 func (s *stream) hashLoop() {
 	defer close(s.exit)
+	if s.f != nil {
+		debug.SetPanicOnFault(true) // this goroutine's only
+	}
 	for c := range s.hq {
-		s.h.Write(c.data())
+		if s.herr == nil {
+			s.herr = hashChunk(s.h, c.data())
+		}
 		s.release(c)
 	}
+}
+
+// hashChunk writes b into h; b may be a mapping, and a fault reading it
+// (the file shrank under the mapping) is returned as ErrChanged.
+func hashChunk(h hash.Hash, b []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !IsFault(r) {
+				panic(r)
+			}
+			err = ErrChanged
+		}
+	}()
+	h.Write(b)
+	return nil
+}
+
+// IsFault tells whether r, a value recovered from a panic in a goroutine
+// that called debug.SetPanicOnFault(true), is a memory fault: what
+// reading a mapping of a file that shrank under it gives.
+func IsFault(r any) bool {
+	_, ok := r.(interface{ Addr() uintptr })
+	return ok
 }
 
 // sum returns the hash of the bytes handed out so far. With
@@ -193,6 +288,9 @@ func (s *stream) hashLoop() {
 func (s *stream) sum() []byte {
 	if s.mode == modeHashAhead {
 		s.stop()
+	}
+	if s.h == nil || s.herr != nil {
+		return nil
 	}
 	return s.h.Sum(nil)
 }
@@ -216,7 +314,9 @@ func (s *stream) stop() {
 		for {
 			select {
 			case c := <-s.free:
-				chunkPool.Put(c)
+				if !c.mapped && c.b != nil {
+					chunkPool.Put(c)
+				}
 			default:
 				return
 			}

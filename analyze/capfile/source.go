@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"syscall"
@@ -96,10 +97,28 @@ type Source struct {
 	digest string
 }
 
+// Options change how a Source reads its input. The zero value hashes and
+// reads with read(2).
+type Options struct {
+	// NoHash leaves SHA256 empty instead of hashing the input: the
+	// SHA-256 of a large file takes longer than parsing it.
+	NoHash bool
+	// Map lets OpenWith read a large regular file through memory mappings
+	// (on 64-bit Linux), which saves copying every byte into a buffer. A
+	// mapping faults if the file shrinks while it is read: the goroutine
+	// that reads Data must then have called debug.SetPanicOnFault(true)
+	// and must turn a recovered fault (IsFault) into an error, with
+	// ErrChanged.
+	Map bool
+}
+
 // Open opens the capture file at path. Problems opening it (missing file,
 // directory, permission) and an unreadable file header are returned as an
 // *InputError naming path.
-func Open(path string) (*Source, error) {
+func Open(path string) (*Source, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (*Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *os.PathError
@@ -116,7 +135,11 @@ func Open(path string) (*Source, error) {
 		f.Close()
 		return nil, newInputError(path, 0, -1, err)
 	}
-	s, err := newSource(f, path, st.Size())
+	var m *os.File
+	if o.Map && canMap && st.Mode().IsRegular() && st.Size() >= prefetchMin {
+		m = f
+	}
+	s, err := newSource(f, m, path, st.Size(), o)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -129,22 +152,34 @@ func Open(path string) (*Source, error) {
 // recognised by its magic number, never by name. New reads the file
 // header and returns an *InputError if it is missing, unknown or damaged.
 // Close does not close r.
-func New(r io.Reader, name string) (*Source, error) {
+func New(r io.Reader, name string) (*Source, error) { return NewWith(r, name, Options{}) }
+
+// NewWith is New with options (Map does not apply).
+func NewWith(r io.Reader, name string, o Options) (*Source, error) {
 	var hint int64
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = int64(l.Len())
 	}
-	return newSource(r, name, hint)
+	return newSource(r, nil, name, hint, o)
 }
 
-// newSource is New with the expected stored size (0: unknown).
-func newSource(r io.Reader, name string, hint int64) (*Source, error) {
+// newSource is NewWith with the file to map (nil: read r) and the
+// expected stored size (0: unknown).
+func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*Source, error) {
 	s := &Source{name: name, compression: "none", hint: hint}
-	mode := modeHashAhead
-	if hint > 0 && hint < prefetchMin {
-		mode = modeInline
+	var h hash.Hash
+	mode := modeInline
+	if !o.NoHash {
+		h = sha256.New()
+		if hint == 0 || hint >= prefetchMin {
+			mode = modeHashAhead
+		}
 	}
-	s.hr = newStream(r, sha256.New(), mode)
+	if m != nil {
+		s.hr = newMappedStream(m, h, mode)
+	} else {
+		s.hr = newStream(r, h, mode)
+	}
 	s.stored = newWindow(s.hr)
 	s.w = s.stored
 	if err := s.init(); err != nil {
@@ -310,7 +345,7 @@ func (s *Source) Compression() string { return s.compression }
 // bytes for a compressed file). It is computed over the bytes as they are
 // read; when reading stops early on damage the rest of the input is read
 // into the hash, so the digest is always of the whole input. It is ""
-// until Next has returned false.
+// until Next has returned false, and always with Options.NoHash.
 func (s *Source) SHA256() string { return s.digest }
 
 // Size returns the number of stored bytes read so far: the size of the
@@ -372,4 +407,7 @@ func (s *Source) finish() {
 	s.stored.drain()
 	s.stored.close() // its chunk goes back before the stream ends
 	s.digest = hex.EncodeToString(s.hr.sum())
+	if s.hr.herr != nil && s.err == nil {
+		s.err = newInputError(s.name, 0, -1, s.hr.herr)
+	}
 }

@@ -55,6 +55,9 @@ Flags:
                    flows in large captures, flows are evicted and quiet
                    evicted sessions are counted but not listed
                    (docs/memory.md)
+  --no-hash        leave capture.sha256 empty instead of hashing the file:
+                   the SHA-256 of a large capture takes longer than its
+                   analysis (docs/performance.md)
   --anonymize      replace IP addresses (prefix-preserving, keyed) and MAC
                    addresses in the report and drop the capture's
                    directory; decisions are taken on the real addresses
@@ -113,6 +116,8 @@ type Options struct {
 	Color string
 	// MaxFlows bounds the flow table (0: the default).
 	MaxFlows int
+	// NoHash skips the SHA-256 of each capture (--no-hash).
+	NoHash bool
 	// Anonymize maps addresses in the report (--anonymize); AnonKey is the
 	// key (--anon-key, "" for a random one).
 	Anonymize bool
@@ -213,6 +218,7 @@ func parseAnalyze(args []string) (*Options, error) {
 	fs.IntVar(&o.DupAcks, "dupacks", 2, "")
 	fs.StringVar(&o.Color, "color", "auto", "")
 	fs.IntVar(&o.MaxFlows, "max-flows", 0, "")
+	fs.BoolVar(&o.NoHash, "no-hash", false, "")
 
 	rest := args
 	for {

@@ -120,7 +120,7 @@ func runAnalyze(opts *Options, e *env) int {
 	if opts.Format == "text" {
 		color = useColor(opts.Color, opts.Output, e)
 	}
-	aopts := analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows}
+	aopts := analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash}
 	cfg := detect.Config{DupAcks: opts.DupAcks}
 	tool := report.Tool{Name: "ctcpdiag", Version: versionFunc()}
 	// One mapping for the whole run: the same address maps alike in every

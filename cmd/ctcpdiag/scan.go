@@ -50,6 +50,7 @@ Flags:
   --port N         also expect cTCP on TCP port N (repeatable)
   --dupacks N      duplicate ACKs that make a retransmit request (default 2)
   --max-flows N    flow-table bound per capture (default 0: 4,000,000)
+  --no-hash        leave capture.sha256 empty instead of hashing each file
   -h, --help       show this help
 
 A file that cannot be read is reported and the scan goes on. A file named
@@ -98,6 +99,7 @@ type scanOptions struct {
 	ports    []uint16
 	dupAcks  int
 	maxFlows int
+	noHash   bool
 }
 
 // runScanCmd runs "ctcpdiag scan" with args (after the command name).
@@ -137,6 +139,7 @@ func parseScanFlags(command string, args []string) (o *scanOptions, help bool, e
 		fs.Var((*portList)(&o.ports), "port", "")
 		fs.IntVar(&o.dupAcks, "dupacks", 2, "")
 		fs.IntVar(&o.maxFlows, "max-flows", 0, "")
+		fs.BoolVar(&o.noHash, "no-hash", false, "")
 	}
 	rest := args
 	for {
@@ -217,7 +220,7 @@ func runScan(ctx context.Context, args []string, e *env) int {
 	}
 	opts := scan.Options{
 		Jobs:    o.jobs,
-		Analyze: analyze.Options{Ports: o.ports, MaxFlows: o.maxFlows},
+		Analyze: analyze.Options{Ports: o.ports, MaxFlows: o.maxFlows, NoHash: o.noHash},
 		Detect:  detect.Config{DupAcks: o.dupAcks},
 		Tool:    report.Tool{Name: "ctcpdiag", Version: versionFunc()},
 		Shard:   o.shard,

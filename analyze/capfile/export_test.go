@@ -1,0 +1,4 @@
+package capfile
+
+// Mapped tells whether the Source reads its file through memory mappings.
+func (s *Source) Mapped() bool { return s.hr.f != nil }
