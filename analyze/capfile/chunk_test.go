@@ -76,6 +76,7 @@ func TestChunkBoundaries(t *testing.T) {
 		{"mapped-no-hash", p, mapped, true},
 		{"mapped-gzip", gzStored.Bytes(), mapped, false},
 		{"mapped-cut", p[:5<<20+7], mapped, false},
+		{"mapped-no-hash-cut", p[:5<<20+7], mapped, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, err := tc.open(tc.file, capfile.Options{NoHash: tc.noHash})

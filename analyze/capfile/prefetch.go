@@ -81,10 +81,12 @@ type stream struct {
 	h    hash.Hash // nil: no hash
 	mode int
 
-	// A mapped stream (modeInline or modeHashAhead only) maps the file f
-	// chunk by chunk instead of reading r; off is the file offset of the
-	// next chunk's data. A fault while hashing a mapping (the file shrank
-	// under it) ends the hash with herr.
+	// A mapped stream maps the file f chunk by chunk instead of reading
+	// r; off is the file offset of the next chunk's data. With
+	// modeReadAhead its goroutine maps ahead (and unmaps what comes back),
+	// which takes that system time off the consumer's goroutine. A fault
+	// while hashing a mapping (the file shrank under it) ends the hash
+	// with herr.
 	f    *os.File
 	off  int64
 	herr error
@@ -107,7 +109,7 @@ func newStream(r io.Reader, h hash.Hash, mode int) *stream {
 }
 
 // newMappedStream returns a stream that maps the regular file f, from its
-// start, instead of reading it (modeInline or modeHashAhead).
+// start, instead of reading it; with modeReadAhead h must be nil.
 func newMappedStream(f *os.File, h hash.Hash, mode int) *stream {
 	return newStreamOf(f, f, h, mode)
 }
@@ -149,6 +151,10 @@ func (s *stream) next() *chunk {
 		var ok bool
 		if c, ok = <-s.full; !ok {
 			c = <-s.free
+			if s.f != nil {
+				unmapChunk(c)
+				c.head = 0
+			}
 			c.n, c.err = 0, s.err
 			if c.err == nil {
 				c.err = io.ErrClosedPipe
@@ -212,11 +218,18 @@ func (s *stream) mapNext(c *chunk) {
 // release gives a chunk back once all its holders are done with it.
 func (s *stream) release(c *chunk) {
 	if c.refs.Add(-1) == 0 {
-		if c.mapped {
-			unmap(c.b)
-			c.b, c.mapped = nil, false
+		if s.mode != modeReadAhead { // else readLoop unmaps it
+			unmapChunk(c)
 		}
 		s.free <- c
+	}
+}
+
+// unmapChunk unmaps c's data if it is a mapping.
+func unmapChunk(c *chunk) {
+	if c.mapped {
+		unmap(c.b)
+		c.b, c.mapped = nil, false
 	}
 }
 
@@ -231,7 +244,12 @@ func (s *stream) readLoop() {
 		case <-s.done:
 			return
 		}
-		c.n, c.err = fill(s.r, c.b[chunkHead:])
+		if s.f != nil {
+			unmapChunk(c)
+			s.mapNext(c)
+		} else {
+			c.n, c.err = fill(s.r, c.b[chunkHead:])
+		}
 		err := c.err // c belongs to the consumer once sent
 		select {
 		case s.full <- c:
@@ -314,7 +332,9 @@ func (s *stream) stop() {
 		for {
 			select {
 			case c := <-s.free:
-				if !c.mapped && c.b != nil {
+				if s.f != nil {
+					unmapChunk(c)
+				} else {
 					chunkPool.Put(c)
 				}
 			default:

@@ -169,11 +169,14 @@ func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*So
 	s := &Source{name: name, compression: "none", hint: hint}
 	var h hash.Hash
 	mode := modeInline
-	if !o.NoHash {
+	switch {
+	case !o.NoHash:
 		h = sha256.New()
 		if hint == 0 || hint >= prefetchMin {
 			mode = modeHashAhead
 		}
+	case m != nil:
+		mode = modeReadAhead // map ahead on a goroutine of its own
 	}
 	if m != nil {
 		s.hr = newMappedStream(m, h, mode)
