@@ -127,8 +127,10 @@ var errNilCapture = errors.New("detect: nil capture")
 func runDetectors(c *analyze.Capture, cfg Config, detectors []*Detector) ([]Finding, map[*Detector]any, error) {
 	results := make(map[*Detector]any, len(detectors))
 	var findings []Finding
-	for _, d := range detectors {
-		p := &Pass{
+	passes := make([]Pass, len(detectors))
+	for i, d := range detectors {
+		p := &passes[i]
+		*p = Pass{
 			Detector: d,
 			Capture:  c,
 			Config:   cfg,

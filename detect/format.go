@@ -35,10 +35,16 @@ func fmtPercent(r float64) string {
 
 // plural returns n and the noun, with an "s" unless n is 1.
 func plural[T int | int64 | uint64](n T, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, noun)
+	var num string
+	if n < 0 {
+		num = strconv.FormatInt(int64(n), 10)
+	} else {
+		num = strconv.FormatUint(uint64(n), 10)
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	if n == 1 {
+		return num + " " + noun
+	}
+	return num + " " + noun + "s"
 }
 
 // frameSpan formats a sorted frame list as "112" or "112-130".
@@ -149,7 +155,24 @@ func streamsFilter(sessions []*analyze.Session) string {
 // describeSession names a session for a sentence: "session 3 (cTCP
 // 10.0.0.5:51000 -> 203.0.113.5:10000)".
 func describeSession(s *analyze.Session) string {
-	return fmt.Sprintf("session %d (%s %s -> %s)", s.ID, transportLabel(s.Transport), s.Client, s.Headend)
+	var buf [128]byte
+	b := append(buf[:0], "session "...)
+	b = strconv.AppendInt(b, int64(s.ID), 10)
+	b = append(b, " ("...)
+	b = append(b, transportLabel(s.Transport)...)
+	b = append(b, ' ')
+	b = appendAddrPort(b, s.Client)
+	b = append(b, " -> "...)
+	b = appendAddrPort(b, s.Headend)
+	return string(append(b, ')'))
+}
+
+// appendAddrPort appends ap.String() to b.
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	if !ap.Addr().IsValid() {
+		return append(b, ap.String()...)
+	}
+	return ap.AppendTo(b)
 }
 
 // transportLabel is the human name of a transport.

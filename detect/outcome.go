@@ -44,7 +44,7 @@ func runSessionOutcome(p *Pass) error {
 	reqs := requestsOf(p)
 	stalls := stallsOf(p)
 	out := make([]SessionResult, len(c.Sessions))
-	idx := peerIndex(c)
+	peers := &peerChain{c: c}
 	for i, s := range c.Sessions {
 		sr := &out[i]
 		sr.Session = s
@@ -55,7 +55,7 @@ func runSessionOutcome(p *Pass) error {
 		if i < len(stalls) {
 			sr.Stall = stalls[i]
 		}
-		decideOutcome(c, idx, i, sr)
+		decideOutcome(c, peers, i, sr)
 		for j := range sr.Requests {
 			if sr.Requests[j].Answer == Unanswered {
 				sr.FirstUnanswered = &sr.Requests[j]
@@ -90,19 +90,40 @@ type peerKey struct {
 	headend netip.AddrPort
 }
 
-// peerIndex lists, per peerKey, the session indexes in order. It is only
-// looked up, never iterated, so output order does not depend on it.
-func peerIndex(c *analyze.Capture) map[peerKey][]int {
-	m := make(map[peerKey][]int, len(c.Sessions))
-	for i, s := range c.Sessions {
-		k := peerKey{s.Proto, s.Client.Addr(), s.Headend}
-		m[k] = append(m[k], i)
+// peerChain leads from a session to the later sessions of its peerKey,
+// in index order. It indexes the capture when first asked: sessions that
+// are still running, all of them in many small captures, never ask.
+type peerChain struct {
+	c *analyze.Capture
+	// next[i] is the index of the next session with session i's key, -1
+	// after the last.
+	next []int
+}
+
+// after returns the index of the first session after session i with its
+// key, -1 if there is none.
+func (p *peerChain) after(i int) int {
+	if p.next == nil {
+		p.next = make([]int, len(p.c.Sessions))
+		// last is only looked up, never iterated, so output order does
+		// not depend on it.
+		last := make(map[peerKey]int, len(p.c.Sessions))
+		for j := len(p.c.Sessions) - 1; j >= 0; j-- {
+			s := p.c.Sessions[j]
+			k := peerKey{s.Proto, s.Client.Addr(), s.Headend}
+			if n, ok := last[k]; ok {
+				p.next[j] = n
+			} else {
+				p.next[j] = -1
+			}
+			last[k] = j
+		}
 	}
-	return m
+	return p.next[i]
 }
 
 // decideOutcome fills the outcome fields of sr for session i.
-func decideOutcome(c *analyze.Capture, idx map[peerKey][]int, i int, sr *SessionResult) {
+func decideOutcome(c *analyze.Capture, peers *peerChain, i int, sr *SessionResult) {
 	s := sr.Session
 	rst, rstTime := firstEvent(s.Dirs[0].RSTFrame, s.Dirs[0].RSTTime, s.Dirs[1].RSTFrame, s.Dirs[1].RSTTime)
 	fin, finTime := firstEvent(s.Dirs[0].FINFrame, s.Dirs[0].FINTime, s.Dirs[1].FINFrame, s.Dirs[1].FINTime)
@@ -132,9 +153,9 @@ func decideOutcome(c *analyze.Capture, idx map[peerKey][]int, i int, sr *Session
 		return
 	}
 	stop := sr.OutcomeTime
-	for _, j := range idx[peerKey{s.Proto, s.Client.Addr(), s.Headend}] {
+	for j := peers.after(i); j >= 0; j = peers.after(j) {
 		n := c.Sessions[j]
-		if j > i && n.FirstFrame > s.FirstFrame && n.FirstTime >= stop {
+		if n.FirstFrame > s.FirstFrame && n.FirstTime >= stop {
 			sr.Outcome, sr.OutcomeFrame, sr.OutcomeTime = Reconnected, n.FirstFrame, n.FirstTime
 			sr.NextSession = j
 			return

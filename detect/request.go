@@ -150,11 +150,11 @@ func reportRequests(p *Pass, s *analyze.Session, reqs []Request, short int, shor
 			unknown = append(unknown, &reqs[i])
 		}
 	}
+	if !isCTCP(s) && len(reqs) == 0 {
+		return
+	}
 	base := sessionFilter(s)
 	if !isCTCP(s) {
-		if len(reqs) == 0 {
-			return
-		}
 		frames := requestFrames(reqs)
 		p.Report(Finding{
 			Severity: Info,

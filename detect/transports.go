@@ -73,7 +73,7 @@ func runVPNTransports(p *Pass) error {
 	} else {
 		parts := make([]string, len(counts))
 		for i, tc := range counts {
-			parts[i] = fmt.Sprintf("%s (%s)", transportLabel(tc.Transport), plural(tc.Sessions, "session"))
+			parts[i] = transportLabel(tc.Transport) + " (" + plural(tc.Sessions, "session") + ")"
 		}
 		f.Summary = "VPN transports seen: " + strings.Join(parts, ", ")
 		frames := make([]uint64, 0, min(len(vpn), maxFindingFrames))
@@ -104,7 +104,7 @@ func runVPNTransports(p *Pass) error {
 		p.Report(Finding{
 			Severity:        Info,
 			Session:         s.ID,
-			Summary:         fmt.Sprintf("%s is cTCP (%s): %s", describeSession(s), sure, why),
+			Summary:         describeSession(s) + " is cTCP (" + sure + "): " + why,
 			Frames:          evidenceFrames(s.FirstFrame),
 			WiresharkFilter: sessionFilter(s),
 		})

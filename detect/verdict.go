@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -133,7 +134,7 @@ func decideVerdict(c *analyze.Capture, res *Result) int {
 	var ids []string
 	var data uint64
 	for _, sr := range good {
-		ids = append(ids, fmt.Sprint(sr.Session.ID))
+		ids = append(ids, strconv.Itoa(sr.Session.ID))
 		data += sr.Session.Dirs[0].DataSegments + sr.Session.Dirs[1].DataSegments
 	}
 	res.Verdict = Healthy

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
+	"strconv"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
 // JSONOptions configure WriteJSON.
@@ -18,15 +22,429 @@ type JSONOptions struct {
 // characters are not escaped. Nothing is written when rep cannot be
 // encoded.
 func WriteJSON(w io.Writer, rep *Report, opts JSONOptions) error {
+	b, err := AppendJSON(nil, rep, opts)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// AppendJSON appends what WriteJSON writes to b. On error it returns b
+// unchanged.
+//
+// The bytes are those of encoding/json's Encoder (with SetEscapeHTML(false),
+// and SetIndent("", "  ") unless opts.Compact) on rep; the report's types
+// are written field by field, in the order and under the names of their
+// json tags, because reflection made encoding the largest cost of a scan
+// of many small captures. TestAppendJSONMatchesEncodingJSON holds the two
+// to the same output: a field added to a type must be added here too.
+func AppendJSON(b []byte, rep *Report, opts JSONOptions) ([]byte, error) {
+	e := jsonEncoder{b: b, indent: !opts.Compact}
+	e.report(rep)
+	if e.err != nil {
+		return b, e.err
+	}
+	return append(e.b, '\n'), nil
+}
+
+// jsonEncoder writes JSON as encoding/json does. Each value method writes
+// one object member: its key, then its value.
+type jsonEncoder struct {
+	b      []byte
+	indent bool
+	depth  int
+	// empty is true while the object or array just opened has no
+	// member yet.
+	empty bool
+	err   error
+}
+
+// open starts an object ('{') or an array ('[').
+func (e *jsonEncoder) open(c byte) {
+	e.b = append(e.b, c)
+	e.depth++
+	e.empty = true
+}
+
+// close ends the object ('}') or array (']') opened last.
+func (e *jsonEncoder) close(c byte) {
+	e.depth--
+	if !e.empty {
+		e.newline()
+	}
+	e.b = append(e.b, c)
+	e.empty = false
+}
+
+// elem starts an array element or an object member.
+func (e *jsonEncoder) elem() {
+	if !e.empty {
+		e.b = append(e.b, ',')
+	}
+	e.empty = false
+	e.newline()
+}
+
+func (e *jsonEncoder) newline() {
+	if !e.indent {
+		return
+	}
+	e.b = append(e.b, '\n')
+	for range e.depth {
+		e.b = append(e.b, "  "...)
+	}
+}
+
+// key starts the member name; name needs no escaping.
+func (e *jsonEncoder) key(name string) {
+	e.elem()
+	b := append(e.b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	if e.indent {
+		b = append(b, ' ')
+	}
+	e.b = b
+}
+
+func (e *jsonEncoder) null() { e.b = append(e.b, "null"...) }
+
+func (e *jsonEncoder) str(name, v string) {
+	e.key(name)
+	e.appendString(v)
+}
+
+func (e *jsonEncoder) strPtr(name string, v *string) {
+	e.key(name)
+	if v == nil {
+		e.null()
+		return
+	}
+	e.appendString(*v)
+}
+
+func (e *jsonEncoder) strs(name string, v []string) {
+	e.key(name)
+	if v == nil {
+		e.null()
+		return
+	}
+	e.open('[')
+	for _, s := range v {
+		e.elem()
+		e.appendString(s)
+	}
+	e.close(']')
+}
+
+func (e *jsonEncoder) int(name string, v int) {
+	e.key(name)
+	e.b = strconv.AppendInt(e.b, int64(v), 10)
+}
+
+func (e *jsonEncoder) intPtr(name string, v *int) {
+	e.key(name)
+	if v == nil {
+		e.null()
+		return
+	}
+	e.b = strconv.AppendInt(e.b, int64(*v), 10)
+}
+
+func (e *jsonEncoder) uint(name string, v uint64) {
+	e.key(name)
+	e.b = strconv.AppendUint(e.b, v, 10)
+}
+
+func (e *jsonEncoder) uints(name string, v []uint64) {
+	e.key(name)
+	if v == nil {
+		e.null()
+		return
+	}
+	e.open('[')
+	for _, n := range v {
+		e.elem()
+		e.b = strconv.AppendUint(e.b, n, 10)
+	}
+	e.close(']')
+}
+
+func (e *jsonEncoder) bool(name string, v bool) {
+	e.key(name)
+	e.b = strconv.AppendBool(e.b, v)
+}
+
+func (e *jsonEncoder) boolPtr(name string, v *bool) {
+	e.key(name)
+	if v == nil {
+		e.null()
+		return
+	}
+	e.b = strconv.AppendBool(e.b, *v)
+}
+
+func (e *jsonEncoder) float(name string, v float64) {
+	e.key(name)
+	e.appendFloat(v)
+}
+
+func (e *jsonEncoder) floatPtr(name string, v *float64) {
+	e.key(name)
+	if v == nil {
+		e.null()
+		return
+	}
+	e.appendFloat(*v)
+}
+
+// appendFloat writes v as encoding/json does. Within the range where it
+// uses the shortest decimal without exponent that is strconv's 'f'
+// format; outside it (exponents, NaN and infinities, which are errors)
+// encoding/json itself writes v.
+func (e *jsonEncoder) appendFloat(v float64) {
+	if a := math.Abs(v); a == 0 || a >= 1e-6 && a < 1e21 {
+		e.b = strconv.AppendFloat(e.b, v, 'f', -1, 64)
+		return
+	}
+	e.appendStd(v)
+}
+
+// appendString writes s quoted. Printable ASCII other than '"' and '\'
+// is written as it is, which is what encoding/json does without HTML
+// escaping; any other string is left to encoding/json.
+func (e *jsonEncoder) appendString(s string) {
+	for i := 0; i < len(s); i++ {
+		if !plainJSON[s[i]] {
+			e.appendStd(s)
+			return
+		}
+	}
+	b := append(e.b, '"')
+	b = append(b, s...)
+	e.b = append(b, '"')
+}
+
+// plainJSON holds the bytes that encoding/json writes as they are in a
+// string when it does not escape HTML: printable ASCII but the quote and the backslash.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendStd writes v with encoding/json.
+func (e *jsonEncoder) appendStd(v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if !opts.Compact {
-		enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		if e.err == nil {
+			e.err = err
+		}
+		return
 	}
-	if err := enc.Encode(rep); err != nil {
-		return err
+	e.b = append(e.b, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...)
+}
+
+func (e *jsonEncoder) report(r *Report) {
+	e.open('{')
+	e.str("schema", r.Schema)
+	e.key("tool")
+	e.open('{')
+	e.str("name", r.Tool.Name)
+	e.str("version", r.Tool.Version)
+	e.close('}')
+	e.key("capture")
+	e.capture(&r.Capture)
+	e.str("verdict", r.Verdict)
+	e.str("verdict_why", r.VerdictWhy)
+
+	e.key("transports")
+	if r.Transports == nil {
+		e.null()
+	} else {
+		e.open('[')
+		for _, t := range r.Transports {
+			e.elem()
+			e.open('{')
+			e.str("transport", t.Transport)
+			e.int("sessions", t.Sessions)
+			e.close('}')
+		}
+		e.close(']')
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+
+	e.key("sessions")
+	if r.Sessions == nil {
+		e.null()
+	} else {
+		e.open('[')
+		for i := range r.Sessions {
+			e.elem()
+			e.session(&r.Sessions[i])
+		}
+		e.close(']')
+	}
+
+	e.key("findings")
+	if r.Findings == nil {
+		e.null()
+	} else {
+		e.open('[')
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			e.elem()
+			e.open('{')
+			e.str("id", f.ID)
+			e.str("severity", f.Severity)
+			e.intPtr("session", f.Session)
+			e.str("summary", f.Summary)
+			e.uints("frames", f.Frames)
+			e.str("wireshark_filter", f.WiresharkFilter)
+			e.close('}')
+		}
+		e.close(']')
+	}
+
+	e.key("recommendations")
+	if r.Recommendations == nil {
+		e.null()
+	} else {
+		e.open('[')
+		for i := range r.Recommendations {
+			rc := &r.Recommendations[i]
+			e.elem()
+			e.open('{')
+			e.str("action", rc.Action)
+			e.int("rank", rc.Rank)
+			e.str("title", rc.Title)
+			e.str("why", rc.Why)
+			e.str("config", rc.Config)
+			e.str("caution", rc.Caution)
+			e.close('}')
+		}
+		e.close(']')
+	}
+	e.close('}')
+}
+
+func (e *jsonEncoder) capture(c *Capture) {
+	e.open('{')
+	e.str("path", c.Path)
+	e.str("sha256", c.SHA256)
+	e.key("size")
+	e.b = strconv.AppendInt(e.b, c.Size, 10)
+	e.str("format", c.Format)
+	e.str("compression", c.Compression)
+	e.strs("link_types", c.LinkTypes)
+	e.uint("packets", c.Packets)
+	e.strPtr("start", c.Start)
+	e.strPtr("end", c.End)
+	e.float("duration_seconds", c.Duration)
+	e.strs("warnings", c.Warnings)
+
+	s := &c.Stats
+	e.key("stats")
+	e.open('{')
+	e.uint("ip_packets", s.IPPackets)
+	e.uint("tcp_packets", s.TCPPackets)
+	e.uint("udp_packets", s.UDPPackets)
+	e.uint("esp_packets", s.ESPPackets)
+	e.uint("non_ip_packets", s.NonIP)
+	e.uint("undecodable_packets", s.Undecodable)
+	e.uint("fragments", s.Fragments)
+	e.uint("truncated_packets", s.Truncated)
+	e.int("tcp_streams", s.TCPStreams)
+	e.uint("evicted_flows", s.EvictedFlows)
+	e.uint("dropped_sessions", s.DroppedSessions)
+	e.key("tcp_analysis")
+	e.tcpCounts(&s.TCP)
+	e.close('}')
+	e.close('}')
+}
+
+func (e *jsonEncoder) tcpCounts(t *analyze.TCPCounts) {
+	e.open('{')
+	e.int("dup_acks", t.DupAcks)
+	e.int("retransmissions", t.Retransmissions)
+	e.int("fast_retransmissions", t.FastRetransmissions)
+	e.int("spurious_retransmissions", t.SpuriousRetrans)
+	e.int("lost_segments", t.LostSegments)
+	e.int("acked_unseen", t.AckedUnseen)
+	e.int("out_of_order", t.OutOfOrder)
+	e.int("zero_windows", t.ZeroWindows)
+	e.int("keep_alives", t.KeepAlives)
+	e.int("window_updates", t.WindowUpdates)
+	e.int("window_full", t.WindowFull)
+	e.close('}')
+}
+
+func (e *jsonEncoder) session(s *Session) {
+	e.open('{')
+	e.int("id", s.ID)
+	e.intPtr("stream", s.Stream)
+	e.str("protocol", s.Protocol)
+	e.str("transport", s.Transport)
+	e.str("transport_why", s.TransportWhy)
+	e.bool("transport_sure", s.TransportSure)
+	e.str("client", s.Client)
+	e.str("headend", s.Headend)
+	e.str("client_by", s.ClientBy)
+	e.uint("first_frame", s.FirstFrame)
+	e.uint("last_frame", s.LastFrame)
+	e.str("start", s.Start)
+	e.str("end", s.End)
+	e.uint("packets", s.Packets)
+	e.int("dup_acks", s.DupAcks)
+	e.int("retransmissions", s.Retransmissions)
+	e.int("lost_segments", s.LostSegments)
+	e.str("outcome", s.Outcome)
+	e.uint("outcome_frame", s.OutcomeFrame)
+	e.intPtr("next_session", s.NextSession)
+	e.floatPtr("time_to_outcome_seconds", s.TimeToOutcome)
+
+	e.key("stall")
+	if st := s.Stall; st == nil {
+		e.null()
+	} else {
+		e.open('{')
+		e.str("side", st.Side)
+		e.uint("from_frame", st.FromFrame)
+		e.uint("to_frame", st.ToFrame)
+		e.str("from", st.From)
+		e.str("to", st.To)
+		e.float("seconds", st.Seconds)
+		e.bool("open", st.Open)
+		e.uint("other_segments", st.OtherSegments)
+		e.uint("other_first_frame", st.OtherFirstFrame)
+		e.close('}')
+	}
+
+	e.key("retransmit_requests")
+	if s.RetransmitRequests == nil {
+		e.null()
+	} else {
+		e.open('[')
+		for i := range s.RetransmitRequests {
+			q := &s.RetransmitRequests[i]
+			e.elem()
+			e.open('{')
+			e.str("requested_by", q.RequestedBy)
+			e.uint("ack", uint64(q.Ack))
+			e.int("dup_acks", q.DupAcks)
+			e.uint("first_frame", q.FirstFrame)
+			e.str("first_time", q.FirstTime)
+			e.uints("frames", q.Frames)
+			e.boolPtr("answered", q.Answered)
+			e.str("why", q.Why)
+			e.close('}')
+		}
+		e.close(']')
+	}
+	e.int("unanswered_requests", s.Unanswered)
+	e.str("wireshark_filter", s.WiresharkFilter)
+	e.close('}')
 }

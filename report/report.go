@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -248,6 +249,7 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 	for _, tc := range r.Transports {
 		rep.Transports = append(rep.Transports, TransportCount{Transport: string(tc.Transport), Sessions: tc.Sessions})
 	}
+	streams := make([]int, len(c.Sessions))
 	for i, s := range c.Sessions {
 		var sr *detect.SessionResult
 		if i < len(r.Sessions) && r.Sessions[i].Session == s {
@@ -260,13 +262,17 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 				}
 			}
 		}
-		rep.Sessions = append(rep.Sessions, buildSession(s, sr))
+		rep.Sessions = append(rep.Sessions, buildSession(s, sr, &streams[i]))
 	}
-	slices.SortStableFunc(rep.Sessions, func(a, b Session) int { return cmp.Compare(a.ID, b.ID) })
+	byID := func(a, b Session) int { return cmp.Compare(a.ID, b.ID) }
+	if !slices.IsSortedFunc(rep.Sessions, byID) {
+		slices.SortStableFunc(rep.Sessions, byID)
+	}
 
 	rep.Listing = buildListing(rep.Sessions)
 
-	for _, f := range r.Findings {
+	findingSessions := make([]int, len(r.Findings))
+	for i, f := range r.Findings {
 		rf := Finding{
 			ID:              f.ID,
 			Severity:        string(f.Severity),
@@ -275,7 +281,8 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 			WiresharkFilter: f.WiresharkFilter,
 		}
 		if f.Session >= 0 {
-			rf.Session = new(f.Session)
+			findingSessions[i] = f.Session
+			rf.Session = &findingSessions[i]
 		}
 		rep.Findings = append(rep.Findings, rf)
 	}
@@ -331,29 +338,29 @@ func buildCapture(c *analyze.Capture) Capture {
 	return rc
 }
 
-func buildSession(s *analyze.Session, sr *detect.SessionResult) Session {
+// buildSession makes the Session for s. stream is where it keeps the
+// value of Session.Stream, so that the sessions of a report share one
+// allocation for it.
+func buildSession(s *analyze.Session, sr *detect.SessionResult, stream *int) Session {
 	rs := Session{
 		ID:              s.ID,
 		Protocol:        protocolName(s.Proto),
 		Transport:       string(s.Transport),
 		TransportWhy:    s.TransportWhy,
 		TransportSure:   s.TransportSure,
-		Client:          FormatAddr(s.Client, s.Proto),
-		Headend:         FormatAddr(s.Headend, s.Proto),
 		ClientBy:        s.ClientBy,
 		FirstFrame:      s.FirstFrame,
 		LastFrame:       s.LastFrame,
-		Start:           FormatTime(s.FirstTime),
-		End:             FormatTime(s.LastTime),
 		Packets:         s.Packets,
 		DupAcks:         s.Counts.DupAcks,
 		Retransmissions: s.Counts.Retransmissions,
 		LostSegments:    s.Counts.LostSegments,
 		Outcome:         string(detect.Running),
-		WiresharkFilter: sessionFilter(s),
 	}
+	rs.Client, rs.Headend, rs.Start, rs.End, rs.WiresharkFilter = sessionStrings(s)
 	if s.Proto != 50 && s.Stream >= 0 {
-		rs.Stream = new(s.Stream)
+		*stream = s.Stream
+		rs.Stream = stream
 	}
 	rs.RetransmitRequests = []RetransmitRequest{}
 	if sr == nil {
@@ -413,20 +420,30 @@ func buildSession(s *analyze.Session, sr *detect.SessionResult) Session {
 }
 
 func buildListing(rs []Session) Listing {
-	l := Listing{Shown: []int{}}
-	for i, s := range rs {
-		vpn := analyze.Transport(s.Transport).IsVPN()
-		if vpn || s.DupAcks > 0 || s.Retransmissions > 0 || s.LostSegments > 0 || len(s.RetransmitRequests) > 0 {
-			l.Shown = append(l.Shown, i)
-			continue
-		}
-		if s.Protocol == "tcp" {
+	var l Listing
+	for i := range rs {
+		switch {
+		case listed(&rs[i]):
+		case rs[i].Protocol == "tcp":
 			l.OtherTCP++
-		} else {
+		default:
 			l.OtherUDP++
 		}
 	}
+	l.Shown = make([]int, 0, len(rs)-l.OtherTCP-l.OtherUDP)
+	for i := range rs {
+		if listed(&rs[i]) {
+			l.Shown = append(l.Shown, i)
+		}
+	}
 	return l
+}
+
+// listed says whether human-oriented renderers list s in full (see
+// Listing).
+func listed(s *Session) bool {
+	vpn := analyze.Transport(s.Transport).IsVPN()
+	return vpn || s.DupAcks > 0 || s.Retransmissions > 0 || s.LostSegments > 0 || len(s.RetransmitRequests) > 0
 }
 
 var severityOrder = map[string]int{"critical": 0, "warning": 1, "info": 2}
@@ -476,20 +493,70 @@ func sortedFrames(f []uint64) []uint64 {
 
 // FormatTime formats ns (nanoseconds since the Unix epoch) with TimeLayout.
 func FormatTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format(TimeLayout)
+	var buf [len("2006-01-02T15:04:05.000000000Z")]byte
+	return string(appendTime(buf[:0], ns))
 }
+
+// appendTime appends ns formatted with TimeLayout to b, as
+// time.Time.AppendFormat does but without interpreting the layout: it is
+// on the path of every session of every report. Every int64 of
+// nanoseconds falls in the years 1677 to 2262, so the year has four digits.
+func appendTime(b []byte, ns int64) []byte {
+	t := time.Unix(0, ns).UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	frac := t.Nanosecond()
+	return append(b,
+		digit(year/1000), digit(year/100), digit(year/10), digit(year), '-',
+		digit(int(month)/10), digit(int(month)), '-',
+		digit(day/10), digit(day), 'T',
+		digit(hour/10), digit(hour), ':',
+		digit(minute/10), digit(minute), ':',
+		digit(sec/10), digit(sec), '.',
+		digit(frac/1e8), digit(frac/1e7), digit(frac/1e6),
+		digit(frac/1e5), digit(frac/1e4), digit(frac/1e3),
+		digit(frac/100), digit(frac/10), digit(frac), 'Z')
+}
+
+// digit returns the last decimal digit of n >= 0.
+func digit(n int) byte { return byte('0' + n%10) }
 
 // FormatAddr writes ap as "ip:port" ("[ipv6]:port"); for ESP (proto 50),
 // which has no ports, the address alone. An invalid address is written
 // as "".
 func FormatAddr(ap netip.AddrPort, proto uint8) string {
+	var buf [64]byte
+	return string(appendAddr(buf[:0], ap, proto))
+}
+
+// appendAddr appends ap formatted as FormatAddr does to b.
+func appendAddr(b []byte, ap netip.AddrPort, proto uint8) []byte {
 	if !ap.Addr().IsValid() {
-		return ""
+		return b
 	}
 	if proto == 50 {
-		return ap.Addr().Unmap().String()
+		return ap.Addr().Unmap().AppendTo(b)
 	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b)
+}
+
+// sessionStrings formats the client, the headend, the start and end times
+// and the Wireshark filter of s. They share one allocation, as they live
+// as long as the report.
+func sessionStrings(s *analyze.Session) (client, headend, start, end, filter string) {
+	var buf [256]byte
+	var ends [4]int
+	b := appendAddr(buf[:0], s.Client, s.Proto)
+	ends[0] = len(b)
+	b = appendAddr(b, s.Headend, s.Proto)
+	ends[1] = len(b)
+	b = appendTime(b, s.FirstTime)
+	ends[2] = len(b)
+	b = appendTime(b, s.LastTime)
+	ends[3] = len(b)
+	b = appendSessionFilter(b, s)
+	all := string(b)
+	return all[:ends[0]], all[ends[0]:ends[1]], all[ends[1]:ends[2]], all[ends[2]:ends[3]], all[ends[3]:]
 }
 
 func protocolName(p uint8) string {
@@ -504,21 +571,26 @@ func protocolName(p uint8) string {
 	return fmt.Sprintf("ip-proto-%d", p)
 }
 
-// sessionFilter returns a Wireshark display filter that shows session s.
-func sessionFilter(s *analyze.Session) string {
+// appendSessionFilter appends a Wireshark display filter that shows
+// session s to b.
+func appendSessionFilter(b []byte, s *analyze.Session) []byte {
 	switch {
 	case s.Proto == 6 && s.Stream >= 0:
-		return fmt.Sprintf("tcp.stream eq %d", s.Stream)
+		return strconv.AppendInt(append(b, "tcp.stream eq "...), int64(s.Stream), 10)
 	case s.Proto == 17 && s.Stream >= 0:
-		return fmt.Sprintf("udp.stream eq %d", s.Stream)
+		return strconv.AppendInt(append(b, "udp.stream eq "...), int64(s.Stream), 10)
 	}
-	if !s.Client.Addr().IsValid() || !s.Headend.Addr().IsValid() {
-		return ""
+	client, headend := s.Client.Addr().Unmap(), s.Headend.Addr().Unmap()
+	if !client.IsValid() || !headend.IsValid() {
+		return b
 	}
 	ip := "ip"
-	if s.Client.Addr().Unmap().Is6() {
+	if client.Is6() {
 		ip = "ipv6"
 	}
-	return fmt.Sprintf("%s.addr eq %s && %s.addr eq %s && esp",
-		ip, s.Client.Addr().Unmap(), ip, s.Headend.Addr().Unmap())
+	b = append(append(b, ip...), ".addr eq "...)
+	b = client.AppendTo(b)
+	b = append(append(append(b, " && "...), ip...), ".addr eq "...)
+	b = headend.AppendTo(b)
+	return append(b, " && esp"...)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
@@ -46,6 +47,9 @@ func NewWriter(format string, w io.Writer, opts WriterOptions) (Writer, error) {
 type jsonlWriter struct {
 	w   io.Writer
 	buf bytes.Buffer
+	// line is the buffer reports are encoded into, kept from one to the
+	// next.
+	line []byte
 }
 
 // errorLine and skipLine are the jsonl objects for inputs without a
@@ -70,15 +74,21 @@ func (j *jsonlWriter) Write(r *Result) error {
 	}
 	switch r.Kind {
 	case KindCapture:
-		return report.WriteJSON(j.w, r.Report, report.JSONOptions{Compact: true})
+		b, err := report.AppendJSON(j.line[:0], r.Report, report.JSONOptions{Compact: true})
+		if err != nil {
+			return err
+		}
+		j.line = b
+		_, err = j.w.Write(b)
+		return err
 	case KindUnreadable:
-		return j.line(errorLine{Path: r.Path, Error: r.Error})
+		return j.encode(errorLine{Path: r.Path, Error: r.Error})
 	default:
-		return j.line(skipLine{Path: r.Path, Skipped: r.Reason})
+		return j.encode(skipLine{Path: r.Path, Skipped: r.Reason})
 	}
 }
 
-func (j *jsonlWriter) line(v any) error {
+func (j *jsonlWriter) encode(v any) error {
 	j.buf.Reset()
 	enc := json.NewEncoder(&j.buf)
 	enc.SetEscapeHTML(false)
@@ -163,6 +173,8 @@ type textWriter struct {
 	opts   WriterOptions
 	header bool
 	err    error
+	// row is the buffer rows are formatted in, kept from one to the next.
+	row []byte
 }
 
 func (t *textWriter) printf(format string, a ...any) {
@@ -171,18 +183,16 @@ func (t *textWriter) printf(format string, a ...any) {
 	}
 }
 
-const textRow = "%-12s %8s %10s %8s  %s\n"
-
 func (t *textWriter) Write(r *Result) error {
 	if r.Kind == KindSkipped {
 		return nil
 	}
 	if !t.header {
 		t.header = true
-		t.printf(textRow, "VERDICT", "SESSIONS", "UNANSWERED", "EVIDENCE", "FILE")
+		t.writeRow("VERDICT", "SESSIONS", "UNANSWERED", "EVIDENCE", "FILE")
 	}
 	if r.Kind == KindUnreadable {
-		t.printf(textRow, "unreadable", "-", "-", "-", report.Printable(r.Path)+": "+report.Printable(r.Error))
+		t.writeRow("unreadable", "-", "-", "-", report.Printable(r.Path)+": "+report.Printable(r.Error))
 		return t.err
 	}
 	s, u := CTCPCounts(r.Report)
@@ -191,8 +201,40 @@ func (t *textWriter) Write(r *Result) error {
 	if ev.Frame > 0 {
 		frame = "#" + strconv.FormatUint(ev.Frame, 10)
 	}
-	t.printf(textRow, report.Printable(r.Report.Verdict), strconv.Itoa(s), strconv.Itoa(u), frame, report.Printable(r.Path))
+	t.writeRow(report.Printable(r.Report.Verdict), strconv.Itoa(s), strconv.Itoa(u), frame, report.Printable(r.Path))
 	return t.err
+}
+
+// writeRow writes one row of the table, as fmt's "%-12s %8s %10s %8s  %s\n"
+// would: widths count runes.
+func (t *textWriter) writeRow(verdict, sessions, unanswered, evidence, file string) {
+	if t.err != nil {
+		return
+	}
+	b := padRight(t.row[:0], verdict, 12)
+	b = padLeft(append(b, ' '), sessions, 8)
+	b = padLeft(append(b, ' '), unanswered, 10)
+	b = padLeft(append(b, ' '), evidence, 8)
+	b = append(append(b, "  "...), file...)
+	t.row = append(b, '\n')
+	_, t.err = t.w.Write(t.row)
+}
+
+// padRight appends s and then spaces up to width runes.
+func padRight(b []byte, s string, width int) []byte {
+	b = append(b, s...)
+	for n := utf8.RuneCountInString(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// padLeft appends spaces up to width runes and then s.
+func padLeft(b []byte, s string, width int) []byte {
+	for n := utf8.RuneCountInString(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return append(b, s...)
 }
 
 // Finish prints the summary.

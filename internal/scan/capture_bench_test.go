@@ -1,0 +1,82 @@
+package scan
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/report"
+)
+
+// BenchmarkCapture measures what a scan does for one small capture (100
+// generated packets) after analyzing it: detect, build the report, and
+// write its jsonl line and its text row; then each step alone.
+func BenchmarkCapture(b *testing.B) {
+	var buf bytes.Buffer
+	if err := samplegen.Large(&buf, 100, 7); err != nil {
+		b.Fatal(err)
+	}
+	c, err := analyze.Reader(bytes.NewReader(buf.Bytes()), "small.pcap", analyze.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tool := report.Tool{Name: "ctcpdiag", Version: "bench"}
+	res, err := detect.Run(c, detect.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep := report.Build(c, res, tool)
+	r := &Result{Path: "dir/small.pcap", Kind: KindCapture, Report: rep}
+	jw, _ := NewWriter("jsonl", io.Discard, WriterOptions{})
+	tw, _ := NewWriter("text", io.Discard, WriterOptions{})
+
+	b.Run("all", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := detect.Run(c, detect.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := &Result{Path: "dir/small.pcap", Kind: KindCapture, Report: report.Build(c, res, tool)}
+			if err := jw.Write(r); err != nil {
+				b.Fatal(err)
+			}
+			if err := tw.Write(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("detect", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := detect.Run(c, detect.Config{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			report.Build(c, res, tool)
+		}
+	})
+	b.Run("jsonl", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := jw.Write(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("text", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := tw.Write(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
