@@ -1,24 +1,45 @@
 package analyze
 
 import (
-	"bytes"
+	"cmp"
+	"encoding/binary"
 	"net/netip"
-	"sort"
+	"slices"
+	"sync"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 	"github.com/ctcpdiag/ctcpdiag/internal/seq"
 )
 
 // flowKey identifies a conversation independent of direction: the two
-// endpoints in a fixed order (lower first) and the protocol. It holds no
-// pointers, so a large flow table costs the garbage collector nothing to
-// scan.
+// endpoints in a fixed order (lower address first, then lower port) and
+// the protocol. Addresses are held as the two big-endian halves of their
+// 16-byte form, so that ordering them is two integer comparisons. It holds
+// no pointers, so a large flow table costs the garbage collector nothing
+// to scan.
 type flowKey struct {
-	lo, hi   [16]byte
+	lo, hi   addr128
 	lop, hip uint16
 	proto    uint8
 	v4       bool
 }
+
+// addr128 is an address's 16-byte form (netip.Addr.As16) as two
+// big-endian halves: comparing them in order compares the bytes.
+type addr128 struct{ hi, lo uint64 }
+
+func addrKey(a netip.Addr) addr128 {
+	if a.Is4() {
+		// ::ffff:a.b.c.d, without the copies of As16.
+		b := a.As4()
+		return addr128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}
+	}
+	b := a.As16()
+	return addr128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+// after reports whether x sorts after y, byte by byte.
+func (x addr128) after(y addr128) bool { return x.hi > y.hi || x.hi == y.hi && x.lo > y.lo }
 
 // keyFor returns the key of p's conversation.
 func keyFor(p *decode.Packet) flowKey {
@@ -26,11 +47,11 @@ func keyFor(p *decode.Packet) flowKey {
 }
 
 func makeKey(a netip.Addr, ap uint16, b netip.Addr, bp uint16, proto uint8) flowKey {
-	k := flowKey{lo: a.As16(), hi: b.As16(), lop: ap, hip: bp, proto: proto, v4: a.Is4()}
-	if c := bytes.Compare(k.lo[:], k.hi[:]); c > 0 || c == 0 && bp < ap {
-		k.lo, k.hi, k.lop, k.hip = k.hi, k.lo, k.hip, k.lop
+	ka, kb := addrKey(a), addrKey(b)
+	if ka.after(kb) || ka == kb && bp < ap {
+		return flowKey{lo: kb, hi: ka, lop: bp, hip: ap, proto: proto, v4: a.Is4()}
 	}
-	return k
+	return flowKey{lo: ka, hi: kb, lop: ap, hip: bp, proto: proto, v4: a.Is4()}
 }
 
 // Flow classes, each with its own LRU list and idle timeout.
@@ -100,6 +121,28 @@ type tcpFlow struct {
 	conn tcpConn
 }
 
+// reset makes f, a flow of a finished analysis, as good as new, keeping
+// its TCP connection state (reset too) if it has one.
+func (f *flow) reset() {
+	c := f.tcp
+	*f = flow{}
+	if c != nil {
+		*c = tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}
+		f.tcp = c
+	}
+}
+
+// holds reports whether p belongs to f's conversation (in either
+// direction). It compares the endpoints as the flow key does, so a flow
+// that holds p is the one p's key leads to while f is in the table.
+func (f *flow) holds(p *decode.Packet) bool {
+	if f.proto != p.Proto {
+		return false
+	}
+	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	return f.a == src && f.b == dst || f.a == dst && f.b == src
+}
+
 // dirOf returns the direction index of p within f (0: from A).
 func (f *flow) dirOf(p *decode.Packet) Dir {
 	if p.SrcAddrPort() == f.a {
@@ -167,18 +210,20 @@ type retired struct {
 // tracker holds the flow tables of one analysis.
 type tracker struct {
 	opts     Options
-	ctcpPort [65536 / 64]uint64 // bitmap of TCP ports cTCP is expected on
 	maxFlows int
 	maxHalf  int
 
 	tcp      map[flowKey]*flow
 	udp      map[flowKey]*flow // every UDP conversation, for udp.stream numbering
 	esp      map[flowKey]*flow
-	lists    [nclasses]lru // every flow in the maps, by class
-	done     []retired     // sessions whose flows left the table
-	streams  int           // next tcp.stream
-	ustreams int           // next udp.stream
+	recent   *[recentSlots]*flow // flows by recentSlot, for lookup; linked flows only
+	lists    [nclasses]lru       // every flow in the maps, by class
+	peak     int                 // the most flows the table held at once
+	done     []retired           // sessions whose flows left the table
+	streams  int                 // next tcp.stream
+	ustreams int                 // next udp.stream
 	packets  uint64
+	spare    *spare // the maps, flows and done array came from it; nil once released
 
 	end         int64     // time of the last packet
 	evicted     uint64    // conversations evicted from the maps
@@ -189,27 +234,108 @@ type tracker struct {
 	overCap     uint64    // interesting sessions dropped beyond MaxKeptEvicted
 }
 
-func newTracker(opts Options) *tracker {
+// spare is what an analysis leaves to the next one through spares, so
+// that analyzing many small files does not set up a flow table for each:
+// the flow maps, emptied but keeping their room, the cache of recent
+// flows, the array of the retired list, and flows, reset, to be used
+// again.
+type spare struct {
+	tcp, udp, esp map[flowKey]*flow
+	recent        [recentSlots]*flow // all nil
+	done          []retired
+	tcpFlows      []*flow // with their tcpConn
+	flows         []*flow // UDP and ESP
+}
+
+var spares = sync.Pool{New: func() any { return &spare{} }}
+
+// maxSpareFlows bounds what a spare keeps: the maps of a table that held
+// more flows are not kept (a map keeps the room of its largest size), and
+// at most this many flows are kept for reuse.
+const maxSpareFlows = 512
+
+// newTracker returns a tracker on a flow table left by an earlier analysis
+// if there is one.
+func newTracker(opts Options) *tracker { return newTrackerOn(opts, spares.Get().(*spare)) }
+
+// newTrackerOn returns a tracker on the flow table sp.
+func newTrackerOn(opts Options, sp *spare) *tracker {
+	if sp.tcp == nil {
+		sp.tcp = make(map[flowKey]*flow)
+		sp.udp = make(map[flowKey]*flow)
+		sp.esp = make(map[flowKey]*flow)
+	}
 	t := &tracker{
-		opts: opts,
-		tcp:  make(map[flowKey]*flow),
-		udp:  make(map[flowKey]*flow),
-		esp:  make(map[flowKey]*flow),
+		opts:   opts,
+		tcp:    sp.tcp,
+		udp:    sp.udp,
+		esp:    sp.esp,
+		done:   sp.done,
+		recent: &sp.recent,
+		spare:  sp,
 	}
 	t.maxFlows = opts.MaxFlows
 	if t.maxFlows <= 0 {
 		t.maxFlows = DefaultMaxFlows
 	}
 	t.maxHalf = min(MaxHalfOpen, max(1, t.maxFlows/2))
-	t.setPort(10000)
-	for _, p := range opts.Ports {
-		t.setPort(p)
-	}
 	return t
 }
 
-func (t *tracker) setPort(p uint16)         { t.ctcpPort[p/64] |= 1 << (p % 64) }
-func (t *tracker) isCTCPPort(p uint16) bool { return t.ctcpPort[p/64]&(1<<(p%64)) != 0 }
+// release hands the flow table to the next analysis (see spare); the
+// tracker's counters stay readable, but it must not track packets any
+// more. Sessions are not touched: they belong to the Capture.
+func (t *tracker) release() {
+	sp := t.spare
+	if sp == nil {
+		return
+	}
+	t.spare, t.recent = nil, nil
+	clear(sp.recent[:])
+	sp.tcp, sp.udp, sp.esp, sp.done = nil, nil, nil, nil
+	if t.peak <= maxSpareFlows {
+		clear(t.tcp)
+		clear(t.udp)
+		clear(t.esp)
+		sp.tcp, sp.udp, sp.esp = t.tcp, t.udp, t.esp
+	}
+	if cap(t.done) <= maxSpareFlows {
+		clear(t.done)
+		sp.done = t.done[:0]
+	}
+	t.tcp, t.udp, t.esp, t.done = nil, nil, nil, nil
+	for c := range t.lists {
+		f := t.lists[c].head
+		for f != nil && len(sp.tcpFlows)+len(sp.flows) < maxSpareFlows {
+			next := f.next
+			f.reset()
+			if f.tcp != nil {
+				sp.tcpFlows = append(sp.tcpFlows, f)
+			} else {
+				sp.flows = append(sp.flows, f)
+			}
+			f = next
+		}
+		t.lists[c] = lru{}
+	}
+	spares.Put(sp)
+}
+
+// pop takes the last flow of a spare's list, nil if there is none.
+func pop(l *[]*flow) *flow {
+	n := len(*l)
+	if n == 0 {
+		return nil
+	}
+	f := (*l)[n-1]
+	(*l)[n-1] = nil
+	*l = (*l)[:n-1]
+	return f
+}
+
+// isCTCPPort reports whether cTCP is expected on TCP port p: 10000 or one
+// of Options.Ports.
+func (t *tracker) isCTCPPort(p uint16) bool { return p == 10000 || slices.Contains(t.opts.Ports, p) }
 
 // live returns the number of conversations in the flow table.
 func (t *tracker) live() int { return t.lists[0].n + t.lists[1].n + t.lists[2].n }
@@ -221,6 +347,36 @@ func (t *tracker) link(f *flow, p *decode.Packet) {
 	f.class = f.classOf()
 	f.linked = true
 	t.lists[f.class].push(f)
+	t.recent[f.slot()] = f
+	t.peak = max(t.peak, t.live())
+}
+
+// recentSlots is the size of the tracker's cache of recent flows.
+const recentSlots = 1024
+
+// recentSlot returns the slot of the cache of recent flows that a
+// conversation between ports a and b uses: the same in both directions.
+func recentSlot(a, b uint16) uint16 { return (a ^ b) % recentSlots }
+
+// slot returns f's slot in the cache of recent flows.
+func (f *flow) slot() uint16 { return recentSlot(f.a.Port(), f.b.Port()) }
+
+// lookup returns the flow of p's conversation in m, the table of p's
+// protocol, or nil. It looks first in the cache of recent flows, one flow
+// per slot, the last one looked up or added there: consecutive packets of
+// one conversation (most packets of real traffic), and most packets of a
+// few hundred interleaved ones, find their flow there without building the
+// key.
+func (t *tracker) lookup(m map[flowKey]*flow, p *decode.Packet) *flow {
+	slot := &t.recent[recentSlot(p.SrcPort, p.DstPort)]
+	if f := *slot; f != nil && f.holds(p) {
+		return f
+	}
+	f := m[keyFor(p)]
+	if f != nil {
+		*slot = f
+	}
+	return f
 }
 
 // bump marks f as the most recently active flow of its class.
@@ -252,7 +408,11 @@ func (t *tracker) newSession(p *decode.Packet) *Session {
 }
 
 func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
-	f := &flow{a: p.SrcAddrPort(), b: p.DstAddrPort()}
+	f := pop(&t.spare.flows)
+	if f == nil {
+		f = new(flow)
+	}
+	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
 	if withSession {
 		f.sess = t.newSession(p)
 	}
@@ -287,12 +447,11 @@ func (t *tracker) add(p *decode.Packet) {
 }
 
 func (t *tracker) addTCP(p *decode.Packet) {
-	key := keyFor(p)
-	f := t.tcp[key]
+	f := t.lookup(t.tcp, p)
 	var pre uint16
 	synOnly := p.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	if f == nil {
-		f = t.newTCP(p, key)
+		f = t.newTCP(p)
 	} else if synOnly {
 		// tcp.analysis.reused_ports: a SYN whose seq differs from the base
 		// of the known conversation opens a new conversation. A SYN with
@@ -303,7 +462,7 @@ func (t *tracker) addTCP(p *decode.Packet) {
 			old := f
 			t.unlink(old)
 			t.retire(old, false)
-			f = t.newTCP(p, key)
+			f = t.newTCP(p)
 			f.sess.Reused = true
 			pre = aReusedPorts
 		} else if h.baseSet && !p.InError {
@@ -334,8 +493,10 @@ func (t *tracker) addTCP(p *decode.Packet) {
 	if t.opts.trace != nil {
 		t.opts.trace(p.Frame, ta)
 	}
-	countFlags(&s.Counts, ta)
-	countFlags(&s.Dirs[d].Counts, ta)
+	if ta != 0 {
+		countFlags(&s.Counts, ta)
+		countFlags(&s.Dirs[d].Counts, ta)
+	}
 
 	// Handshake RTT for the out-of-order threshold, after the analysis as
 	// in Wireshark: first non-SYN ACK after a SYN.
@@ -429,6 +590,9 @@ func (t *tracker) unlink(f *flow) {
 	}
 	t.lists[f.class].remove(f)
 	f.linked = false
+	if slot := &t.recent[f.slot()]; *slot == f {
+		*slot = nil
+	}
 	m := t.tcp
 	switch f.proto {
 	case decode.ProtoUDP:
@@ -516,17 +680,20 @@ func (t *tracker) retire(f *flow, evicted bool) {
 	f.sess = nil
 }
 
-func (t *tracker) newTCP(p *decode.Packet, key flowKey) *flow {
+func (t *tracker) newTCP(p *decode.Packet) *flow {
 	t.evictIfFull()
-	tf := &tcpFlow{conn: tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}}
-	f := &tf.flow
+	f := pop(&t.spare.tcpFlows)
+	if f == nil {
+		tf := &tcpFlow{conn: tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}}
+		f = &tf.flow
+		f.tcp = &tf.conn
+	}
 	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
 	f.sess = t.newSession(p)
 	f.cls.init()
-	f.tcp = &tf.conn
 	f.sess.Stream = t.streams
 	t.streams++
-	t.tcp[key] = f
+	t.tcp[keyFor(p)] = f
 	t.link(f, p)
 	if h := &t.lists[classHalfOpen]; h.n > t.maxHalf {
 		t.evict(h.head)
@@ -662,8 +829,7 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 }
 
 func (t *tracker) addUDP(p *decode.Packet) {
-	key := keyFor(p)
-	f := t.udp[key]
+	f := t.lookup(t.udp, p)
 	if f == nil {
 		t.evictIfFull()
 		// Only VPN flows get a session; for the others only the udp.stream
@@ -673,7 +839,7 @@ func (t *tracker) addUDP(p *decode.Packet) {
 			f.sess.Stream = t.ustreams
 		}
 		t.ustreams++
-		t.udp[key] = f
+		t.udp[keyFor(p)] = f
 		t.link(f, p)
 	}
 	if f.sess == nil {
@@ -693,13 +859,12 @@ func (t *tracker) addUDP(p *decode.Packet) {
 func vpnUDPPort(p uint16) bool { return p == 500 || p == 4500 || p == 10000 || p == 443 }
 
 func (t *tracker) addESP(p *decode.Packet) {
-	key := keyFor(p)
-	f := t.esp[key]
+	f := t.lookup(t.esp, p)
 	if f == nil {
 		t.evictIfFull()
 		f = t.newFlow(p, true)
 		f.sess.Transport = TransportESP
-		t.esp[key] = f
+		t.esp[keyFor(p)] = f
 		t.link(f, p)
 	}
 	d := f.dirOf(p)
@@ -742,7 +907,8 @@ func observeESP(e *ESPStats, b []byte) {
 // finish turns the flows into the capture's sessions: retires the flows
 // still in the table (classifies each, decides client and headend, orients
 // the per-direction facts), ends the open silences at the end of the
-// capture, and orders the sessions by first frame.
+// capture, and orders the sessions by first frame. It ends the tracker's
+// work: its flow table goes to the next analysis (see release).
 func (t *tracker) finish(c *Capture) {
 	c.Stats.TCPStreams = t.streams
 	c.Stats.EvictedFlows = t.evicted
@@ -770,9 +936,10 @@ func (t *tracker) finish(c *Capture) {
 		sessions = append(sessions, s)
 	}
 	t.linkAnyConnect()
-	sort.SliceStable(sessions, func(i, j int) bool { return sessions[i].FirstFrame < sessions[j].FirstFrame })
+	slices.SortStableFunc(sessions, func(a, b *Session) int { return cmp.Compare(a.FirstFrame, b.FirstFrame) })
 	for i, s := range sessions {
 		s.ID = i
 	}
 	c.Sessions = sessions
+	t.release()
 }
