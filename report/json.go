@@ -19,16 +19,25 @@ type JSONOptions struct {
 
 // WriteJSON writes rep as one JSON object followed by a newline. The output
 // depends only on rep: the same Report always gives the same bytes. HTML
-// characters are not escaped. Nothing is written when rep cannot be
-// encoded.
+// characters are not escaped. The object is written in pieces of about
+// 64 KiB as it is encoded, so a report of many sessions is never held
+// whole in memory; if encoding fails part-way (only a NaN or infinite
+// number can make it fail, and Build gives none), the part before stays
+// written.
 func WriteJSON(w io.Writer, rep *Report, opts JSONOptions) error {
-	b, err := AppendJSON(nil, rep, opts)
-	if err != nil {
-		return err
+	e := jsonEncoder{b: make([]byte, 0, 2*spillSize), indent: !opts.Compact, w: w}
+	e.report(rep)
+	if e.err != nil {
+		return e.err
 	}
-	_, err = w.Write(b)
+	e.b = append(e.b, '\n')
+	_, err := w.Write(e.b)
 	return err
 }
+
+// spillSize is the amount of encoded JSON WriteJSON gathers before it
+// writes it out.
+const spillSize = 64 << 10
 
 // AppendJSON appends what WriteJSON writes to b. On error it returns b
 // unchanged.
@@ -58,6 +67,19 @@ type jsonEncoder struct {
 	// member yet.
 	empty bool
 	err   error
+	// w, if set, receives what is in b whenever spill finds it holds
+	// spillSize bytes or more (WriteJSON).
+	w io.Writer
+}
+
+// spill writes out the encoded bytes once they are many enough, between
+// two elements of the long arrays.
+func (e *jsonEncoder) spill() {
+	if e.w == nil || len(e.b) < spillSize || e.err != nil {
+		return
+	}
+	_, e.err = e.w.Write(e.b)
+	e.b = e.b[:0]
 }
 
 // open starts an object ('{') or an array ('[').
@@ -285,6 +307,7 @@ func (e *jsonEncoder) report(r *Report) {
 		for i := range r.Sessions {
 			e.elem()
 			e.session(&r.Sessions[i])
+			e.spill()
 		}
 		e.close(']')
 	}
@@ -305,6 +328,7 @@ func (e *jsonEncoder) report(r *Report) {
 			e.uints("frames", f.Frames)
 			e.str("wireshark_filter", f.WiresharkFilter)
 			e.close('}')
+			e.spill()
 		}
 		e.close(']')
 	}

@@ -9,7 +9,7 @@ import (
 // an analysis keeps a few MiB live, and without a limit the collector's
 // headroom alone doubles the resident size. Captures that need more (huge
 // flow tables) still run; the collector just works harder near the limit.
-const memoryLimit = 48 << 20
+const memoryLimit = 40 << 20
 
 // gcPercent is the collector's GOGC unless GOGC is set. Every collection
 // scans about 5 MiB of gopacket's global tables (EthernetTypeMetadata and
