@@ -72,11 +72,21 @@ func TestReusedTableSameResult(t *testing.T) {
 		for _, in := range inputs {
 			want = append(want, fresh(in, opts))
 		}
+		var kept []*Capture
 		for round := range 3 {
 			for i, in := range inputs {
-				if got := run(in, opts); !reflect.DeepEqual(got, want[i]) {
+				got := run(in, opts)
+				if !reflect.DeepEqual(got, want[i]) {
 					t.Fatalf("opts %+v round %d input %d: the result on a reused table differs from a fresh one", opts, round, i)
 				}
+				kept = append(kept, got)
+			}
+		}
+		// The analyses after a result must not have changed it through
+		// the flows they reused.
+		for k, got := range kept {
+			if !reflect.DeepEqual(got, want[k%len(inputs)]) {
+				t.Fatalf("opts %+v: result %d changed after later analyses", opts, k)
 			}
 		}
 	}
@@ -112,12 +122,17 @@ func TestReleaseBounded(t *testing.T) {
 				t.Fatalf("large %v: slot %d of the kept cache of recent flows holds a flow", large, i)
 			}
 		}
-		if n := len(sp.tcpFlows) + len(sp.flows); n == 0 || n > maxSpareFlows {
+		// After a large table the TCP flows hold the report's sessions
+		// (finish leaves them in place), so none is reused.
+		if n := len(sp.tcpFlows) + len(sp.flows); (n == 0) != large || n > maxSpareFlows {
 			t.Errorf("large %v: %d flows kept for reuse", large, n)
 		}
 		for _, f := range slices.Concat(sp.tcpFlows, sp.flows) {
 			if f.sess != nil || f.linked || f.prev != nil || f.next != nil || f.lastSeen != 0 {
 				t.Fatalf("large %v: a kept flow was not reset: %+v", large, f)
+			}
+			if f.tcp != nil && (f.store == nil || f.store.Packets != 0 || f.store.Requests != nil) {
+				t.Fatalf("large %v: a kept TCP flow has no session storage, or it was not reset", large)
 			}
 		}
 	}

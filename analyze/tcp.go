@@ -64,6 +64,7 @@ type tcpHalf struct {
 	curRun        int    // index in Session.Requests of the open dup-ACK run, -1 none
 	curRunOrig    uint64 // lastnondupack the open run belongs to
 	open          []int  // indexes of runs asked in this direction not yet answered
+	openBuf       [4]int // open's first room, so that few runs need no allocation
 }
 
 // dupAckUnseen is the duplicate-ACK counter value after "ACKed unseen".

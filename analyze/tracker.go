@@ -113,22 +113,34 @@ type flow struct {
 	otherFirst    [2]uint64
 
 	cls flowClass
+
+	// store is where a TCP flow's session is built (in its tcpFlow): one
+	// allocation per conversation instead of two. retire copies a session
+	// that stays in the report out of it (see tracker.keep).
+	store *Session
 }
 
-// tcpFlow allocates a TCP flow and its connection state together.
+// tcpFlow allocates a TCP flow, its connection state and its session's
+// storage together.
 type tcpFlow struct {
 	flow
 	conn tcpConn
+	sess Session
 }
 
 // reset makes f, a flow of a finished analysis, as good as new, keeping
-// its TCP connection state (reset too) if it has one.
+// its TCP connection state and session storage (reset too) if it has
+// them.
 func (f *flow) reset() {
-	c := f.tcp
+	c, st := f.tcp, f.store
 	*f = flow{}
 	if c != nil {
 		*c = tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}
 		f.tcp = c
+	}
+	if st != nil {
+		*st = Session{}
+		f.store = st
 	}
 }
 
@@ -213,17 +225,23 @@ type tracker struct {
 	maxFlows int
 	maxHalf  int
 
-	tcp      map[flowKey]*flow
-	udp      map[flowKey]*flow // every UDP conversation, for udp.stream numbering
-	esp      map[flowKey]*flow
-	recent   *[recentSlots]*flow // flows by recentSlot, for lookup; linked flows only
-	lists    [nclasses]lru       // every flow in the maps, by class
-	peak     int                 // the most flows the table held at once
-	done     []retired           // sessions whose flows left the table
-	streams  int                 // next tcp.stream
-	ustreams int                 // next udp.stream
-	packets  uint64
-	spare    *spare // the maps, flows and done array came from it; nil once released
+	tcp       map[flowKey]*flow
+	udp       map[flowKey]*flow // every UDP conversation, for udp.stream numbering
+	esp       map[flowKey]*flow
+	recent    *[recentSlots]*flow // flows by recentSlot, for lookup; linked flows only
+	lists     [nclasses]lru       // every flow in the maps, by class
+	peak      int                 // the most flows the table held at once
+	done      []retired           // sessions whose flows left the table
+	kept      []Session           // the current block of keep
+	finishing bool                // finish is retiring the flows left in the table
+	// Blocks carve cuts sessions' first duplicate-ACK run and a run's
+	// first frames from.
+	runBlock   []DupAckRun
+	frameBlock []uint64
+	streams    int // next tcp.stream
+	ustreams   int // next udp.stream
+	packets    uint64
+	spare      *spare // the maps, flows and done array came from it; nil once released
 
 	end         int64     // time of the last packet
 	evicted     uint64    // conversations evicted from the maps
@@ -308,6 +326,10 @@ func (t *tracker) release() {
 		f := t.lists[c].head
 		for f != nil && len(sp.tcpFlows)+len(sp.flows) < maxSpareFlows {
 			next := f.next
+			if f.tcp != nil && f.store == nil { // its session is in the report
+				f = next
+				continue
+			}
 			f.reset()
 			if f.tcp != nil {
 				sp.tcpFlows = append(sp.tcpFlows, f)
@@ -395,9 +417,14 @@ func (t *tracker) bump(f *flow, now int64) {
 }
 
 func (t *tracker) newSession(p *decode.Packet) *Session {
+	s := newSession(p)
+	return &s
+}
+
+func newSession(p *decode.Packet) Session {
 	// LastFrame is set here too: a conversation opened by a packet that is
 	// not analyzed (an ICMP-quoted or too short segment) has one frame.
-	return &Session{
+	return Session{
 		Stream:     -1,
 		Proto:      p.Proto,
 		FirstFrame: p.Frame,
@@ -676,8 +703,32 @@ func (t *tracker) retire(f *flow, evicted bool) {
 		t.keptEvicted++
 	}
 	t.orient(f)
+	if s == f.store {
+		if t.finishing && t.peak > maxSpareFlows {
+			// The flow ends with the analysis and will not be reused
+			// (release keeps at most maxSpareFlows): its session stays
+			// where it is, instead of being copied while the whole
+			// table is still held.
+			f.store = nil
+		} else {
+			s = t.keep(s)
+			*f.store = Session{} // drops its references; the flow may be reused
+		}
+	}
 	t.done = append(t.done, retired{s: s, tls: f.cls.tls, openEnd: !closed})
 	f.sess = nil
+}
+
+// keep copies a session built in a flow's storage into the tracker's
+// blocks of sessions, where it stays for the report. Only sessions the
+// report lists are copied, so a block holds nothing but them; blocks grow
+// from 4 to 64 sessions, so a small capture does not pay for 64.
+func (t *tracker) keep(s *Session) *Session {
+	if len(t.kept) == cap(t.kept) {
+		t.kept = make([]Session, 0, min(64, max(4, 2*cap(t.kept))))
+	}
+	t.kept = append(t.kept, *s)
+	return &t.kept[len(t.kept)-1]
 }
 
 func (t *tracker) newTCP(p *decode.Packet) *flow {
@@ -687,9 +738,11 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 		tf := &tcpFlow{conn: tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}}
 		f = &tf.flow
 		f.tcp = &tf.conn
+		f.store = &tf.sess
 	}
 	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
-	f.sess = t.newSession(p)
+	*f.store = newSession(p)
+	f.sess = f.store
 	f.cls.init()
 	f.sess.Stream = t.streams
 	t.streams++
@@ -808,7 +861,7 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 		AckRaw:                 p.Ack,
 		OrigFrame:              me.lastnondupack,
 		Count:                  1,
-		Frames:                 []uint64{p.Frame},
+		Frames:                 carve(&t.frameBlock, p.Frame, 4, 1024), // most runs are 2 to 4 long
 		FirstTime:              p.Time,
 		LastTime:               p.Time,
 		SenderNextSeqAtRequest: other.nextseq - other.base,
@@ -820,12 +873,34 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 		r.LostSegmentFrame = other.lastLostFrame
 		r.SeenBefore = false
 	}
-	s.Requests = append(s.Requests, r)
+	if s.Requests == nil {
+		s.Requests = carve(&t.runBlock, r, 1, 64) // most sessions have one run, if any
+	} else {
+		s.Requests = append(s.Requests, r)
+	}
 	me.curRun = len(s.Requests) - 1
 	me.curRunOrig = me.lastnondupack
+	if me.open == nil {
+		me.open = me.openBuf[:0] // the connection state is in place now
+	}
 	if len(me.open) < maxOpenRuns {
 		me.open = append(me.open, me.curRun)
 	}
+}
+
+// carve returns a slice holding v, of capacity n, from *block, starting a
+// new block when it has no room (each twice the last, from 4n up to
+// maxSize elements): the small slices of many sessions share a few
+// allocations, and a small capture gets small blocks. Appending beyond n
+// moves the slice out of the block, as append does.
+func carve[T any](block *[]T, v T, n, maxSize int) []T {
+	if cap(*block)-len(*block) < n {
+		*block = make([]T, 0, min(maxSize, max(4*n, 2*cap(*block))))
+	}
+	i := len(*block)
+	*block = append(*block, v)
+	*block = (*block)[:i+n]
+	return (*block)[i : i+1 : i+n]
 }
 
 func (t *tracker) addUDP(p *decode.Packet) {
@@ -916,6 +991,7 @@ func (t *tracker) finish(c *Capture) {
 	// same rule as the evicted ones: a flood's last flows are as quiet as
 	// its first.
 	overflowed := t.evicted > 0
+	t.finishing = true
 	for i := range t.lists {
 		for f := t.lists[i].head; f != nil; f = f.next {
 			if f.sess != nil {
