@@ -58,8 +58,9 @@ func (v *htmlView) OtherSessions() string {
 }
 
 var htmlFuncs = template.FuncMap{
-	"c":     clean,
-	"group": func(n any) string { return group(toInt64(n)) },
+	"c":      clean,
+	"group":  func(n any) string { return group(toInt64(n)) },
+	"noHash": func() string { return noHash },
 	"plural": func(n any, one, many string) string {
 		return plural(toInt64(n), one, many)
 	},
@@ -248,7 +249,7 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 <tr><th>File</th><td><code>{{c .Path}}</code></td></tr>
 <tr><th>Format</th><td>{{c .Format}}{{if and .Compression (ne .Compression "none")}}, {{c .Compression}}-compressed{{end}}</td></tr>
 <tr><th>Size</th><td>{{plural .Size "byte" "bytes"}}</td></tr>
-<tr><th>SHA-256</th><td><code>{{c .SHA256}}</code></td></tr>
+<tr><th>SHA-256</th><td>{{if .SHA256}}<code>{{c .SHA256}}</code>{{else}}{{noHash}}{{end}}</td></tr>
 <tr><th>Packets</th><td>{{group .Packets}}</td></tr>
 <tr><th>Time span</th><td>{{if and .Start .End}}{{c .Start}} to {{c .End}} ({{seconds .Duration}}){{else}}no packets{{end}}</td></tr>
 <tr><th>Link types</th><td>{{range $i, $l := .LinkTypes}}{{if $i}}, {{end}}{{c $l}}{{else}}none{{end}}</td></tr>

@@ -82,7 +82,11 @@ func (m *mdWriter) capture(rep *Report) {
 	m.row("File", mdCode(c.Path, true))
 	m.row("Format", formatPhrase(c, mdText))
 	m.row("Size", plural(c.Size, "byte", "bytes"))
-	m.row("SHA-256", mdCode(c.SHA256, true))
+	if c.SHA256 == "" {
+		m.row("SHA-256", noHash)
+	} else {
+		m.row("SHA-256", mdCode(c.SHA256, true))
+	}
 	m.row("Packets", group(int64(c.Packets)))
 	if c.Start != nil && c.End != nil {
 		d := time.Duration(c.Duration * float64(time.Second))

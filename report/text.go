@@ -155,7 +155,11 @@ func (t *textWriter) capture(rep *Report) {
 	t.field("file", clean(c.Path))
 	t.field("format", formatPhrase(c, clean))
 	t.field("size", plural(c.Size, "byte", "bytes"))
-	t.field("sha256", clean(c.SHA256))
+	if c.SHA256 == "" {
+		t.field("sha256", noHash)
+	} else {
+		t.field("sha256", clean(c.SHA256))
+	}
 	t.field("packets", group(int64(c.Packets)))
 	if c.Start != nil && c.End != nil {
 		d := time.Duration(c.Duration * float64(time.Second))
@@ -491,6 +495,10 @@ func otherSessionsSentence(l Listing) string {
 	}
 	return prefix + otherSessionsNoun(l) + " without dup ACKs, retransmissions or lost segments."
 }
+
+// noHash stands for the SHA-256 in the text, Markdown and HTML reports
+// of a capture analyzed with --no-hash (capture.sha256 is "" in JSON).
+const noHash = "not computed (--no-hash)"
 
 // formatPhrase is the capture's format, "pcapng, gzip-compressed"; esc
 // escapes capture-derived text for the renderer.

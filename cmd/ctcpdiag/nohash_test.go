@@ -11,7 +11,7 @@ import (
 )
 
 // TestNoHash checks that --no-hash leaves capture.sha256 empty and changes
-// nothing else, in analyze and in scan.
+// nothing else, in analyze and in scan, and that the other formats say so.
 func TestNoHash(t *testing.T) {
 	p := filepath.Join(samplesDir(t), "ctcp-proxy-stall.pcap")
 	_, hashed, _ := runArgs(t, nil, "analyze", "--format", "json", p)
@@ -30,6 +30,13 @@ func TestNoHash(t *testing.T) {
 	want := strings.Replace(hashed, `"sha256": "`+rep.Capture.SHA256+`"`, `"sha256": ""`, 1)
 	if d := cmp.Diff(want, plain); d != "" {
 		t.Errorf("analyze: (-default with the hash emptied +--no-hash):\n%s", d)
+	}
+
+	for _, format := range []string{"text", "markdown", "html"} {
+		_, out, _ := runArgs(t, nil, "analyze", "--no-hash", "--format", format, p)
+		if !strings.Contains(out, "not computed (--no-hash)") {
+			t.Errorf("%s report does not say the hash was not computed", format)
+		}
 	}
 
 	_, scanHashed, _ := scanArgs(t, context.Background(), false, "--format", "jsonl", p)
