@@ -146,18 +146,24 @@ func (e *jsonEncoder) strPtr(name string, v *string) {
 	e.appendString(*v)
 }
 
-func (e *jsonEncoder) strs(name string, v []string) {
+// array writes the member name: null for a nil slice, else an array
+// whose elements each writes, one value per call.
+func array[T any](e *jsonEncoder, name string, v []T, each func(*T)) {
 	e.key(name)
 	if v == nil {
 		e.null()
 		return
 	}
 	e.open('[')
-	for _, s := range v {
+	for i := range v {
 		e.elem()
-		e.appendString(s)
+		each(&v[i])
 	}
 	e.close(']')
+}
+
+func (e *jsonEncoder) strs(name string, v []string) {
+	array(e, name, v, func(s *string) { e.appendString(*s) })
 }
 
 func (e *jsonEncoder) int(name string, v int) {
@@ -180,17 +186,7 @@ func (e *jsonEncoder) uint(name string, v uint64) {
 }
 
 func (e *jsonEncoder) uints(name string, v []uint64) {
-	e.key(name)
-	if v == nil {
-		e.null()
-		return
-	}
-	e.open('[')
-	for _, n := range v {
-		e.elem()
-		e.b = strconv.AppendUint(e.b, n, 10)
-	}
-	e.close(']')
+	array(e, name, v, func(n *uint64) { e.b = strconv.AppendUint(e.b, *n, 10) })
 }
 
 func (e *jsonEncoder) bool(name string, v bool) {
@@ -284,74 +280,38 @@ func (e *jsonEncoder) report(r *Report) {
 	e.str("verdict", r.Verdict)
 	e.str("verdict_why", r.VerdictWhy)
 
-	e.key("transports")
-	if r.Transports == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for _, t := range r.Transports {
-			e.elem()
-			e.open('{')
-			e.str("transport", t.Transport)
-			e.int("sessions", t.Sessions)
-			e.close('}')
-		}
-		e.close(']')
-	}
+	array(e, "transports", r.Transports, func(t *TransportCount) {
+		e.open('{')
+		e.str("transport", t.Transport)
+		e.int("sessions", t.Sessions)
+		e.close('}')
+	})
 
-	e.key("sessions")
-	if r.Sessions == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range r.Sessions {
-			e.elem()
-			e.session(&r.Sessions[i])
-			e.spill()
-		}
-		e.close(']')
-	}
-
-	e.key("findings")
-	if r.Findings == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range r.Findings {
-			f := &r.Findings[i]
-			e.elem()
-			e.open('{')
-			e.str("id", f.ID)
-			e.str("severity", f.Severity)
-			e.intPtr("session", f.Session)
-			e.str("summary", f.Summary)
-			e.uints("frames", f.Frames)
-			e.str("wireshark_filter", f.WiresharkFilter)
-			e.close('}')
-			e.spill()
-		}
-		e.close(']')
-	}
-
-	e.key("recommendations")
-	if r.Recommendations == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range r.Recommendations {
-			rc := &r.Recommendations[i]
-			e.elem()
-			e.open('{')
-			e.str("action", rc.Action)
-			e.int("rank", rc.Rank)
-			e.str("title", rc.Title)
-			e.str("why", rc.Why)
-			e.str("config", rc.Config)
-			e.str("caution", rc.Caution)
-			e.close('}')
-		}
-		e.close(']')
-	}
+	array(e, "sessions", r.Sessions, func(s *Session) {
+		e.session(s)
+		e.spill()
+	})
+	array(e, "findings", r.Findings, func(f *Finding) {
+		e.open('{')
+		e.str("id", f.ID)
+		e.str("severity", f.Severity)
+		e.intPtr("session", f.Session)
+		e.str("summary", f.Summary)
+		e.uints("frames", f.Frames)
+		e.str("wireshark_filter", f.WiresharkFilter)
+		e.close('}')
+		e.spill()
+	})
+	array(e, "recommendations", r.Recommendations, func(rc *Recommendation) {
+		e.open('{')
+		e.str("action", rc.Action)
+		e.int("rank", rc.Rank)
+		e.str("title", rc.Title)
+		e.str("why", rc.Why)
+		e.str("config", rc.Config)
+		e.str("caution", rc.Caution)
+		e.close('}')
+	})
 	e.close('}')
 }
 
@@ -447,27 +407,18 @@ func (e *jsonEncoder) session(s *Session) {
 		e.close('}')
 	}
 
-	e.key("retransmit_requests")
-	if s.RetransmitRequests == nil {
-		e.null()
-	} else {
-		e.open('[')
-		for i := range s.RetransmitRequests {
-			q := &s.RetransmitRequests[i]
-			e.elem()
-			e.open('{')
-			e.str("requested_by", q.RequestedBy)
-			e.uint("ack", uint64(q.Ack))
-			e.int("dup_acks", q.DupAcks)
-			e.uint("first_frame", q.FirstFrame)
-			e.str("first_time", q.FirstTime)
-			e.uints("frames", q.Frames)
-			e.boolPtr("answered", q.Answered)
-			e.str("why", q.Why)
-			e.close('}')
-		}
-		e.close(']')
-	}
+	array(e, "retransmit_requests", s.RetransmitRequests, func(q *RetransmitRequest) {
+		e.open('{')
+		e.str("requested_by", q.RequestedBy)
+		e.uint("ack", uint64(q.Ack))
+		e.int("dup_acks", q.DupAcks)
+		e.uint("first_frame", q.FirstFrame)
+		e.str("first_time", q.FirstTime)
+		e.uints("frames", q.Frames)
+		e.boolPtr("answered", q.Answered)
+		e.str("why", q.Why)
+		e.close('}')
+	})
 	e.int("unanswered_requests", s.Unanswered)
 	e.str("wireshark_filter", s.WiresharkFilter)
 	e.close('}')
