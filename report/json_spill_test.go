@@ -5,9 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/benchcap"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
@@ -31,14 +30,7 @@ func (w *writes) Write(p []byte) (int, error) {
 // AppendJSON's, compact and indented; a failing writer's error is
 // returned.
 func TestWriteJSONInPieces(t *testing.T) {
-	var buf bytes.Buffer
-	if err := samplegen.Large(&buf, 40_000, 5); err != nil {
-		t.Fatal(err)
-	}
-	c, err := analyze.Reader(bytes.NewReader(buf.Bytes()), "large.pcap", analyze.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := benchcap.Analyzed(t, "large.pcap", 40_000, 5)
 	res, err := detect.Run(c, detect.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,11 @@
 package report_test
 
 import (
-	"bytes"
 	"io"
 	"testing"
 
-	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/benchcap"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
@@ -15,14 +13,7 @@ import (
 // large generated capture's analysis (200,000 packets, hundreds of
 // sessions).
 func BenchmarkRender(b *testing.B) {
-	var buf bytes.Buffer
-	if err := samplegen.Large(&buf, 200_000, 1); err != nil {
-		b.Fatal(err)
-	}
-	c, err := analyze.Reader(bytes.NewReader(buf.Bytes()), "large.pcap", analyze.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchcap.Analyzed(b, "large.pcap", 200_000, 1)
 	res, err := detect.Run(c, detect.Config{})
 	if err != nil {
 		b.Fatal(err)

@@ -1,13 +1,11 @@
 package scan
 
 import (
-	"bytes"
 	"io"
 	"testing"
 
-	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/benchcap"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
@@ -15,14 +13,7 @@ import (
 // generated packets) after analyzing it: detect, build the report, and
 // write its jsonl line and its text row; then each step alone.
 func BenchmarkCapture(b *testing.B) {
-	var buf bytes.Buffer
-	if err := samplegen.Large(&buf, 100, 7); err != nil {
-		b.Fatal(err)
-	}
-	c, err := analyze.Reader(bytes.NewReader(buf.Bytes()), "small.pcap", analyze.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchcap.Analyzed(b, "small.pcap", 100, 7)
 	tool := report.Tool{Name: "ctcpdiag", Version: "bench"}
 	res, err := detect.Run(c, detect.Config{})
 	if err != nil {
