@@ -21,7 +21,7 @@ func benchInputs() map[string][]byte {
 	for i := range recs {
 		d := payload(sizes[i%len(sizes)], byte(i))
 		recs[i] = rec{sec: uint32(1e9 + i/1000), frac: uint32(i % 1000 * 1000), data: d}
-		n.epb(0, uint64(1e15+i*1000), d)
+		n.epb(0, 1e15+uint64(i)*1000, d)
 	}
 	p := pcapFile(pcapOpts{network: 1}, recs...)
 	var gz bytes.Buffer

@@ -112,6 +112,10 @@ type Options struct {
 	Map bool
 }
 
+// MapsFiles tells whether Options.Map takes effect on this platform
+// (64-bit Linux); elsewhere files are read with read(2).
+const MapsFiles = canMap
+
 // Open opens the capture file at path. Problems opening it (missing file,
 // directory, permission) and an unreadable file header are returned as an
 // *InputError naming path.

@@ -26,7 +26,7 @@ func SYNFlood(w io.Writer, flows int, seed int64) error {
 	if flows < 0 {
 		return errors.New("negative flow count")
 	}
-	if flows > 1<<17*60000 {
+	if int64(flows) > 1<<17*60000 {
 		return errors.New("too many flows for distinct source addresses and ports")
 	}
 	stall := buildStall(&stallOpts{seed: 1, port: 10000, clientNAT: true, udpFallback: true})

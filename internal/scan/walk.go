@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 // unitKind says how a top-level input is read.
@@ -181,14 +180,6 @@ func (w *walker) dir(p string, st fs.FileInfo) {
 		}
 		w.file(cp, st, false)
 	}
-}
-
-func statID(st fs.FileInfo) (dirID, bool) {
-	s, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return dirID{}, false
-	}
-	return dirID{dev: uint64(s.Dev), ino: uint64(s.Ino)}, true
 }
 
 // statError is the text of a file-system error, without the path.
