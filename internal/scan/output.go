@@ -79,6 +79,9 @@ func (j *jsonlWriter) Write(r *Result) error {
 			return err
 		}
 		j.line = b
+		if cap(b) > 1<<20 {
+			j.line = nil // a large report's line is not kept for the small ones
+		}
 		_, err = j.w.Write(b)
 		return err
 	case KindUnreadable:
