@@ -75,7 +75,6 @@ const maxOpenRuns = 64
 
 // tcpConn is one Wireshark TCP conversation (one tcp.stream).
 type tcpConn struct {
-	sess *Session
 	// half[0] is the direction from endpoint A (the source of the first
 	// packet) to B; half[1] the reverse. Session.Dirs uses the same indexes
 	// until finish maps them onto client/headend.
