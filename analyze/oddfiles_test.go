@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -600,4 +601,49 @@ func TestOddTCPOptionLengths(t *testing.T) {
 		t.Errorf("frame 4 payload %d, want 100", r.tcp[4][1])
 	}
 	compareTshark(t, b, ".pcap", r)
+}
+
+// TestOddResentBackInTime: a missed segment that turns up with a timestamp
+// just before the segment (or duplicate ACK) it is compared with. Wireshark
+// measures "how soon after" in an unsigned integer, so a negative gap is
+// "long after": a retransmission, not out of order, and no fast
+// retransmission (found on real kernel traffic captured on a veth, where
+// timestamps step back by microseconds).
+func TestOddResentBackInTime(t *testing.T) {
+	d := func(i uint32) uint32 { return srvISN + 1 + i*100 }
+	handshake := []seg{
+		{false, cliISN, 0, fl4S, 0},
+		{true, srvISN, cliISN + 1, fl4S | fl4A, 0},
+		{false, cliISN + 1, srvISN + 1, fl4A, 0},
+		{true, d(0), cliISN + 1, fl4PA, 100},
+		{false, cliISN + 1, d(1), fl4A, 0},
+		// d(1) not captured
+		{true, d(2), cliISN + 1, fl4PA, 100},
+	}
+	resent := seg{true, d(1), cliISN + 1, fl4PA, 100}
+	dupAck := seg{false, cliISN + 1, d(1), fl4A, 0}
+	for _, tc := range []struct {
+		name   string
+		segs   []seg
+		offset int64 // ns from the frame before to the resent segment
+		counts analyze.TCPCounts
+	}{
+		// 100 us after d(2), within the handshake's 2 ms RTT.
+		{"after", append(slices.Clone(handshake), resent), 100e3, analyze.TCPCounts{LostSegments: 1, OutOfOrder: 1}},
+		// 2 us before d(2).
+		{"before", append(slices.Clone(handshake), resent), -2e3, analyze.TCPCounts{LostSegments: 1, Retransmissions: 1}},
+		// 2 us before the second duplicate ACK asking for it: not a
+		// fast retransmission; 1.998 ms after d(2), so out of order.
+		{"before-dup-ack", append(slices.Clone(handshake), dupAck, dupAck, resent), -2e3, analyze.TCPCounts{LostSegments: 1, DupAcks: 2, OutOfOrder: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := rawRecords(tc.segs, plain4)
+			n := len(recs)
+			recs[n-1].ts = recs[n-2].ts + tc.offset
+			b := pcapBytes(101, 65535, recs)
+			r := analyzeOdd(t, b)
+			checkCounts(t, r, uint64(n), 1, tc.counts)
+			compareTshark(t, b, ".pcap", r)
+		})
+	}
 }

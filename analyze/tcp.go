@@ -67,6 +67,13 @@ type tcpHalf struct {
 	openBuf       [4]int // open's first room, so that few runs need no allocation
 }
 
+// since returns the time from then to now in nanoseconds as Wireshark
+// computes it for its fast-retransmission and out-of-order tests: in an
+// unsigned 64-bit integer, so that a segment whose timestamp goes back in
+// time is "long after", not "just after" (it is then a retransmission, not
+// out of order).
+func since(now, then int64) uint64 { return uint64(now - then) }
+
 // dupAckUnseen is the duplicate-ACK counter value after "ACKed unseen".
 const dupAckUnseen = ^uint32(0)
 
@@ -224,21 +231,21 @@ func (c *tcpConn) analyzeSegment(p *decode.Packet, d Dir, seglen uint32, pre uin
 			}
 			// tcp.analysis.fast_retransmission: >= 2 dup ACKs for this seq
 			// from the other side, less than 20 ms ago.
-			if notAdvanced && rev.dupacknum >= 2 && rev.lastack == s && p.Time-rev.lastackTime < 20_000_000 {
+			if notAdvanced && rev.dupacknum >= 2 && rev.lastack == s && since(p.Time, rev.lastackTime) < 20_000_000 {
 				ta |= aFastRetransmission
 				return
 			}
 			// tcp.analysis.out_of_order: soon after the segment that set
 			// nextseq (within the handshake RTT, 3 ms if unknown).
-			thres := int64(3_000_000)
+			thres := uint64(3_000_000)
 			if c.firstRTT != 0 {
-				thres = c.firstRTT
+				thres = uint64(c.firstRTT) // unsigned too, as Wireshark's
 			}
 			extra := uint32(0)
 			if flags&(decode.FlagSYN|decode.FlagFIN) != 0 {
 				extra = 1
 			}
-			if notAdvanced && p.Time-fwd.nextseqTime < thres && fwd.nextseq != s+seglen+extra {
+			if notAdvanced && since(p.Time, fwd.nextseqTime) < thres && fwd.nextseq != s+seglen+extra {
 				ta |= aOutOfOrder
 				return
 			}
