@@ -12,6 +12,9 @@
 #   BENCH_PACKETS  packets in the large capture (default 1,200,000: about 1.2 GB)
 #   BENCH_RUNS     runs per timing; the fastest is kept (default 3)
 #   BENCH_GO=1     also run the Go stage benchmarks (go test -bench)
+#   BENCH_CAPTURE  a pcap to measure instead of the generated capture, e.g.
+#                  real kernel traffic from scripts/realcap.sh (copied into
+#                  BENCH_DIR with its pcapng, gzip and zstd copies)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +33,14 @@ bin=$dir/bin/ctcpdiag
 
 echo "== data in $dir"
 large=$dir/large-$packets.pcap
-if [ ! -s "$large" ]; then
+if [ -n "${BENCH_CAPTURE:-}" ]; then
+	# A capture of one's own (a pcap; e.g. from scripts/realcap.sh): its
+	# pcapng, gzip and zstd copies are made beside the generated data.
+	large=$dir/$(basename "${BENCH_CAPTURE%.pcap}").pcap
+	if [ ! "$large" -ef "$BENCH_CAPTURE" ] && [ ! -s "$large" ]; then
+		cp "$BENCH_CAPTURE" "$large"
+	fi
+elif [ ! -s "$large" ]; then
 	"$dir/bin/gen" -o "$dir/gen.tmp" -large "$packets"
 	mv "$dir/gen.tmp/large.pcap" "$large"
 	rm -f "$large.gz" "$large.zst" "${large%.pcap}.pcapng"
