@@ -145,7 +145,7 @@ if command -v openssl >/dev/null; then
 fi
 
 if command -v tshark >/dev/null && command -v editcap >/dev/null; then
-	slice=$dir/slice-100k.pcap
+	slice=$dir/slice-100k-$(basename "$large")
 	[ -s "$slice" ] || editcap -r "$large" "$slice" 1-100000
 	t_ts=$(best tshark -n -r "$slice" -Y tcp.analysis.duplicate_ack)
 	t_us=$(best "$bin" analyze --format json "$slice")
