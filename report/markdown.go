@@ -149,48 +149,26 @@ func (m *mdWriter) sessions(rep *Report) {
 }
 
 func (m *mdWriter) sessionNotes(rep *Report) {
-	guess := false
-	for _, i := range rep.Listing.Shown {
-		s := &rep.Sessions[i]
-		vpn := analyze.Transport(s.Transport).IsVPN()
-		if !vpn && len(s.RetransmitRequests) == 0 && s.Stall == nil {
-			continue
-		}
+	notes, guess := sessionNotes(rep, mdText)
+	for _, n := range notes {
+		s := n.s
 		m.printf("\n**Session %d** (%s, %s)\n\n", s.ID, mdText(s.Transport), mdCode(s.WiresharkFilter, false))
-		if vpn && s.TransportWhy != "" {
-			m.printf("- %s\n", mdText(s.TransportWhy))
+		for _, f := range n.facts {
+			m.printf("- %s\n", f)
 		}
-		if !s.TransportSure && vpn {
-			guess = true
-		}
-		if st := s.Stall; st != nil {
-			m.printf("- %s %s\n", mdText(st.Side), stallPhrase(st))
-		}
-		if s.NextSession != nil {
-			m.printf("- reconnected as session %d\n", *s.NextSession)
-		}
-		if s.TimeToOutcome != nil {
-			m.printf("- %s %s after the first unanswered retransmit request\n",
-				mdText(s.Outcome), formatDuration(time.Duration(*s.TimeToOutcome*float64(time.Second))))
-		}
-		for k, q := range s.RetransmitRequests {
-			if k == maxTextRequests {
-				m.printf("- ... %d more retransmit requests (see the JSON report)\n", len(s.RetransmitRequests)-k)
-				break
+		for _, q := range n.requests {
+			state := q.state.String()
+			if q.state != answered {
+				state = "**" + state + "**"
 			}
-			state := "answered"
-			switch {
-			case q.Answered == nil:
-				state = "**inconclusive**"
-			case !*q.Answered:
-				state = "**unanswered**"
-			}
-			m.printf("- %s asked for ack %d with %s from frame %d: %s", mdText(q.RequestedBy), q.Ack,
-				plural(int64(q.DupAcks), "dup ACK", "dup ACKs"), q.FirstFrame, state)
-			if q.Why != "" {
-				m.printf(" (%s)", mdText(q.Why))
+			m.printf("- %s: %s", q.text, state)
+			if q.why != "" {
+				m.printf(" (%s)", q.why)
 			}
 			m.printf("\n")
+		}
+		if n.more > 0 {
+			m.printf("- ... %d more retransmit requests (see the JSON report)\n", n.more)
 		}
 	}
 	if guess {

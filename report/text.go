@@ -265,53 +265,33 @@ func (t *textWriter) table(rep *Report) {
 // sessionNotes prints, under the table, how each listed VPN session was
 // recognised and its retransmit requests.
 func (t *textWriter) sessionNotes(rep *Report) {
-	guess, first := false, true
-	for _, i := range rep.Listing.Shown {
-		s := &rep.Sessions[i]
-		vpn := analyze.Transport(s.Transport).IsVPN()
-		if !vpn && len(s.RetransmitRequests) == 0 && s.Stall == nil {
-			continue
-		}
-		if first {
+	notes, guess := sessionNotes(rep, clean)
+	for k, n := range notes {
+		if k == 0 {
 			t.printf("\n")
-			first = false
 		}
+		s := n.s
 		t.printf("  session %d, %s [%s]\n", s.ID, clean(s.Transport), clean(s.WiresharkFilter))
-		if vpn && s.TransportWhy != "" {
-			t.printf("    %s\n", clean(s.TransportWhy))
+		for _, f := range n.facts {
+			t.printf("    %s\n", f)
 		}
-		if !s.TransportSure && vpn {
-			guess = true
-		}
-		if st := s.Stall; st != nil {
-			t.printf("    %s %s\n", clean(st.Side), stallPhrase(st))
-		}
-		if s.NextSession != nil {
-			t.printf("    reconnected as session %d\n", *s.NextSession)
-		}
-		if s.TimeToOutcome != nil {
-			t.printf("    %s %s after the first unanswered retransmit request\n",
-				clean(s.Outcome), formatDuration(time.Duration(*s.TimeToOutcome*float64(time.Second))))
-		}
-		for k, q := range s.RetransmitRequests {
-			if k == maxTextRequests {
-				t.printf("    ... %d more retransmit requests\n", len(s.RetransmitRequests)-k)
-				break
-			}
-			t.printf("    %s asked for ack %d with %s from frame %d: ",
-				clean(q.RequestedBy), q.Ack, plural(int64(q.DupAcks), "dup ACK", "dup ACKs"), q.FirstFrame)
-			switch {
-			case q.Answered == nil:
+		for _, q := range n.requests {
+			t.printf("    %s: ", q.text)
+			switch q.state {
+			case inconclusive:
 				t.color(t.p.yellow, "inconclusive")
-			case *q.Answered:
-				t.printf("answered")
-			default:
+			case unanswered:
 				t.color(t.p.red, "unanswered")
+			default:
+				t.printf("answered")
 			}
-			if q.Why != "" {
-				t.printf(" (%s)", clean(q.Why))
+			if q.why != "" {
+				t.printf(" (%s)", q.why)
 			}
 			t.printf("\n")
+		}
+		if n.more > 0 {
+			t.printf("    ... %d more retransmit requests\n", n.more)
 		}
 	}
 	if guess {
