@@ -137,14 +137,18 @@ func (e *jsonEncoder) str(name, v string) {
 	e.appendString(v)
 }
 
-func (e *jsonEncoder) strPtr(name string, v *string) {
+// optional writes the member name: null for a nil pointer, else the
+// value write writes.
+func optional[T any](e *jsonEncoder, name string, v *T, write func(T)) {
 	e.key(name)
 	if v == nil {
 		e.null()
 		return
 	}
-	e.appendString(*v)
+	write(*v)
 }
+
+func (e *jsonEncoder) strPtr(name string, v *string) { optional(e, name, v, e.appendString) }
 
 // array writes the member name: null for a nil slice, else an array
 // whose elements each writes, one value per call.
@@ -172,12 +176,7 @@ func (e *jsonEncoder) int(name string, v int) {
 }
 
 func (e *jsonEncoder) intPtr(name string, v *int) {
-	e.key(name)
-	if v == nil {
-		e.null()
-		return
-	}
-	e.b = strconv.AppendInt(e.b, int64(*v), 10)
+	optional(e, name, v, func(n int) { e.b = strconv.AppendInt(e.b, int64(n), 10) })
 }
 
 func (e *jsonEncoder) uint(name string, v uint64) {
@@ -195,12 +194,7 @@ func (e *jsonEncoder) bool(name string, v bool) {
 }
 
 func (e *jsonEncoder) boolPtr(name string, v *bool) {
-	e.key(name)
-	if v == nil {
-		e.null()
-		return
-	}
-	e.b = strconv.AppendBool(e.b, *v)
+	optional(e, name, v, func(b bool) { e.b = strconv.AppendBool(e.b, b) })
 }
 
 func (e *jsonEncoder) float(name string, v float64) {
@@ -208,14 +202,7 @@ func (e *jsonEncoder) float(name string, v float64) {
 	e.appendFloat(v)
 }
 
-func (e *jsonEncoder) floatPtr(name string, v *float64) {
-	e.key(name)
-	if v == nil {
-		e.null()
-		return
-	}
-	e.appendFloat(*v)
-}
+func (e *jsonEncoder) floatPtr(name string, v *float64) { optional(e, name, v, e.appendFloat) }
 
 // appendFloat writes v as encoding/json does. Within the range where it
 // uses the shortest decimal without exponent that is strconv's 'f'
