@@ -83,18 +83,7 @@ func TestTsharkFrames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: runs tshark on every public capture")
 	}
-	fields := []struct {
-		name string
-		bit  uint16
-	}{
-		{"tcp.analysis.duplicate_ack", analyze.FlagDupAck},
-		{"tcp.analysis.retransmission", analyze.FlagRetrans},
-		{"tcp.analysis.fast_retransmission", analyze.FlagFastRetx},
-		{"tcp.analysis.lost_segment", analyze.FlagLost},
-		{"tcp.analysis.ack_lost_segment", analyze.FlagAckedLost},
-		{"tcp.analysis.out_of_order", analyze.FlagOutOfOrder},
-		{"tcp.analysis.zero_window", analyze.FlagZeroWindow},
-	}
+	fields := tsharkFlagFields
 	var paths []string
 	if _, err := testcaps.Locate(t); err == nil {
 		for _, e := range testcaps.Manifest(t) {

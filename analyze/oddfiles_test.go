@@ -259,7 +259,8 @@ func checkCounts(t *testing.T, r oddResult, packets uint64, streams int, counts 
 	}
 }
 
-// tsharkFlagFields are the tcp.analysis fields compared with ours.
+// tsharkFlagFields are the tcp.analysis fields compared with ours, frame
+// by frame (here and in TestTsharkFrames).
 var tsharkFlagFields = []struct {
 	name string
 	bit  uint16
@@ -270,6 +271,7 @@ var tsharkFlagFields = []struct {
 	{"tcp.analysis.lost_segment", analyze.FlagLost},
 	{"tcp.analysis.ack_lost_segment", analyze.FlagAckedLost},
 	{"tcp.analysis.out_of_order", analyze.FlagOutOfOrder},
+	{"tcp.analysis.zero_window", analyze.FlagZeroWindow},
 }
 
 // compareTshark writes b to a temporary file, runs tshark on it and
