@@ -193,7 +193,7 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		// A jumbogram: the length is in the hop-by-hop jumbo payload
 		// option. Without a valid one (absent, or 65535 or less) Wireshark
 		// takes the payload as empty and flags the packet malformed.
-		claimed = 40 + jumboLength(b[40:])
+		claimed = 40 + JumboLength(b[40:])
 	case plen != 0:
 		claimed = 40 + plen
 	}
@@ -248,11 +248,11 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	}
 }
 
-// jumboLength returns the jumbo payload length from the hop-by-hop options
+// JumboLength returns the jumbo payload length from the hop-by-hop options
 // header at b (RFC 2675), or 0 when there is no jumbo payload option or its
 // length is not above 65535 (RFC 2675 makes such a packet an error, and
 // Wireshark ignores the option then).
-func jumboLength(b []byte) int {
+func JumboLength(b []byte) int {
 	if len(b) < 2 {
 		return 0
 	}

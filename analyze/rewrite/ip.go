@@ -115,7 +115,7 @@ func (f *frame) ip6(off, end int) {
 	plen := int(f.u16(off + 4))
 	next := f.in[off+6]
 	if plen == 0 && next == protoHopOpts {
-		plen = jumboLength(f.in[off+40 : end])
+		plen = decode.JumboLength(f.in[off+40 : end])
 	}
 	claimed := 0
 	if plen != 0 {
@@ -163,33 +163,6 @@ func (f *frame) ip6(off, end int) {
 			return
 		}
 	}
-}
-
-// jumboLength is the decoder's: the jumbo payload length from the
-// hop-by-hop header at b, or 0.
-func jumboLength(b []byte) int {
-	if len(b) < 2 {
-		return 0
-	}
-	n := (int(b[1]) + 1) * 8
-	if n > len(b) {
-		return 0
-	}
-	opts := b[2:n]
-	for len(opts) > 0 {
-		if opts[0] == 0 {
-			opts = opts[1:]
-			continue
-		}
-		if len(opts) < 2 || 2+int(opts[1]) > len(opts) {
-			return 0
-		}
-		if opts[0] == 0xc2 && opts[1] == 4 {
-			return int(binary.BigEndian.Uint32(opts[2:6]))
-		}
-		opts = opts[2+int(opts[1]):]
-	}
-	return 0
 }
 
 // transport rewrites what follows an IP header.
