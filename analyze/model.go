@@ -27,6 +27,34 @@ func (t Transport) IsVPN() bool {
 	return t != TransportTCP && t != TransportUDP && t != ""
 }
 
+// Label is the human name of t, as reports write it ("cTCP", "IKE over
+// TCP (RFC 8229)"...); an unknown transport is written as it is.
+func (t Transport) Label() string {
+	switch t {
+	case TransportCTCP:
+		return "cTCP"
+	case TransportIKETCP:
+		return "IKE over TCP (RFC 8229)"
+	case TransportIPsecUDP:
+		return "Cisco IPsec over UDP"
+	case TransportNATT:
+		return "NAT-T"
+	case TransportIKE:
+		return "IKE"
+	case TransportESP:
+		return "ESP"
+	case TransportTLS:
+		return "AnyConnect TLS"
+	case TransportDTLS:
+		return "AnyConnect DTLS"
+	case TransportTCP:
+		return "TCP"
+	case TransportUDP:
+		return "UDP"
+	}
+	return string(t)
+}
+
 // Dir is a direction within a session: client to headend or back.
 type Dir uint8
 

@@ -159,7 +159,7 @@ func describeSession(s *analyze.Session) string {
 	b := append(buf[:0], "session "...)
 	b = strconv.AppendInt(b, int64(s.ID), 10)
 	b = append(b, " ("...)
-	b = append(b, transportLabel(s.Transport)...)
+	b = append(b, s.Transport.Label()...)
 	b = append(b, ' ')
 	b = appendAddrPort(b, s.Client)
 	b = append(b, " -> "...)
@@ -173,33 +173,6 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 		return append(b, ap.String()...)
 	}
 	return ap.AppendTo(b)
-}
-
-// transportLabel is the human name of a transport.
-func transportLabel(t analyze.Transport) string {
-	switch t {
-	case analyze.TransportCTCP:
-		return "cTCP"
-	case analyze.TransportIKETCP:
-		return "IKE over TCP (RFC 8229)"
-	case analyze.TransportIPsecUDP:
-		return "Cisco IPsec over UDP"
-	case analyze.TransportNATT:
-		return "NAT-T"
-	case analyze.TransportIKE:
-		return "IKE"
-	case analyze.TransportESP:
-		return "ESP"
-	case analyze.TransportTLS:
-		return "AnyConnect TLS"
-	case analyze.TransportDTLS:
-		return "AnyConnect DTLS"
-	case analyze.TransportTCP:
-		return "TCP"
-	case analyze.TransportUDP:
-		return "UDP"
-	}
-	return string(t)
 }
 
 // isCTCP reports whether the session decides the verdict.

@@ -41,7 +41,7 @@ func TestDescribeSessionAddrs(t *testing.T) {
 	for _, a := range aps {
 		for _, b := range aps {
 			s := &analyze.Session{ID: 12, Transport: analyze.TransportCTCP, Client: a, Headend: b}
-			want := fmt.Sprintf("session %d (%s %s -> %s)", s.ID, transportLabel(s.Transport), s.Client, s.Headend)
+			want := fmt.Sprintf("session %d (%s %s -> %s)", s.ID, s.Transport.Label(), s.Client, s.Headend)
 			if got := describeSession(s); got != want {
 				t.Errorf("describeSession = %q, want %q", got, want)
 			}

@@ -73,7 +73,7 @@ func runVPNTransports(p *Pass) error {
 	} else {
 		parts := make([]string, len(counts))
 		for i, tc := range counts {
-			parts[i] = transportLabel(tc.Transport) + " (" + plural(tc.Sessions, "session") + ")"
+			parts[i] = tc.Transport.Label() + " (" + plural(tc.Sessions, "session") + ")"
 		}
 		f.Summary = "VPN transports seen: " + strings.Join(parts, ", ")
 		frames := make([]uint64, 0, min(len(vpn), maxFindingFrames))

@@ -155,7 +155,7 @@ func noCTCPWhy(c *analyze.Capture, res *Result) string {
 	}
 	parts := make([]string, len(res.Transports))
 	for i, tc := range res.Transports {
-		parts[i] = fmt.Sprintf("%s (%s)", transportLabel(tc.Transport), plural(tc.Sessions, "session"))
+		parts[i] = fmt.Sprintf("%s (%s)", tc.Transport.Label(), plural(tc.Sessions, "session"))
 	}
 	return "no cTCP session; VPN transports seen: " + strings.Join(parts, ", ")
 }

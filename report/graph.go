@@ -203,7 +203,7 @@ func buildGraph(c *analyze.Capture, s *analyze.Session, sr *detect.SessionResult
 	clamp := func(x float64) float64 { return min(max(x, 0), dur) }
 	g := Graph{
 		Session:         s.ID,
-		Title:           fmt.Sprintf("session %d: %s %s -> %s", s.ID, transportName(s.Transport), rs.Client, rs.Headend),
+		Title:           fmt.Sprintf("session %d: %s %s -> %s", s.ID, s.Transport.Label(), rs.Client, rs.Headend),
 		Transport:       rs.Transport,
 		Client:          rs.Client,
 		Headend:         rs.Headend,
@@ -485,21 +485,6 @@ func evidence(s *analyze.Session, sr *detect.SessionResult, findings []Finding, 
 		out = append(out, r)
 	}
 	return out, omitted
-}
-
-// transportName is the display name of a transport.
-func transportName(t analyze.Transport) string {
-	switch t {
-	case analyze.TransportCTCP:
-		return "cTCP"
-	case analyze.TransportIKETCP:
-		return "IKE over TCP"
-	case analyze.TransportTLS:
-		return "AnyConnect TLS"
-	case analyze.TransportTCP:
-		return "TCP"
-	}
-	return string(t)
 }
 
 // shortDuration writes ns as seconds with one decimal ("44.7 s"), or
