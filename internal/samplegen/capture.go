@@ -77,33 +77,39 @@ func (c *capture) esp(src, dst *host, esp []byte, outgoing bool) {
 // pcap returns the frames as a classic little-endian microsecond pcap file.
 func (c *capture) pcap() []byte {
 	var w bytes.Buffer
-	writePcapHeader(&w, c.ifaces[0].link, c.ifaces[0].snaplen)
+	h := pcapHeader(c.ifaces[0].link, c.ifaces[0].snaplen)
+	w.Write(h[:])
 	for _, f := range c.frames {
 		writePcapRecord(&w, f.ts, f.data, c.ifaces[0].snaplen)
 	}
 	return w.Bytes()
 }
 
-func writePcapHeader(w *bytes.Buffer, link, snaplen int) {
+// pcapHeader returns the file header of a little-endian, microsecond pcap
+// file: every generator writes this format.
+func pcapHeader(link, snaplen int) [24]byte {
 	var h [24]byte
 	binary.LittleEndian.PutUint32(h[0:], 0xa1b2c3d4)
 	binary.LittleEndian.PutUint16(h[4:], 2)
 	binary.LittleEndian.PutUint16(h[6:], 4)
 	binary.LittleEndian.PutUint32(h[16:], uint32(snaplen))
 	binary.LittleEndian.PutUint32(h[20:], uint32(link))
-	w.Write(h[:])
+	return h
+}
+
+// putPcapRecord fills h with the header of a record stamped ts that holds
+// capLen bytes of an origLen-byte packet.
+func putPcapRecord(h *[16]byte, ts time.Time, capLen, origLen int) {
+	binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
+	binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
+	binary.LittleEndian.PutUint32(h[8:], uint32(capLen))
+	binary.LittleEndian.PutUint32(h[12:], uint32(origLen))
 }
 
 func writePcapRecord(w *bytes.Buffer, ts time.Time, data []byte, snaplen int) {
-	n := len(data)
-	if n > snaplen {
-		n = snaplen
-	}
+	n := min(len(data), snaplen)
 	var h [16]byte
-	binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
-	binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
-	binary.LittleEndian.PutUint32(h[8:], uint32(n))
-	binary.LittleEndian.PutUint32(h[12:], uint32(len(data)))
+	putPcapRecord(&h, ts, n, len(data))
 	w.Write(h[:])
 	w.Write(data[:n])
 }

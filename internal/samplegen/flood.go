@@ -2,7 +2,6 @@ package samplegen
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -42,8 +41,9 @@ func SYNFlood(w io.Writer, flows int, seed int64) error {
 	}
 	shift := time.Duration(flows)*time.Second/FloodRate/2 - syn.Sub(Start)
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var buf bytes16
-	writeHeader(bw, linkEthernet, 262144)
+	var buf [16]byte
+	hdr := pcapHeader(linkEthernet, 262144)
+	_, _ = bw.Write(hdr[:])
 
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xf100d))
 	victim := host{mac: macHomeGW, addr: netip.AddrFrom4([4]byte{203, 0, 113, 80}), ttl: 64}
@@ -81,25 +81,9 @@ func SYNFlood(w io.Writer, flows int, seed int64) error {
 	return bw.Flush()
 }
 
-// bytes16 is scratch for a pcap record header.
-type bytes16 [16]byte
-
-func writeHeader(w *bufio.Writer, link, snaplen int) {
-	var h [24]byte
-	binary.LittleEndian.PutUint32(h[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(h[4:], 2)
-	binary.LittleEndian.PutUint16(h[6:], 4)
-	binary.LittleEndian.PutUint32(h[16:], uint32(snaplen))
-	binary.LittleEndian.PutUint32(h[20:], uint32(link))
-	_, _ = w.Write(h[:])
-}
-
 // writeRecord writes one pcap record; write errors surface at Flush.
-func writeRecord(w *bufio.Writer, h *bytes16, ts time.Time, data []byte) {
-	binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
-	binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
-	binary.LittleEndian.PutUint32(h[8:], uint32(len(data)))
-	binary.LittleEndian.PutUint32(h[12:], uint32(len(data)))
+func writeRecord(w *bufio.Writer, h *[16]byte, ts time.Time, data []byte) {
+	putPcapRecord(h, ts, len(data), len(data))
 	_, _ = w.Write(h[:])
 	_, _ = w.Write(data)
 }

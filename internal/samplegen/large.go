@@ -51,12 +51,7 @@ func Large(w io.Writer, packets int, seed int64) error {
 		return errors.New("negative packet count")
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var hdr [24]byte
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 262144)
-	binary.LittleEndian.PutUint32(hdr[20:], linkEthernet)
+	hdr := pcapHeader(linkEthernet, 262144)
 	if _, err := bw.Write(hdr[:]); err != nil {
 		return err
 	}
@@ -228,12 +223,8 @@ func (g *largeGen) write() {
 		return
 	}
 	ts := largeStart.Add(g.flows[g.heap[0]].next)
-	h := g.rec[:]
-	binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
-	binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
-	binary.LittleEndian.PutUint32(h[8:], uint32(len(g.buf)))
-	binary.LittleEndian.PutUint32(h[12:], uint32(len(g.buf)))
-	if _, err := g.bw.Write(h); err != nil {
+	putPcapRecord(&g.rec, ts, len(g.buf), len(g.buf))
+	if _, err := g.bw.Write(g.rec[:]); err != nil {
 		g.err = err
 		return
 	}
