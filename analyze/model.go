@@ -217,6 +217,115 @@ type Session struct {
 	// Reused is set when this TCP session reused the ports of an earlier
 	// one (Wireshark's tcp.analysis.reused_ports).
 	Reused bool
+
+	// Framing holds, per direction, how the in-order byte stream split
+	// into cTCP messages at Cisco's trailer (cTCP candidates only; for
+	// them ESP is filled per framed message, not per segment).
+	Framing [2]Framing
+	// Peer holds, per direction, the fingerprint of the packets sent in
+	// that direction: who sent them (the endpoint, or a TCP stack in the
+	// path answering in its name). TCP only.
+	Peer [2]PeerStats
+	// Handshake holds the three-way handshake's frames and times (TCP
+	// only; zero where a packet was not seen).
+	Handshake Handshake
+}
+
+// Handshake is the three-way handshake of a TCP session as captured: the
+// client's SYN, the headend's SYN-ACK and the client's first ACK after it.
+// Its time split tells where the capture point stands: close to the
+// client, SYN to SYN-ACK is the round trip and SYN-ACK to ACK is short;
+// close to the headend, the other way round.
+type Handshake struct {
+	SYNFrame, SYNACKFrame, ACKFrame uint64
+	SYNTime, SYNACKTime, ACKTime    int64
+}
+
+// Framing is how one direction's in-order byte stream split into cTCP
+// messages. A cTCP sender puts exactly one message (one ESP packet or one
+// UDP 500 + IKE message, each followed by the 16-byte Cisco trailer) in
+// each segment; a TCP stack in the path that re-sends the bytes
+// (a proxy, a normalizer) re-segments them, so messages share segments
+// (Coalesced) or span them (Split).
+type Framing struct {
+	// Messages counts the cTCP messages framed; ESPMessages and
+	// IKEMessages split them by content.
+	Messages, ESPMessages, IKEMessages uint64
+	// Coalesced counts data segments that carried more than one message
+	// (or the end of one and the start of another); CoalescedFrame is the
+	// first of them.
+	Coalesced      uint64
+	CoalescedFrame uint64
+	// Split counts messages that spanned more than one segment;
+	// SplitFrame is the segment that completed the first of them.
+	Split      uint64
+	SplitFrame uint64
+	// UnframedSegments counts data segments whose bytes could not be
+	// framed, UnframedBytes their payload bytes: cut by the snaplen, or
+	// in the middle of a message after a hole, before framing found the
+	// next trailer. UnframedFrame is the first of them.
+	UnframedSegments, UnframedBytes uint64
+	UnframedFrame                   uint64
+	// Truncated counts the unframed segments cut by the snaplen.
+	Truncated uint64
+	// Resyncs counts the times framing restarted after a hole in the
+	// stream (bytes the capture never saw) or bytes that did not frame.
+	Resyncs uint64
+}
+
+// PeerStats fingerprints the packets sent in one direction, separately
+// for data segments and for pure ACKs, so that packets a TCP stack in the
+// path sent in an endpoint's name (a proxy's duplicate ACKs) can be told
+// from the endpoint's own (rootcause-reference.md §1).
+type PeerStats struct {
+	// TTL (IPv4) or hop limit (IPv6) of the data segments, of the pure
+	// ACKs and of the duplicate ACKs sent in this direction.
+	DataTTL, AckTTL, DupAckTTL TTLRange
+	// SYNTTL is the TTL of this direction's SYN or SYN-ACK (0: none seen).
+	SYNTTL uint8
+	// Timestamps: data segments and pure ACKs with and without the TCP
+	// timestamp option (RFC 7323).
+	DataTS, DataNoTS, AckTS, AckNoTS uint64
+	// SACKAcks counts ACKs carrying SACK blocks (RFC 2018); SACKFrame is
+	// the first of them.
+	SACKAcks  uint64
+	SACKFrame uint64
+	// SYN options of this direction's SYN or SYN-ACK: MSS (0: absent),
+	// SACK permitted, timestamps, window scale (-1: absent).
+	SYNMSS      uint16
+	SYNSACKPerm bool
+	SYNTS       bool
+	SYNWScale   int8
+	// IPv4 identification: IPIDData counts data segments whose IP-ID
+	// continues this direction's data IP-ID series (within IPIDWindow
+	// above the last); IPIDAckOutside counts pure ACKs whose IP-ID lies
+	// outside the series of the data segments around them, with
+	// IPIDAckOutsideFrame the first; DF counts packets with Don't
+	// Fragment set. IPv4 only.
+	IPIDData, IPIDAckOutside uint64
+	IPIDAckOutsideFrame      uint64
+	DF, NoDF                 uint64
+}
+
+// IPIDWindow is how far above the last data segment's IP-ID a packet's
+// IP-ID may lie and still continue the same sender's series.
+const IPIDWindow = 64
+
+// TTLRange is the range of TTL (hop limit) values of N packets.
+type TTLRange struct {
+	Min, Max uint8
+	N        uint64
+}
+
+// Add adds one TTL value to r.
+func (r *TTLRange) Add(ttl uint8) {
+	if r.N == 0 || ttl < r.Min {
+		r.Min = ttl
+	}
+	if r.N == 0 || ttl > r.Max {
+		r.Max = ttl
+	}
+	r.N++
 }
 
 // MaxRequests caps Session.Requests.
@@ -289,6 +398,19 @@ type ESPStats struct {
 	// under the same SPI: a tunnel packet sent again (cTCP never does; a
 	// real TCP stack carrying it retransmitted it) or captured twice.
 	Repeats uint64
+	// Late counts ESP packets whose sequence number lay below the highest
+	// seen but had not been seen before (reordered, or a gap filled late):
+	// they are neither missing nor repeats.
+	Late uint64
+	// GapFrames lists the frames of the first ESP packets after a gap
+	// (capped at MaxRunFrames); FirstMissing is the first sequence number
+	// never seen (valid when SeqMissing > 0) and FirstMissingSPI its SPI.
+	GapFrames       []uint64
+	FirstMissing    uint32
+	FirstMissingSPI uint32
+	// RepeatFrames lists the frames of the first repeats (capped at
+	// MaxRunFrames).
+	RepeatFrames []uint64
 }
 
 // DupAckRun is one run of duplicate ACKs from one side for one ack number:
@@ -341,4 +463,16 @@ type DupAckRun struct {
 	// LostSegmentFrame is the frame the data sender's direction was flagged
 	// "previous segment not captured" for this hole, 0 if none.
 	LostSegmentFrame uint64
+	// RequestedFrame is the data sender's frame that carried the
+	// requested byte (seq <= Ack < seq+len) before the first duplicate
+	// ACK, 0 when the capture never saw it (lost before the capture
+	// point).
+	RequestedFrame uint64
+
+	// Fingerprint of the duplicate ACKs themselves: how many carried SACK
+	// blocks, the TCP timestamp option, their TTL range, and how many had
+	// an IPv4 IP-ID outside the asking side's data IP-ID series.
+	SACK, TS    int
+	TTL         TTLRange
+	IPIDOutside int
 }
