@@ -431,6 +431,10 @@ type DupAckRun struct {
 	// first MaxRunFrames of them (Frames[0] is "Dup ACK #1").
 	Count  int
 	Frames []uint64
+	// LastFrame is the frame of the run's last duplicate ACK (of all
+	// Count, not only of the listed Frames): with Frames[0] and Count it
+	// gives the run's whole extent.
+	LastFrame uint64
 	// FirstTime and LastTime are the times of the first and last duplicate.
 	FirstTime, LastTime int64
 

@@ -845,6 +845,7 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 		r := &s.Requests[me.curRun]
 		r.Count++
 		r.LastTime = p.Time
+		r.LastFrame = p.Frame
 		if len(r.Frames) < MaxRunFrames {
 			r.Frames = append(r.Frames, p.Frame)
 		}
@@ -862,6 +863,7 @@ func (t *tracker) trackRuns(f *flow, p *decode.Packet, d Dir, ta uint16, seglen 
 		OrigFrame:              me.lastnondupack,
 		Count:                  1,
 		Frames:                 carve(&t.frameBlock, p.Frame, 4, 1024), // most runs are 2 to 4 long
+		LastFrame:              p.Frame,
 		FirstTime:              p.Time,
 		LastTime:               p.Time,
 		SenderNextSeqAtRequest: other.nextseq - other.base,

@@ -56,6 +56,7 @@ func (p *Pass) SetResult(v any) {
 // applies them. Validate(Detectors) holds.
 var Detectors = []*Detector{
 	RetransmitRequest,
+	PathBehaviour,
 	OneWayStall,
 	SessionOutcome,
 	UnansweredRequest,

@@ -61,11 +61,13 @@ and the ESP packets carried twice, per direction, and computes a loss
 rate: the larger of missing ESP sequence numbers over those expected and
 lost-segment flags over data segments. cTCP cannot
 recover from any loss, so every lost segment is a chance to hit the failure.`,
-	Run: runPacketLoss,
+	Requires: []*Detector{PathBehaviour},
+	Run:      runPacketLoss,
 }
 
 func runPacketLoss(p *Pass) error {
 	c := p.Capture
+	paths := pathsOf(p)
 	all := make([]*Loss, len(c.Sessions))
 	for i, s := range c.Sessions {
 		if !isCTCP(s) {
@@ -83,7 +85,7 @@ func runPacketLoss(p *Pass) error {
 		p.Report(Finding{
 			Severity:        Warning,
 			Session:         s.ID,
-			Summary:         describeSession(s) + ": " + l.sentence(),
+			Summary:         describeSession(s) + ": " + l.sentence(paths[i]),
 			Frames:          evidenceFrames(frames...),
 			WiresharkFilter: filter,
 		})
@@ -135,26 +137,20 @@ func (l *Loss) setRate() {
 	}
 }
 
-// sentence describes the loss: "client->headend: 3 lost segments of 1200
-// data segments, 4 missing ESP sequence numbers in 3 gaps; ...; measured
-// loss 0.33 %".
-func (l *Loss) sentence() string {
+// sentence describes the loss per direction, each rate with its
+// numerator and denominator (lossText), then the Wireshark flags that
+// show the receiver saw a hole.
+func (l *Loss) sentence(pa *Path) string {
 	var parts []string
+	if pa != nil {
+		if t := lossText(pa); t != "" {
+			parts = append(parts, t)
+		}
+	}
 	for d := analyze.ClientToHeadend; d <= analyze.HeadendToClient; d++ {
-		var dp []string
-		if l.LostSegments[d] > 0 {
-			dp = append(dp, fmt.Sprintf("%s flagged \"previous segment not captured\" of %s",
-				plural(l.LostSegments[d], "segment"), plural(l.DataSegments[d], "data segment")))
-		}
-		if l.ESPGaps[d] > 0 {
-			dp = append(dp, fmt.Sprintf("%s missing in %s of %s",
-				plural(l.ESPMissing[d], "ESP sequence number"), plural(l.ESPGaps[d], "gap"), plural(l.ESPPackets[d], "ESP packet")))
-		}
 		if l.ESPRepeats[d] > 0 {
-			dp = append(dp, fmt.Sprintf("%s carried twice (resent after a loss)", plural(l.ESPRepeats[d], "ESP packet")))
-		}
-		if len(dp) > 0 {
-			parts = append(parts, fmt.Sprintf("from the %s %s", d.Side(), strings.Join(dp, " and ")))
+			parts = append(parts, fmt.Sprintf("%s->%s: %s carried twice (resent by a TCP stack)",
+				d.Side(), d.Other().Side(), plural(l.ESPRepeats[d], "ESP packet")))
 		}
 	}
 	if l.Retransmissions > 0 {
@@ -166,17 +162,5 @@ func (l *Loss) sentence() string {
 	if l.DupAcks > 0 {
 		parts = append(parts, plural(l.DupAcks, "duplicate ACK")+" (the receiver saw a hole)")
 	}
-	s := strings.Join(parts, "; ")
-	if l.LostSegments[0]+l.LostSegments[1] > 0 || l.ESPGaps[0]+l.ESPGaps[1] > 0 {
-		s += fmt.Sprintf("; measured loss %s (%s)", fmtPercent(l.Rate), l.basisText())
-	}
-	return s
-}
-
-// basisText says what Rate was computed from.
-func (l *Loss) basisText() string {
-	if l.Basis == "esp" {
-		return "missing ESP sequence numbers over those expected"
-	}
-	return "lost-segment flags over data segments"
+	return strings.Join(parts, "; ")
 }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -35,13 +36,14 @@ running otherwise. A reset, closed or stalled session whose client address
 opened a later session to the same headend address and port, starting after
 the RST, the FIN or the last data, is reconnected instead (the outcome frame
 is the new session's first frame).`,
-	Requires: []*Detector{RetransmitRequest, OneWayStall},
+	Requires: []*Detector{RetransmitRequest, PathBehaviour, OneWayStall},
 	Run:      runSessionOutcome,
 }
 
 func runSessionOutcome(p *Pass) error {
 	c := p.Capture
 	reqs := requestsOf(p)
+	paths := pathsOf(p)
 	stalls := stallsOf(p)
 	out := make([]SessionResult, len(c.Sessions))
 	peers := &peerChain{c: c}
@@ -49,8 +51,17 @@ func runSessionOutcome(p *Pass) error {
 		sr := &out[i]
 		sr.Session = s
 		sr.NextSession = -1
-		if i < len(reqs) {
-			sr.Requests = reqs[i]
+		if i < len(reqs) && len(reqs[i]) > 0 {
+			sr.Requests = slices.Clone(reqs[i])
+		}
+		if i < len(paths) && paths[i] != nil {
+			pa := paths[i]
+			sr.Path = pa
+			for j := range sr.Requests {
+				if j < len(pa.SentBy) {
+					sr.Requests[j].SentBy, sr.Requests[j].SentByWhy = pa.SentBy[j], pa.SentByWhy[j]
+				}
+			}
 		}
 		if i < len(stalls) {
 			sr.Stall = stalls[i]

@@ -31,26 +31,40 @@ func natReason(a netip.Addr) (bool, string) {
 
 // recContext is what the recommendation rules draw on.
 type recContext struct {
-	c        *analyze.Capture
-	res      *Result
-	s        *analyze.Session
-	sr       *SessionResult
-	nat      bool
-	natWhy   string
-	blocked  []*analyze.Session
-	evidence string // "the unanswered request in session 3 (dup ACK frames 112-130)"
-	dupAcks  bool   // the capture shows duplicate ACKs on cTCP
+	c       *analyze.Capture
+	res     *Result
+	s       *analyze.Session
+	sr      *SessionResult
+	nat     bool
+	natWhy  string
+	blocked []*analyze.Session
+	// evidence names the evidence in the primary session, e.g. "the
+	// unanswered retransmit request in session 3 (...)"; shows is "as X
+	// shows" for an affected session and "which X puts at risk" wording
+	// otherwise.
+	evidence string
+	affected bool
+	dupAcks  bool // the capture shows duplicate ACKs on cTCP
+	// client and headend are the addresses a configuration may name:
+	// the address seen, or a placeholder where the analysis says it may
+	// be a NAT's or a proxy's; clientNote and headendNote say why.
+	client, headend         string
+	clientNote, headendNote string
+	clientKnown             bool
 }
 
 // recommend returns the ranked recommendations for an affected or at-risk
 // capture; primary is the session the verdict rests on.
 //
 // Ranking: when the client's UDP 500/4500 attempts went unanswered,
-// anyconnect first (UDP is blocked), then tcp-state-bypass, then the UDP
-// transports; otherwise ipsec-over-udp first behind NAT, native-esp first
-// (then ipsec-over-udp) without NAT, then tcp-state-bypass as the stopgap,
-// then anyconnect as the long-term fix. fix-packet-loss comes last, when
-// the capture shows loss or retransmit requests.
+// anyconnect first (UDP is blocked), then tcp-state-bypass, then
+// ipsec-over-udp; otherwise ipsec-over-udp (NAT-T: with it the ASA
+// negotiates native ESP itself where no NAT is detected, and UDP 4500
+// passes more firewalls than IP protocol 50) first, tcp-state-bypass as
+// the stopgap, anyconnect as the long-term fix. native-esp is listed
+// after those for a client whose address is public, never above
+// ipsec-over-udp. fix-packet-loss comes last, when the capture measured
+// loss or shows retransmit requests.
 func recommend(c *analyze.Capture, res *Result, primary int) []Recommendation {
 	x := &recContext{c: c, res: res, s: c.Sessions[primary], sr: &res.Sessions[primary]}
 	x.nat, x.natWhy = natReason(x.s.Client.Addr())
@@ -62,19 +76,18 @@ func recommend(c *analyze.Capture, res *Result, primary int) []Recommendation {
 			x.dupAcks = true
 		}
 	}
+	x.affected = x.sr.Verdict == Affected
 	x.evidence = primaryEvidence(x.sr)
+	x.addresses()
 
 	var recs []Recommendation
-	switch {
-	case len(x.blocked) > 0:
+	if len(x.blocked) > 0 {
 		recs = append(recs, x.anyConnect(), x.stateBypass(), x.ipsecOverUDP())
-		if !x.nat {
-			recs = append(recs, x.nativeESP())
-		}
-	case x.nat:
+	} else {
 		recs = append(recs, x.ipsecOverUDP(), x.stateBypass(), x.anyConnect())
-	default:
-		recs = append(recs, x.nativeESP(), x.ipsecOverUDP(), x.stateBypass(), x.anyConnect())
+	}
+	if !x.nat && x.clientKnown {
+		recs = append(recs, x.nativeESP())
 	}
 	if r, ok := x.fixLoss(); ok {
 		recs = append(recs, r)
@@ -85,22 +98,73 @@ func recommend(c *analyze.Capture, res *Result, primary int) []Recommendation {
 	return recs
 }
 
+// addresses decides which addresses configurations may name. The client
+// address seen is the client's only when the capture was taken on the
+// client side and it is public; otherwise a NAT's or a proxy's may stand
+// in its place. The headend address seen is the headend's unless a TCP
+// stack answers in the headend's name (a proxy may own the address) and
+// the capture was not taken next to the headend.
+func (x *recContext) addresses() {
+	s := x.s
+	pa := x.sr.Path
+	if pa == nil {
+		pa = &Path{CapturePoint: UnknownSide}
+	}
+	seenC, seenH := s.Client.Addr().Unmap(), s.Headend.Addr().Unmap()
+	x.client, x.headend = seenC.String(), seenH.String()
+	x.clientKnown = true
+	switch {
+	case x.nat:
+		x.client, x.clientKnown = "<CLIENT_PUBLIC_IP>", false
+		x.clientNote = fmt.Sprintf("the client's address in this capture, %s, is %s, so the client is behind NAT and its public address is not in this capture", seenC, x.natWhy)
+	case pa.CapturePoint != ClientSide:
+		x.client, x.clientKnown = "<CLIENT_PUBLIC_IP>", false
+		x.clientNote = fmt.Sprintf("this capture was not taken on the client side (capture point %s), so the client address seen, %s, may be a NAT's or a proxy's", pa.CapturePoint, seenC)
+	}
+	if pa.StackFor[analyze.ClientToHeadend] && pa.CapturePoint != HeadendSide {
+		x.headend = "<HEADEND_IP>"
+		x.headendNote = fmt.Sprintf("a TCP stack in the path answers in the headend's name, so the headend address seen here, %s, may be a proxy's", seenH)
+	}
+}
+
+// notes joins the address notes for a Why, "" when there are none.
+func (x *recContext) notes() string {
+	var n []string
+	for _, s := range []string{x.clientNote, x.headendNote} {
+		if s != "" {
+			n = append(n, s)
+		}
+	}
+	if len(n) == 0 {
+		return ""
+	}
+	return " The configuration uses placeholders: " + strings.Join(n, "; ") + "."
+}
+
+// shows ends a sentence with the evidence: "as X shows" for an affected
+// session, "which X shows this tunnel is exposed to" otherwise.
+func (x *recContext) shows() string {
+	if x.affected {
+		return "as " + x.evidence + " shows"
+	}
+	return "the risk that " + x.evidence + " shows"
+}
+
 // primaryEvidence names the evidence in the primary session.
 func primaryEvidence(sr *SessionResult) string {
 	s := sr.Session
 	if u := sr.FirstUnanswered; u != nil {
-		return fmt.Sprintf("the %s's unanswered retransmit request in session %d (dup ACK frames %s)",
-			u.Run.By.Side(), s.ID, frameSpan(u.Run.Frames))
+		return fmt.Sprintf("the unanswered retransmit request in session %d (%s)", s.ID, dupAckExtent(u.Run))
 	}
-	e := sessionEvidence(sr)
-	switch {
-	case e.answered != nil:
-		return fmt.Sprintf("the retransmit request in session %d (dup ACK frames %s)", s.ID, frameSpan(e.answered.Run.Frames))
-	case e.stall:
-		return fmt.Sprintf("the one-way stall in session %d (the %s sent no data for %s from frame %d)",
-			s.ID, sr.Stall.Dir.Side(), fmtDur(sr.Stall.Silence.Duration()), sr.Stall.Silence.FromFrame)
-	case e.loss:
-		return fmt.Sprintf("the loss in session %d (measured %s)", s.ID, fmtPercent(sr.Loss.Rate))
+	if st := sr.Stop; st != nil {
+		return fmt.Sprintf("the %s->%s stream that stopped in session %d (last data at frame %d while the %s kept sending)",
+			st.Dir.Side(), st.Dir.Other().Side(), s.ID, st.Silence.FromFrame, st.Dir.Other().Side())
+	}
+	if sr.Verdict == AtRisk && sr.Confidence == Probable {
+		return fmt.Sprintf("the TCP stack answering in a cTCP endpoint's name in session %d", s.ID)
+	}
+	if sr.Path != nil && lossSeen(sr.Path) {
+		return fmt.Sprintf("the loss in session %d (%s)", s.ID, lossText(sr.Path))
 	}
 	return fmt.Sprintf("session %d", s.ID)
 }
@@ -115,23 +179,24 @@ func (x *recContext) blockedText() string {
 	return strings.Join(parts, ", ")
 }
 
-// aclHost is "host A" for an address, in IPv4 or IPv6 syntax.
-func aclHost(a netip.Addr) string { return "host " + a.Unmap().String() }
+// aclHost is "host A" for an address or a placeholder.
+func aclHost(a string) string { return "host " + a }
 
 func (x *recContext) ipsecOverUDP() Recommendation {
-	client, headend, port := x.s.Client.Addr().Unmap(), x.s.Headend.Addr().Unmap(), x.s.Headend.Port()
+	port := x.s.Headend.Port()
 	var why string
 	switch {
 	case x.nat:
-		why = fmt.Sprintf("The client's address in this capture, %s, is %s, so the client reaches the headend %s through NAT (judged from the address only); NAT-T carries ESP in UDP 4500, which no firewall tracks as TCP, so a lost packet costs one packet instead of stalling the tunnel as %s shows.",
-			client, x.natWhy, headend, x.evidence)
+		why = fmt.Sprintf("The client's address in this capture, %s, is %s, so the client reaches the headend through NAT (judged from the address only); NAT-T carries ESP in UDP 4500, which no firewall tracks as TCP, so a lost packet costs one packet instead of stalling the tunnel, %s.",
+			x.s.Client.Addr().Unmap(), x.natWhy, x.shows())
 	default:
-		why = fmt.Sprintf("If ESP (IP protocol 50) cannot pass a firewall between %s and %s, IPsec over UDP carries it in UDP, which no firewall tracks as TCP, so a lost packet no longer stalls the tunnel as %s shows.",
-			client, headend, x.evidence)
+		why = fmt.Sprintf("NAT-T carries ESP in UDP 4500, which no firewall tracks as TCP, so a lost packet costs one packet instead of stalling the tunnel, %s; where IKE finds no NAT on the way, the ASA and the client use native ESP by themselves, and UDP 4500 passes more firewalls than IP protocol 50.",
+			x.shows())
 	}
 	if len(x.blocked) > 0 {
-		why += fmt.Sprintf(" This capture shows UDP to the headend blocked: %s; allow UDP 500 and 4500 from the client to %s first.", x.blockedText(), headend)
+		why += fmt.Sprintf(" This capture shows UDP to the headend blocked: %s; allow UDP 500 and 4500 from the client to the headend first.", x.blockedText())
 	}
+	why += x.notes()
 	cfg := fmt.Sprintf(`! ASA headend %[1]s: NAT-T (on by default in recent releases; check with: show running-config all crypto)
 crypto isakmp nat-traversal 20
 ! stop offering IPsec over TCP (here on port %[2]d); before ASA 8.4: no crypto isakmp ipsec-over-tcp
@@ -141,7 +206,7 @@ no crypto ikev1 ipsec-over-tcp
 ! Cisco proprietary alternative (IKEv1 Cisco VPN Client only), per group policy:
 ! group-policy <GROUP_POLICY> attributes
 !  ipsec-udp enable
-!  ipsec-udp-port 10000`, headend, port)
+!  ipsec-udp-port 10000`, x.headend, port)
 	return Recommendation{
 		Action: ActionIPsecOverUDP,
 		Title:  "Move the client to IPsec over UDP (NAT-T)",
@@ -153,21 +218,21 @@ no crypto ikev1 ipsec-over-tcp
 }
 
 func (x *recContext) nativeESP() Recommendation {
-	client, headend := x.s.Client.Addr().Unmap(), x.s.Headend.Addr().Unmap()
-	why := fmt.Sprintf("The client's address in this capture, %s, is public, so the capture shows no NAT between the client and the headend %s (judged from the address only); without NAT, plain ESP (IP protocol 50) needs no TCP wrapper that a firewall could track, which removes the failure behind %s.",
-		client, headend, x.evidence)
+	why := fmt.Sprintf("An alternative to NAT-T, not better: the client's address in this capture, %s, is public, so the capture shows no NAT between the client and the headend (judged from the address only); plain ESP (IP protocol 50) needs no TCP wrapper that a firewall could track, which removes the failure behind %s, but every firewall on the way must pass IP protocol 50, which fewer do than UDP 4500.",
+		x.s.Client.Addr().Unmap(), x.evidence)
 	if len(x.blocked) > 0 {
 		why += fmt.Sprintf(" This capture shows UDP to the headend blocked: %s; IKE on UDP 500 and ESP must be allowed first.", x.blockedText())
 	}
+	why += x.notes()
 	cfg := fmt.Sprintf(`! ASA headend %[2]s: stop offering IPsec over TCP; before ASA 8.4: no crypto isakmp ipsec-over-tcp
 no crypto ikev1 ipsec-over-tcp
 ! Cisco VPN Client, connection entry > Transport: clear "Enable Transparent Tunneling"
 ! every firewall between client and headend must pass IKE and ESP, e.g.:
 access-list <OUTSIDE_IN> extended permit udp %[1]s %[3]s eq isakmp
-access-list <OUTSIDE_IN> extended permit esp %[1]s %[3]s`, aclHost(client), headend, aclHost(headend))
+access-list <OUTSIDE_IN> extended permit esp %[1]s %[3]s`, aclHost(x.client), x.headend, aclHost(x.headend))
 	return Recommendation{
 		Action:  ActionNativeESP,
-		Title:   "Use native ESP without encapsulation",
+		Title:   "Alternative: native ESP without encapsulation",
 		Why:     why,
 		Config:  cfg,
 		Caution: "Native ESP cannot pass NAT/PAT: if the client moves behind NAT, use NAT-T instead.",
@@ -175,14 +240,13 @@ access-list <OUTSIDE_IN> extended permit esp %[1]s %[3]s`, aclHost(client), head
 }
 
 func (x *recContext) anyConnect() Recommendation {
-	headend := x.s.Headend.Addr().Unmap()
 	var why string
 	if len(x.blocked) > 0 {
-		why = fmt.Sprintf("The client's UDP attempts to the headend got no reply in this capture: %s; so UDP is blocked on this path and the UDP-based fixes need a firewall change; AnyConnect's TLS tunnel on TCP 443 to %s runs over a real TCP stack that answers duplicate ACKs, so %s cannot recur.",
-			x.blockedText(), headend, x.evidence)
+		why = fmt.Sprintf("The client's UDP attempts to the headend got no reply in this capture: %s; so UDP is blocked on this path and the UDP-based fixes need a firewall change; AnyConnect's TLS tunnel on TCP 443 runs over a real TCP stack that answers duplicate ACKs, so the failure cannot happen there (%s).",
+			x.blockedText(), x.shows())
 	} else {
-		why = fmt.Sprintf("Long-term fix: the legacy Cisco VPN Client, the only cTCP client, is end of life; AnyConnect (Secure Client) uses TLS over real TCP, which retransmits, plus DTLS or IKEv2 over UDP, so the failure behind %s cannot happen.",
-			x.evidence)
+		why = fmt.Sprintf("Long-term fix: the legacy Cisco VPN Client, the only cTCP client, is end of life; AnyConnect (Secure Client) uses TLS over real TCP, which retransmits, plus DTLS or IKEv2 over UDP, so the failure cannot happen there (%s).",
+			x.shows())
 	}
 	cfg := `! ASA headend: enable the SSL VPN client (sketch; see the ASA VPN configuration guide)
 webvpn
@@ -204,22 +268,23 @@ tunnel-group <TUNNEL_GROUP> webvpn-attributes
 }
 
 func (x *recContext) stateBypass() Recommendation {
-	headend, port := x.s.Headend.Addr().Unmap(), x.s.Headend.Port()
-	client := aclHost(x.s.Client.Addr())
-	clientNote := fmt.Sprintf("the ACL names the client %s as seen in this capture", x.s.Client.Addr().Unmap())
-	if x.nat {
+	port := x.s.Headend.Port()
+	client := aclHost(x.client)
+	if !x.clientKnown && x.nat {
 		client = "any"
-		clientNote = fmt.Sprintf("the client's address in this capture, %s, is %s, so the client is behind NAT and its public address, which the transit firewall sees, is unknown: the ACL uses any; replace it with host <public address> when you know it",
-			x.s.Client.Addr().Unmap(), x.natWhy)
 	}
 	var why string
-	if x.dupAcks {
-		why = fmt.Sprintf("The duplicate ACKs on the cTCP flow come from a stateful device that tracks it as TCP and holds it on a hole the cTCP endpoint never fills, as %s shows; turning off TCP state checks for this one flow (%s to %s port %d) on that firewall stops it until the transport is changed; %s.",
-			x.evidence, x.s.Client.Addr().Unmap(), headend, port, clientNote)
+	if x.dupAcks || x.affected {
+		why = fmt.Sprintf("Stopgap: a stateful device in the path tracks the cTCP flow as TCP and holds it on a hole the cTCP endpoint never fills, %s; turning off TCP state checks for this one flow (port %d) on that firewall stops it until the transport is changed.",
+			x.shows(), port)
 	} else {
-		why = fmt.Sprintf("If a stateful firewall in the path tracks the cTCP flow as TCP, a lost segment leaves it waiting for a retransmission that cTCP never sends, which may explain %s; turning off TCP state checks for this one flow (%s to %s port %d) on that firewall prevents it until the transport is changed; %s.",
-			x.evidence, x.s.Client.Addr().Unmap(), headend, port, clientNote)
+		why = fmt.Sprintf("Stopgap: if a stateful firewall in the path tracks the cTCP flow as TCP, a lost segment leaves it waiting for a retransmission that cTCP never sends (%s); turning off TCP state checks for this one flow (port %d) on that firewall prevents it until the transport is changed.",
+			x.shows(), port)
 	}
+	if client == "any" {
+		why += " The ACL uses any for the client: it is behind NAT and its public address is not in this capture; replace it with host <public address> when you know it."
+	}
+	why += x.notes()
 	cfg := fmt.Sprintf(`! on the firewall in the transit path that inspects the flow (not for traffic to the ASA itself)
 access-list CTCP-BYPASS extended permit tcp %[1]s %[2]s eq %[3]d
 access-list CTCP-BYPASS extended permit tcp %[2]s eq %[3]d %[1]s
@@ -230,7 +295,7 @@ policy-map global_policy
   set connection advanced-options tcp-state-bypass
 service-policy global_policy global
 ! only new connections are bypassed: clear the existing cTCP connection
-clear conn protocol tcp address %[4]s port %[3]d`, client, aclHost(headend), port, headend)
+clear conn protocol tcp address %[4]s port %[3]d`, client, aclHost(x.headend), port, x.headend)
 	return Recommendation{
 		Action: ActionTCPStateBypass,
 		Title:  "Stopgap: TCP state bypass for the cTCP flow on the transit firewall",
@@ -244,44 +309,34 @@ clear conn protocol tcp address %[4]s port %[3]d`, client, aclHost(headend), por
 	}
 }
 
-// fixLoss recommends fixing the loss when the capture shows any on cTCP:
-// lost segments, ESP gaps, retransmissions or retransmit requests.
+// fixLoss recommends fixing the loss when the capture measured any on
+// cTCP, or shows retransmit requests (which only loss makes).
 func (x *recContext) fixLoss() (Recommendation, bool) {
-	var total Loss
-	var reqs int
+	var parts []string
+	reqs := 0
 	for i := range x.res.Sessions {
 		sr := &x.res.Sessions[i]
-		if !isCTCP(sr.Session) {
+		if !isCTCP(sr.Session) || sr.Path == nil {
 			continue
 		}
 		reqs += len(sr.Requests)
-		l := sr.Loss
-		if l == nil {
-			continue
+		if t := lossText(sr.Path); t != "" {
+			parts = append(parts, fmt.Sprintf("session %d: %s", sr.Session.ID, t))
 		}
-		for d := range 2 {
-			total.LostSegments[d] += l.LostSegments[d]
-			total.DataSegments[d] += l.DataSegments[d]
-			total.ESPGaps[d] += l.ESPGaps[d]
-			total.ESPMissing[d] += l.ESPMissing[d]
-			total.ESPPackets[d] += l.ESPPackets[d]
-		}
-		total.Retransmissions += l.Retransmissions
 	}
-	total.setRate()
-	if !total.Any() && reqs == 0 {
+	if len(parts) == 0 && reqs == 0 {
 		return Recommendation{}, false
 	}
 	var why string
-	if total.Any() {
-		why = "cTCP cannot recover from a single lost segment, and this capture measured on its cTCP sessions: " + total.sentence()
+	if len(parts) > 0 {
+		why = "cTCP cannot recover from a single lost segment, and this capture measured on its cTCP sessions: " + strings.Join(parts, "; ")
 		if reqs > 0 {
 			why += fmt.Sprintf("; plus %s", plural(reqs, "retransmit request"))
 		}
 		why += "."
 	} else {
-		why = fmt.Sprintf("cTCP cannot recover from a single lost segment; the cTCP sessions' %s (%s) show that segments were lost on the path, though the loss rate cannot be measured from this capture point.",
-			plural(reqs, "retransmit request"), "duplicate ACKs asking for missing bytes")
+		why = fmt.Sprintf("cTCP cannot recover from a single lost segment; the cTCP sessions' %s (duplicate ACKs asking for missing bytes) show that segments were lost on the path, though this capture point cannot measure the loss rate.",
+			plural(reqs, "retransmit request"))
 	}
 	return Recommendation{
 		Action: ActionFixPacketLoss,

@@ -61,7 +61,23 @@ type Request struct {
 	Answer Answer
 	// Why explains the judgement in one sentence.
 	Why string
+	// SentBy says who sent the duplicate ACKs: the asking endpoint, a
+	// TCP stack in the path answering in its name, or unknown; SentByWhy
+	// gives the evidence in one sentence.
+	SentBy    SentBy
+	SentByWhy string
 }
+
+// Confidence says how sure a verdict is (contract values).
+type Confidence string
+
+// Confidences; NoConfidence is written as null.
+const (
+	Proven       Confidence = "proven"
+	Probable     Confidence = "probable"
+	Possible     Confidence = "possible"
+	NoConfidence Confidence = ""
+)
 
 // SessionResult is what detect concluded about one session.
 type SessionResult struct {
@@ -88,6 +104,17 @@ type SessionResult struct {
 	Stall *Stall
 	// Loss holds the loss facts of a cTCP session, nil for other sessions.
 	Loss *Loss
+	// Path holds who answers in the endpoints' names, the capture point
+	// and the per-direction accounting (TCP sessions; nil otherwise).
+	Path *Path
+	// Verdict, Confidence and Why judge this session alone (cTCP
+	// sessions; empty otherwise); the capture's verdict is the worst.
+	Verdict    Verdict
+	Confidence Confidence
+	Why        string
+	// Stop is, for a session affected/probable, the direction whose
+	// stream stopped while the other kept sending; nil otherwise.
+	Stop *Stop
 }
 
 // Finding is one piece of evidence, with the frames that prove it.
@@ -138,6 +165,11 @@ type Result struct {
 	Verdict Verdict
 	// VerdictWhy explains the verdict in one sentence.
 	VerdictWhy string
+	// Confidence says how sure the verdict is; ConfidenceWhy why, what
+	// the capture cannot see from where it was taken, and what to
+	// capture next.
+	Confidence    Confidence
+	ConfidenceWhy string
 	Sessions   []SessionResult // parallel to Capture.Sessions
 	// Transports counts the sessions of each VPN transport seen, in the
 	// order of the analyze.Transport constants.

@@ -70,9 +70,9 @@ func focus(res *Result) []int {
 			continue
 		}
 		switch {
-		case sr.FirstUnanswered != nil:
+		case sr.Verdict == Affected:
 			affected = append(affected, s.ID)
-		case sessionEvidence(sr).atRisk():
+		case sr.Verdict == AtRisk:
 			atRisk = append(atRisk, s.ID)
 		case fallback < 0 && s.Dirs[0].DataSegments+s.Dirs[1].DataSegments > 0:
 			fallback = s.ID

@@ -70,20 +70,24 @@ func runUnansweredRequest(p *Pass) error {
 }
 
 // unansweredFinding builds the finding for one unanswered request, e.g.
-// "session 3 (cTCP ...): the headend asked 5 times (dup ACK frames 112-130)
-// for bytes at relative seq 48213; the client never resent them and sent 37
-// new segments past the hole; ...; the session stalled 41.2 s later".
+// "session 3 (cTCP ...): a TCP stack in the path asked 64 times in the
+// headend's name for relative seq 48213 (duplicate ACKs at frames 112 to
+// 930 over 8.4 s); ...; the client never resent them and sent 37 new
+// segments past the hole; ...; the session was reset 8.4 s later".
 func unansweredFinding(c *analyze.Capture, sr *SessionResult, r *Request) Finding {
 	run := r.Run
 	s := sr.Session
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: the %s asked %s (dup ACK frames %s", describeSession(s),
-		run.By.Side(), plural(run.Count, "time"), frameSpan(run.Frames))
-	if run.Count > len(run.Frames) {
-		fmt.Fprintf(&b, ", first %d listed", len(run.Frames))
+	fmt.Fprintf(&b, "%s: %s %s for relative seq %d (%s)", describeSession(s),
+		asked(r), askedText(run), run.Ack, dupAckExtent(run))
+	if r.SentBy == SentByPathDevice {
+		fmt.Fprintf(&b, "; %s", r.SentByWhy)
 	}
-	fmt.Fprintf(&b, ") for bytes at relative seq %d; the %s never resent them and sent %s past the hole; %s",
-		run.Ack, run.By.Other().Side(), plural(run.DataAbove, "new segment"), whereLost(run))
+	fmt.Fprintf(&b, "; the %s never resent the bytes and sent %s past the hole; %s",
+		run.By.Other().Side(), plural(run.DataAbove, "new segment"), whereLost(run))
+	if run.RequestedFrame != 0 {
+		fmt.Fprintf(&b, " (the requested bytes crossed the capture point in frame %d)", run.RequestedFrame)
+	}
 	if run.LostSegmentFrame != 0 {
 		fmt.Fprintf(&b, " (frame %d is flagged \"previous segment not captured\")", run.LostSegmentFrame)
 	}
@@ -97,8 +101,8 @@ func unansweredFinding(c *analyze.Capture, sr *SessionResult, r *Request) Findin
 	if !s.TransportSure {
 		fmt.Fprintf(&b, " (cTCP is a guess here: %s)", s.TransportWhy)
 	}
-	frames := make([]uint64, 0, len(run.Frames)+2)
-	frames = append(frames, run.OrigFrame, run.LostSegmentFrame)
+	frames := make([]uint64, 0, len(run.Frames)+4)
+	frames = append(frames, run.OrigFrame, run.LostSegmentFrame, run.RequestedFrame, lastDupFrame(run))
 	frames = append(frames, run.Frames...)
 	return Finding{
 		Severity:        Critical,

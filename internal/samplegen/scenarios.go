@@ -55,8 +55,8 @@ func Scenarios() []Scenario {
 		{Name: "ctcp-healthy", File: "ctcp-healthy.pcap", Expect: "healthy",
 			Doc:   "Healthy cTCP (public client 198.51.100.77 -> 203.0.113.10:10000, ASA outside capture): IKEv1 aggressive mode, XAUTH, mode-cfg, quick mode, ESP both ways, DPD keepalives, clean FIN close, no loss.",
 			Build: func() ([]byte, error) { return buildHealthy(3).pcap(), nil }},
-		{Name: "ctcp-loss-no-proxy", File: "ctcp-loss-no-proxy.pcap", Expect: "at-risk",
-			Doc:   "cTCP from a CGNAT client (100.72.18.205, client-side capture) straight to the headend, no proxy: two headend->client segments never reach the capture (Wireshark: previous segment not captured; ESP sequence gaps). The cTCP client does not send duplicate ACKs (it acknowledges the highest byte received) and the tunnel keeps running.",
+		{Name: "ctcp-loss-no-proxy", File: "ctcp-loss-no-proxy.pcap", Expect: "healthy",
+			Doc:   "cTCP from a CGNAT client (100.72.18.205, client-side capture) straight to the headend, no proxy: two headend->client segments never reach the capture (Wireshark: previous segment not captured; ESP sequence gaps). The cTCP client does not send duplicate ACKs (it acknowledges the highest byte received) and the tunnel keeps running: the loss was tolerated, nothing in the path holds the flow.",
 			Build: func() ([]byte, error) { return buildLossNoProxy(4).pcap(), nil }},
 	}, moreScenarios()...)
 }
@@ -258,7 +258,7 @@ func buildHealthy(seed uint64) *capture {
 	return c
 }
 
-// buildLossNoProxy builds cTCP with loss and no proxy (at-risk).
+// buildLossNoProxy builds cTCP with loss and no proxy (healthy: the loss is tolerated).
 func buildLossNoProxy(seed uint64) *capture {
 	c := newCapture(seed, Start, iface{link: linkEthernet, name: "wlan0", snaplen: 262144})
 	cl := newHost(macClient, addrClientCGN, 128, true, 0x33a1)

@@ -36,8 +36,8 @@ func moreScenarios() []Scenario {
 		{Name: "anyconnect", File: "anyconnect.pcap", Expect: "no-ctcp",
 			Doc:   "AnyConnect from a client behind NAT (192.168.1.23 -> 203.0.113.10): TLS 1.3 on TCP 443 with SNI vpn.example.com, then DTLS 1.2 (record type 0x17, version 0xfefd) on UDP 443 from the same client.",
 			Build: func() ([]byte, error) { return buildAnyConnect(12).pcap(), nil }},
-		{Name: "ctcp-oneway-stall", File: "ctcp-oneway-stall.pcap", Expect: "at-risk",
-			Doc:   "Captured between an inspecting proxy and the headend (public client 198.51.100.77 -> 203.0.113.10:10000): no duplicate ACK is visible, but client->headend data stops for about 40 s while the headend keeps sending ESP and DPD messages (one-way stall).",
+		{Name: "ctcp-oneway-stall", File: "ctcp-oneway-stall.pcap", Expect: "affected",
+			Doc:   "Captured between an inspecting proxy and the headend (public client 198.51.100.77 -> 203.0.113.10:10000): no duplicate ACK is visible, but client->headend data stops for about 40 s while the headend keeps sending ESP and DPD messages, to the end of the capture: the failure seen beyond the device (affected, probable).",
 			Build: func() ([]byte, error) { return buildOneWay(13).pcap(), nil }},
 	}
 }
