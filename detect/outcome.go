@@ -2,8 +2,8 @@ package detect
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"

@@ -170,7 +170,7 @@ type Result struct {
 	// capture next.
 	Confidence    Confidence
 	ConfidenceWhy string
-	Sessions   []SessionResult // parallel to Capture.Sessions
+	Sessions      []SessionResult // parallel to Capture.Sessions
 	// Transports counts the sessions of each VPN transport seen, in the
 	// order of the analyze.Transport constants.
 	Transports []TransportCount

@@ -351,8 +351,15 @@ func (a *DirAccount) text() string {
 	if a.LostAfterCapture > 0 {
 		dp = append(dp, fmt.Sprintf("%s for bytes seen here (lost after the capture point)", plural(a.LostAfterCapture, "retransmit request")))
 	}
-	if a.AckedUnseen > 0 {
-		dp = append(dp, fmt.Sprintf("%s of bytes never captured (capture loss)", plural(a.AckedUnseen, "ACK")))
+	switch {
+	case a.AckedUnseen > 0 && a.LostBeforeCapture > 0:
+		// A cTCP receiver acknowledges the highest byte it got, holes
+		// and all; a TCP receiver only bytes it has: then the capture
+		// missed them. One capture cannot tell the two apart.
+		dp = append(dp, fmt.Sprintf("%s past the holes (a cTCP receiver acknowledges past a hole; otherwise the capture missed the bytes)",
+			plural(a.AckedUnseen, "ACK")))
+	case a.AckedUnseen > 0:
+		dp = append(dp, fmt.Sprintf("%s of bytes never captured (capture loss or asymmetric routing)", plural(a.AckedUnseen, "ACK")))
 	}
 	if len(dp) == 0 {
 		return ""
