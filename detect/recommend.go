@@ -98,33 +98,41 @@ func recommend(c *analyze.Capture, res *Result, primary int) []Recommendation {
 	return recs
 }
 
-// addresses decides which addresses configurations may name. The client
-// address seen is the client's only when the capture was taken on the
-// client side and it is public; otherwise a NAT's or a proxy's may stand
-// in its place. The headend address seen is the headend's unless a TCP
-// stack answers in the headend's name (a proxy may own the address) and
-// the capture was not taken next to the headend.
+// addresses decides which addresses configurations may name (see
+// configAddrs).
 func (x *recContext) addresses() {
-	s := x.s
-	pa := x.sr.Path
+	x.client, x.headend, x.clientNote, x.headendNote = configAddrs(x.s, x.sr.Path)
+	x.clientKnown = x.clientNote == ""
+}
+
+// configAddrs returns the client and headend addresses a configuration
+// may name, each the address seen or a placeholder, and for each
+// placeholder why. The client address seen is the client's only when the
+// capture was taken on the client side and it is public; otherwise a
+// NAT's or a proxy's may stand in its place. The headend address seen is
+// the headend's unless a TCP stack answers in the headend's name (a
+// proxy may own the address) and the capture was not taken next to the
+// headend.
+func configAddrs(s *analyze.Session, pa *Path) (client, headend, clientNote, headendNote string) {
 	if pa == nil {
 		pa = &Path{CapturePoint: UnknownSide}
 	}
 	seenC, seenH := s.Client.Addr().Unmap(), s.Headend.Addr().Unmap()
-	x.client, x.headend = seenC.String(), seenH.String()
-	x.clientKnown = true
+	client, headend = seenC.String(), seenH.String()
+	nat, natWhy := natReason(seenC)
 	switch {
-	case x.nat:
-		x.client, x.clientKnown = "<CLIENT_PUBLIC_IP>", false
-		x.clientNote = fmt.Sprintf("the client's address in this capture, %s, is %s, so the client is behind NAT and its public address is not in this capture", seenC, x.natWhy)
+	case nat:
+		client = "<CLIENT_PUBLIC_IP>"
+		clientNote = fmt.Sprintf("the client's address in this capture, %s, is %s, so the client is behind NAT and its public address is not in this capture", seenC, natWhy)
 	case pa.CapturePoint != ClientSide:
-		x.client, x.clientKnown = "<CLIENT_PUBLIC_IP>", false
-		x.clientNote = fmt.Sprintf("this capture was not taken on the client side (capture point %s), so the client address seen, %s, may be a NAT's or a proxy's", pa.CapturePoint, seenC)
+		client = "<CLIENT_PUBLIC_IP>"
+		clientNote = fmt.Sprintf("this capture was not taken on the client side (capture point %s), so the client address seen, %s, may be a NAT's or a proxy's", pa.CapturePoint, seenC)
 	}
 	if pa.StackFor[analyze.ClientToHeadend] && pa.CapturePoint != HeadendSide {
-		x.headend = "<HEADEND_IP>"
-		x.headendNote = fmt.Sprintf("a TCP stack in the path answers in the headend's name, so the headend address seen here, %s, may be a proxy's", seenH)
+		headend = "<HEADEND_IP>"
+		headendNote = fmt.Sprintf("a TCP stack in the path answers in the headend's name, so the headend address seen here, %s, may be a proxy's", seenH)
 	}
+	return client, headend, clientNote, headendNote
 }
 
 // notes joins the address notes for a Why, "" when there are none.

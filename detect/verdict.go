@@ -378,11 +378,11 @@ func confidenceWhy(sr *SessionResult) string {
 	var next string
 	switch pa.CapturePoint {
 	case ClientSide:
-		next = "capture on the headend side of the device in the path too (" + ascCapture(sr.Session) + ") to see what it delivers"
+		next = "capture on the headend side of the device in the path too (" + ascCapture(sr) + ") to see what it delivers"
 	case HeadendSide:
-		next = "capture on the client side of the device in the path (on the client, or on the ASA's outside interface: " + ascCapture(sr.Session) + ") to see its duplicate ACKs"
+		next = "capture on the client side of the device in the path (on the client, or on the ASA's outside interface: " + ascCapture(sr) + ") to see its duplicate ACKs"
 	default:
-		next = "capture on both sides of the device in the path (" + ascCapture(sr.Session) + ")"
+		next = "capture on both sides of the device in the path (" + ascCapture(sr) + ")"
 	}
 	switch {
 	case sr.Verdict == Affected && sr.Confidence == Proven:
@@ -399,10 +399,12 @@ func confidenceWhy(sr *SessionResult) string {
 	return where + " Next: " + next + "."
 }
 
-// ascCapture is the ASA capture command for the session, with
-// placeholders where the addresses seen may not be the real ones.
-func ascCapture(s *analyze.Session) string {
-	return fmt.Sprintf("capture CTCP interface <IF> match tcp any any eq %d", s.Headend.Port())
+// ascCapture is the ASA capture command for the session's flow, with
+// placeholders where the addresses seen may be a NAT's or a proxy's.
+func ascCapture(sr *SessionResult) string {
+	s := sr.Session
+	client, headend, _, _ := configAddrs(s, sr.Path)
+	return fmt.Sprintf("capture CTCP interface <IF> match tcp host %s host %s eq %d", client, headend, s.Headend.Port())
 }
 
 // noCTCPWhy explains a no-ctcp verdict with the transports seen.
