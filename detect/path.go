@@ -190,7 +190,12 @@ func pathsOf(p *Pass) []*Path {
 func buildPath(s *analyze.Session, reqs []Request) *Path {
 	pa := &Path{}
 	for d := analyze.ClientToHeadend; d <= analyze.HeadendToClient; d++ {
-		pa.Resends[d] = s.Dirs[d].Counts.Retransmissions > 0 || s.ESP[d].Repeats > 0
+		// Resent bytes: retransmissions, ESP messages carried twice, or a
+		// hole filled later (Wireshark flags the filling segment
+		// out-of-order when it comes within the handshake round trip):
+		// a cTCP sender never fills a hole.
+		pa.Resends[d] = s.Dirs[d].Counts.Retransmissions > 0 || s.ESP[d].Repeats > 0 ||
+			s.Dirs[d].Counts.OutOfOrder > 0 && s.Dirs[d].Counts.LostSegments > 0
 		pa.Dirs[d] = account(s, d, reqs)
 	}
 	for i := range reqs {
@@ -439,16 +444,18 @@ func capturePoint(s *analyze.Session, pa *Path) (CapturePoint, string) {
 			rttWhy = fmt.Sprintf("the handshake's round trip lies toward the client (SYN to SYN-ACK %s, SYN-ACK to ACK %s)", fmtDur(toHeadend), fmtDur(toClient))
 		}
 	}
+	// A TTL at its initial value means no router between that sender
+	// and the capture point, which outweighs the handshake's split: an
+	// endpoint that is slow to answer a SYN skews the split, not the TTL.
 	switch {
-	case byTTL != UnknownSide && (byRTT == UnknownSide || byRTT == byTTL):
-		if byRTT == byTTL {
-			return byTTL, ttlWhy + "; " + rttWhy
-		}
+	case byTTL != UnknownSide && byRTT == byTTL:
+		return byTTL, ttlWhy + "; " + rttWhy
+	case byTTL != UnknownSide && byRTT != UnknownSide:
+		return byTTL, ttlWhy + " (the handshake's time split points the other way, which a slow endpoint can cause: " + rttWhy + ")"
+	case byTTL != UnknownSide:
 		return byTTL, ttlWhy
-	case byRTT != UnknownSide && byTTL == UnknownSide:
-		return byRTT, rttWhy
 	case byRTT != UnknownSide:
-		return UnknownSide, "the TTLs and the handshake's time split disagree: " + ttlWhy + ", but " + rttWhy
+		return byRTT, rttWhy
 	}
 	return UnknownSide, "neither the TTLs nor the handshake's time split place the capture point"
 }

@@ -296,6 +296,16 @@ func unjudgedLoss(c *analyze.Capture, sr *SessionResult) string {
 	if st := sr.Stall; st != nil && !st.Silence.Open {
 		return "a one-way stall the capture cannot explain: " + stallSentence(st)
 	}
+	for d := analyze.ClientToHeadend; d <= analyze.HeadendToClient; d++ {
+		// A stream that stopped while the other went on, too short
+		// before the end of the capture to call it.
+		si := s.Dirs[d].EndSilence
+		if si.Open && si.ToFrame == 0 && si.FromFrame != 0 && s.Dirs[d].DataSegments >= StallOtherSegments &&
+			si.OtherSegments >= StallOtherSegments && c.End-si.From >= 2*JudgeWindow {
+			return fmt.Sprintf("the %s->%s stream stops at frame %d while the %s keeps sending (%s from frame %d) until the end of the capture %s later; the capture ends too soon to tell whether the tunnel recovers",
+				d.Side(), d.Other().Side(), si.FromFrame, d.Other().Side(), plural(si.OtherSegments, "data segment"), si.OtherFirstFrame, fmtDur(c.End-si.From))
+		}
+	}
 	pa := sr.Path
 	if pa == nil {
 		return ""
