@@ -256,9 +256,10 @@ func TestRun(t *testing.T) {
 				s.Dirs[1].EndSilence = analyze.Silence{FromFrame: 400, From: 20 * sec, To: 60 * sec, OtherSegments: 120, OtherFirstFrame: 401, Open: true}
 				s.Dirs[1].Silence = s.Dirs[1].EndSilence
 			})),
-			verdict: Affected, // probable: seen beyond the device
-			outcome: Stalled,
-			actions: []Action{ActionIPsecOverUDP, ActionTCPStateBypass, ActionAnyConnect},
+			verdict:  Affected, // probable: seen beyond the device
+			outcome:  Stalled,
+			actions:  []Action{ActionIPsecOverUDP, ActionTCPStateBypass, ActionAnyConnect},
+			critical: []string{"one-way-stall"},
 			check: func(t *testing.T, r *Result) {
 				st := r.Sessions[0].Stall
 				if st == nil || st.Dir != analyze.HeadendToClient {

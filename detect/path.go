@@ -467,7 +467,7 @@ func sentBy(s *analyze.Session, pa *Path, r *analyze.DupAckRun) (SentBy, string)
 	side := asker.Side()
 	var reasons []string
 	if r.SACK > 0 {
-		reasons = append(reasons, fmt.Sprintf("%s of %d carry SACK blocks", plural(r.SACK, "duplicate ACK"), r.Count))
+		reasons = append(reasons, fmt.Sprintf("%d of the %s carry SACK blocks", r.SACK, plural(r.Count, "duplicate ACK")))
 	}
 	for _, e := range pa.Evidence {
 		if e.Dir != asker {
@@ -492,7 +492,7 @@ func sentBy(s *analyze.Session, pa *Path, r *analyze.DupAckRun) (SentBy, string)
 		}
 	}
 	if len(reasons) > 0 && !pa.Resends[data] {
-		return SentByPathDevice, fmt.Sprintf("a TCP stack in the path sent them in the %s's name, not the %s's cTCP endpoint: %s; a cTCP endpoint does neither",
+		return SentByPathDevice, fmt.Sprintf("a TCP stack in the path sent them in the %s's name, not the %s's cTCP endpoint, which never does SACK or resends: %s",
 			side, side, strings.Join(reasons, "; "))
 	}
 	if pa.Resends[data] {

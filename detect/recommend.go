@@ -250,11 +250,11 @@ access-list <OUTSIDE_IN> extended permit esp %[1]s %[3]s`, aclHost(x.client), x.
 func (x *recContext) anyConnect() Recommendation {
 	var why string
 	if len(x.blocked) > 0 {
-		why = fmt.Sprintf("The client's UDP attempts to the headend got no reply in this capture: %s; so UDP is blocked on this path and the UDP-based fixes need a firewall change; AnyConnect's TLS tunnel on TCP 443 runs over a real TCP stack that answers duplicate ACKs, so the failure cannot happen there (%s).",
-			x.blockedText(), x.shows())
+		why = fmt.Sprintf("The client's UDP attempts to the headend got no reply in this capture: %s; so UDP is blocked on this path and the UDP-based fixes need a firewall change; AnyConnect's TLS tunnel on TCP 443 runs over a real TCP stack that answers duplicate ACKs, so the failure behind %s cannot happen there.",
+			x.blockedText(), x.evidence)
 	} else {
-		why = fmt.Sprintf("Long-term fix: the legacy Cisco VPN Client, the only cTCP client, is end of life; AnyConnect (Secure Client) uses TLS over real TCP, which retransmits, plus DTLS or IKEv2 over UDP, so the failure cannot happen there (%s).",
-			x.shows())
+		why = fmt.Sprintf("Long-term fix: the legacy Cisco VPN Client, the only cTCP client, is end of life; AnyConnect (Secure Client) uses TLS over real TCP, which retransmits, plus DTLS or IKEv2 over UDP, so the failure behind %s cannot happen there.",
+			x.evidence)
 	}
 	cfg := `! ASA headend: enable the SSL VPN client (sketch; see the ASA VPN configuration guide)
 webvpn
@@ -337,11 +337,7 @@ func (x *recContext) fixLoss() (Recommendation, bool) {
 	}
 	var why string
 	if len(parts) > 0 {
-		why = "cTCP cannot recover from a single lost segment, and this capture measured on its cTCP sessions: " + strings.Join(parts, "; ")
-		if reqs > 0 {
-			why += fmt.Sprintf("; plus %s", plural(reqs, "retransmit request"))
-		}
-		why += "."
+		why = "cTCP cannot recover from a single lost segment, and this capture measured on its cTCP sessions: " + strings.Join(parts, "; ") + "."
 	} else {
 		why = fmt.Sprintf("cTCP cannot recover from a single lost segment; the cTCP sessions' %s (duplicate ACKs asking for missing bytes) show that segments were lost on the path, though this capture point cannot measure the loss rate.",
 			plural(reqs, "retransmit request"))

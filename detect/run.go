@@ -48,14 +48,55 @@ func Run(c *analyze.Capture, cfg Config) (*Result, error) {
 	}
 	res.Transports, _ = results[VPNTransports].([]TransportCount)
 	res.UDPBlocked, _ = results[UDPBlocked].([]int)
+	primary := decideVerdict(c, res)
+	findings = stopFindings(res, findings)
 	sortFindings(findings)
 	res.Findings = findings
-	primary := decideVerdict(c, res)
 	res.Focus = focus(res)
 	if primary >= 0 && (res.Verdict == Affected || res.Verdict == AtRisk) {
 		res.Recommendations = recommend(c, res, primary)
 	}
 	return res, nil
+}
+
+// stopFindings adds a critical finding for each session whose stream
+// stopped as the failure looks beyond the device (SessionResult.Stop), in
+// place of the one-way-stall warning for the same session, which says
+// less.
+func stopFindings(res *Result, findings []Finding) []Finding {
+	stopped := map[int]bool{}
+	for i := range res.Sessions {
+		if res.Sessions[i].Stop != nil {
+			stopped[res.Sessions[i].Session.ID] = true
+		}
+	}
+	if len(stopped) == 0 {
+		return findings
+	}
+	out := findings[:0]
+	for _, f := range findings {
+		if f.ID == OneWayStall.Name && stopped[f.Session] {
+			continue
+		}
+		out = append(out, f)
+	}
+	for i := range res.Sessions {
+		sr := &res.Sessions[i]
+		st := sr.Stop
+		if st == nil {
+			continue
+		}
+		s := sr.Session
+		out = append(out, Finding{
+			ID:              OneWayStall.Name,
+			Severity:        Critical,
+			Session:         s.ID,
+			Summary:         describeSession(s) + ": " + stopSentence(sr, st) + "; probable, not proven: " + "a client that vanished looks alike from here",
+			Frames:          evidenceFrames(st.Silence.FromFrame, st.Silence.OtherFirstFrame, st.HoleFrame, sr.OutcomeFrame),
+			WiresharkFilter: fmt.Sprintf("%s && frame.number >= %d", sessionFilter(s), st.Silence.FromFrame),
+		})
+	}
+	return out
 }
 
 // focus picks Result.Focus: affected cTCP sessions, then at-risk ones,

@@ -81,7 +81,9 @@ func unansweredFinding(c *analyze.Capture, sr *SessionResult, r *Request) Findin
 	fmt.Fprintf(&b, "%s: %s %s for relative seq %d (%s)", describeSession(s),
 		asked(r), askedText(run), run.Ack, dupAckExtent(run))
 	if r.SentBy == SentByPathDevice {
-		fmt.Fprintf(&b, "; %s", r.SentByWhy)
+		if _, ev, ok := strings.Cut(r.SentByWhy, ": "); ok {
+			fmt.Fprintf(&b, " (%s)", ev)
+		}
 	}
 	fmt.Fprintf(&b, "; the %s never resent the bytes and sent %s past the hole; %s",
 		run.By.Other().Side(), plural(run.DataAbove, "new segment"), whereLost(run))

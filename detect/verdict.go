@@ -117,7 +117,7 @@ func judgeSession(c *analyze.Capture, sr *SessionResult) {
 	if st := findStop(c, sr); st != nil {
 		sr.Stop = st
 		sr.Verdict, sr.Confidence = Affected, Probable
-		sr.Why = fmt.Sprintf("%s: %s", describeSession(s), stopSentence(c, sr, st))
+		sr.Why = fmt.Sprintf("%s: %s", describeSession(s), stopSentence(sr, st))
 		return
 	}
 	if pa.Resends[0] || pa.Resends[1] {
@@ -270,17 +270,25 @@ func findStop(c *analyze.Capture, sr *SessionResult) *Stop {
 }
 
 // stopSentence describes a Stop and what became of the session.
-func stopSentence(c *analyze.Capture, sr *SessionResult, st *Stop) string {
+func stopSentence(sr *SessionResult, st *Stop) string {
 	d := st.Dir
 	var b strings.Builder
 	fmt.Fprintf(&b, "the %s->%s stream stops at frame %d", d.Side(), d.Other().Side(), st.Silence.FromFrame)
 	if st.HoleFrame != 0 {
 		fmt.Fprintf(&b, " (after a hole: frame %d is flagged \"previous segment not captured\")", st.HoleFrame)
 	}
-	fmt.Fprintf(&b, " while the %s keeps sending (%s from frame %d over %s); no duplicate ACK is visible from here, and the session %s",
+	fmt.Fprintf(&b, " while the %s keeps sending (%s from frame %d over %s); no duplicate ACK is visible from here, and %s",
 		d.Other().Side(), plural(st.Silence.OtherSegments, "data segment"), st.Silence.OtherFirstFrame,
-		fmtDur(st.Silence.Duration()), outcomeSentence(c, sr))
+		fmtDur(st.Silence.Duration()), stopOutcome(sr, d))
 	return b.String()
+}
+
+// stopOutcome says how a stopped session ended.
+func stopOutcome(sr *SessionResult, d analyze.Dir) string {
+	if sr.Outcome == Stalled {
+		return fmt.Sprintf("the %s sent no more data up to the end of the capture", d.Side())
+	}
+	return "the session " + outcomeVerb(sr)
 }
 
 // unjudgedLoss returns why the session's loss or stall cannot be judged,
