@@ -29,6 +29,15 @@ type flowClass struct {
 		ok       bool
 		spi, seq uint32
 	}
+	// cTCP framing (framing.go): per-direction framers, ESP sequence
+	// state (allocated for flows that carry ESP), and the messages framed
+	// at their trailers in the inspected segments, with their bytes and
+	// those of the fully captured inspected segments.
+	fr              [2]framer
+	esp             *[2]espTrack
+	framedMsgs      int
+	framedBytes     uint64
+	fullBytes       uint64
 	synBy, synAckBy int8 // direction that sent a SYN / SYN-ACK, -1 none
 	started         bool
 }
@@ -49,10 +58,10 @@ func be32(b []byte) uint32 {
 // observeTCP inspects one TCP data segment of f sent in direction d.
 func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32) {
 	fc.init()
-	s := f.sess
 	b := p.Payload
 	first := fc.inspected[d] == 0
-	if fc.inspected[d] < classifyLimit {
+	inspect := fc.inspected[d] < classifyLimit
+	if inspect {
 		fc.inspected[d]++
 		if first && bytes.HasPrefix(b, iketcpPrefix) {
 			fc.iketcp = true
@@ -65,6 +74,7 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 			fc.noBytes++
 		case len(b) == int(seglen):
 			fc.full++
+			fc.fullBytes += uint64(seglen)
 			if decode.IsCTCPTrailer(b) {
 				fc.trailer++
 			}
@@ -75,9 +85,11 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 	if fc.notCTCP {
 		return
 	}
-	// cTCP content: one UDP(500)+IKE message or one ESP packet per segment.
+	// The messages, framed in the byte stream: ESP and IKE facts.
+	fc.frame(f, p, d, seglen, inspect)
+	// Segment heads (the evidence when the snaplen cut the trailers): one
+	// UDP(500)+IKE message or one ESP packet per segment at a sender.
 	if decode.IsIKEinUDP500(b) {
-		s.IKEPackets[d]++
 		fc.ikeHdr++
 		return
 	}
@@ -90,11 +102,9 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 		fc.espHdr++
 	}
 	pv.ok, pv.spi, pv.seq = true, spi, sq
-	if spi != 0 {
-		observeESP(&s.ESP[d], b)
-	}
-	// Give up on cTCP once enough fully captured segments lack the trailer.
-	if fc.full >= 8 && fc.trailer*10 < fc.full*8 {
+	// Give up on cTCP once enough fully captured segments lack the
+	// trailer, at their end and in the byte stream.
+	if inspect && fc.full >= 8 && fc.trailer*10 < fc.full*8 && (fc.framedBytes+fc.pending())*2 < fc.fullBytes {
 		fc.notCTCP = true
 	}
 }
@@ -112,13 +122,13 @@ func (fc *flowClass) observeUDP(f *flow, p *decode.Packet, d Dir) {
 		case len(b) >= 4 && be32(b) == 0:
 			s.IKEPackets[d]++
 		case len(b) >= 8:
-			observeESP(&s.ESP[d], b)
+			fc.espHeader(s, d, b, p.Frame)
 		}
 	case p.SrcPort == 500 || p.DstPort == 500:
 		s.IKEPackets[d]++
 	case p.SrcPort == 10000 || p.DstPort == 10000:
 		if len(b) >= 8 && be32(b) != 0 {
-			observeESP(&s.ESP[d], b)
+			fc.espHeader(s, d, b, p.Frame)
 		} else if p.PayloadLen == 1 {
 			s.Keepalives[d]++
 		}
@@ -170,6 +180,11 @@ func (fc *flowClass) decide(t *tracker, f *flow) {
 		case fc.trailer > 0 && fc.trailer*10 >= fc.full*8:
 			s.Transport, s.TransportSure = TransportCTCP, true
 			s.TransportWhy = fmt.Sprintf("Cisco cTCP trailer on %d of %d fully captured segments", fc.trailer, fc.full)
+		case fc.framedMsgs >= 3 && fc.framedBytes*10 >= fc.fullBytes*8:
+			// The segments do not end at the messages, but the trailers
+			// frame the byte stream: re-segmented in the path.
+			s.Transport, s.TransportSure = TransportCTCP, true
+			s.TransportWhy = fmt.Sprintf("Cisco cTCP trailers frame the byte stream (%d messages in %d fully captured segments, re-segmented in the path)", fc.framedMsgs, fc.full)
 		case fc.espHdr+fc.ikeHdr >= 3 && fc.trailer*10 >= fc.full*8:
 			s.Transport, s.TransportSure = TransportCTCP, false
 			where := fmt.Sprintf("on TCP port %d", f.servicePort())
@@ -190,6 +205,10 @@ func (fc *flowClass) decide(t *tracker, f *flow) {
 			s.TransportWhy = "TLS on TCP 443"
 		default:
 			s.Transport = TransportTCP
+		}
+		if s.Transport != TransportCTCP {
+			// Messages framed in another stream are chance.
+			s.ESP, s.IKEPackets, s.Framing = [2]ESPStats{}, [2]uint64{}, [2]Framing{}
 		}
 	}
 }
@@ -261,8 +280,10 @@ func (t *tracker) orient(f *flow) {
 	s.BaseSeq[0], s.BaseSeq[1] = s.BaseSeq[1], s.BaseSeq[0]
 	s.Dirs[0], s.Dirs[1] = s.Dirs[1], s.Dirs[0]
 	s.ESP[0], s.ESP[1] = s.ESP[1], s.ESP[0]
+	s.Framing[0], s.Framing[1] = s.Framing[1], s.Framing[0]
 	s.IKEPackets[0], s.IKEPackets[1] = s.IKEPackets[1], s.IKEPackets[0]
 	s.Keepalives[0], s.Keepalives[1] = s.Keepalives[1], s.Keepalives[0]
+	s.Peer[0], s.Peer[1] = s.Peer[1], s.Peer[0]
 	for i := range s.Requests {
 		s.Requests[i].By = s.Requests[i].By.Other()
 	}

@@ -149,9 +149,14 @@ func FuzzClassify(f *testing.F) {
 		tf := &flow{sess: &Session{Proto: decode.ProtoTCP}, a: a, b: b}
 		tf.cls.init()
 		var segs [2]int
+		var next [2]uint32 // each direction's records follow each other in its byte stream
+		var nbytes [2]uint64
 		for i, r := range recs {
 			p := tcpPacket(uint64(i+1), a, b, r)
+			p.Seq = next[r.dir]
+			next[r.dir] += uint32(r.seglen)
 			segs[r.dir]++
+			nbytes[r.dir] += uint64(r.seglen)
 			tf.cls.observeTCP(tf, &p, r.dir, uint32(r.seglen))
 		}
 		fc, s := &tf.cls, tf.sess
@@ -159,14 +164,24 @@ func FuzzClassify(f *testing.F) {
 			if fc.inspected[d] > classifyLimit || fc.inspected[d] > segs[d] {
 				t.Fatalf("inspected %d of %d segments in direction %d", fc.inspected[d], segs[d], d)
 			}
-			checkESP(t, &s.ESP[d], segs[d])
+			// Framed messages are at least minBody+16 bytes long; a
+			// segment adds at most one ESP packet besides them (a
+			// message cut by a hole).
+			checkESP(t, &s.ESP[d], nbytes[d]/(minBody+trailerLen)+uint64(segs[d]))
+			checkFraming(t, &s.Framing[d], segs[d], nbytes[d])
+			if s.IKEPackets[d] != s.Framing[d].IKEMessages {
+				t.Fatalf("direction %d: %d IKE packets, %d IKE messages framed", d, s.IKEPackets[d], s.Framing[d].IKEMessages)
+			}
 		}
 		inspected := fc.inspected[0] + fc.inspected[1]
 		if fc.trailer > fc.full || fc.full+fc.noBytes > inspected {
 			t.Fatalf("trailer %d, full %d, no bytes %d, inspected %d", fc.trailer, fc.full, fc.noBytes, inspected)
 		}
-		if fc.espHdr+fc.ikeHdr > len(recs) || s.IKEPackets[0]+s.IKEPackets[1] != uint64(fc.ikeHdr) {
-			t.Fatalf("ESP continuations %d, IKE headers %d (IKE packets %v) in %d segments", fc.espHdr, fc.ikeHdr, s.IKEPackets, len(recs))
+		if fc.espHdr+fc.ikeHdr > len(recs) {
+			t.Fatalf("ESP continuations %d, IKE headers %d in %d segments", fc.espHdr, fc.ikeHdr, len(recs))
+		}
+		if fc.framedBytes > nbytes[0]+nbytes[1] || uint64(fc.framedMsgs)*(minBody+trailerLen) > fc.framedBytes {
+			t.Fatalf("%d messages, %d bytes framed in %d bytes", fc.framedMsgs, fc.framedBytes, nbytes[0]+nbytes[1])
 		}
 		if fc.iketcp && !(len(recs) > 0 && bytes.HasPrefix(firstPayload(recs), iketcpPrefix)) {
 			t.Fatal("IKETCP without the prefix on a direction's first segment")
@@ -174,13 +189,16 @@ func FuzzClassify(f *testing.F) {
 		fc.decide(tr, tf)
 		switch s.Transport {
 		case TransportCTCP:
-			if s.TransportSure && (fc.trailer == 0 || fc.trailer*10 < fc.full*8) {
-				t.Fatalf("sure cTCP with %d trailers in %d full segments", fc.trailer, fc.full)
+			if s.TransportSure && (fc.trailer == 0 || fc.trailer*10 < fc.full*8) && (fc.framedMsgs < 3 || fc.framedBytes*10 < fc.fullBytes*8) {
+				t.Fatalf("sure cTCP with %d trailers in %d full segments, %d messages framed in %d bytes of %d", fc.trailer, fc.full, fc.framedMsgs, fc.framedBytes, fc.fullBytes)
 			}
 			if !s.TransportSure && fc.espHdr+fc.ikeHdr < 3 && fc.noBytes == 0 {
 				t.Fatalf("guessed cTCP without evidence: %+v", *fc)
 			}
 		case TransportIKETCP, TransportTCP:
+			if s.ESP[0].Packets+s.ESP[1].Packets > 0 || s.Framing != [2]Framing{} || s.IKEPackets != [2]uint64{} {
+				t.Fatalf("%s flow keeps cTCP facts: ESP %+v framing %+v", s.Transport, s.ESP, s.Framing)
+			}
 		default:
 			t.Fatalf("TCP flow classified %q", s.Transport)
 		}
@@ -202,7 +220,7 @@ func FuzzClassify(f *testing.F) {
 		}
 		us := uf.sess
 		for d := range 2 {
-			checkESP(t, &us.ESP[d], segs[d])
+			checkESP(t, &us.ESP[d], uint64(segs[d]))
 			if n := us.ESP[d].Packets + us.IKEPackets[d] + us.Keepalives[d]; n > uint64(segs[d]) {
 				t.Fatalf("direction %d: %d ESP + IKE + keepalives from %d datagrams", d, n, segs[d])
 			}
@@ -259,11 +277,17 @@ func firstPayload(recs []fuzzRecord) []byte {
 }
 
 // checkESP checks the consistency of one direction's ESP facts gathered
-// from n packets.
-func checkESP(t *testing.T, e *ESPStats, n int) {
+// from at most n packets.
+func checkESP(t *testing.T, e *ESPStats, n uint64) {
 	t.Helper()
-	if e.Packets > uint64(n) || uint64(e.SPIs) > e.Packets || e.Packets > 0 && e.SPIs == 0 {
-		t.Fatalf("ESP %d packets, %d SPIs from %d segments", e.Packets, e.SPIs, n)
+	if e.Packets > n || uint64(e.SPIs) > e.Packets || e.Packets > 0 && e.SPIs == 0 {
+		t.Fatalf("ESP %d packets, %d SPIs, at most %d packets", e.Packets, e.SPIs, n)
+	}
+	if len(e.GapFrames) > MaxRunFrames || len(e.RepeatFrames) > MaxRunFrames || uint64(len(e.RepeatFrames)) > e.Repeats {
+		t.Fatalf("ESP %d gap frames, %d repeat frames for %d repeats", len(e.GapFrames), len(e.RepeatFrames), e.Repeats)
+	}
+	if e.Late > e.Packets || e.Late+e.Repeats > e.Packets {
+		t.Fatalf("ESP %d late, %d repeats in %d packets", e.Late, e.Repeats, e.Packets)
 	}
 	if e.SeqGaps+e.Repeats > e.Packets-uint64(e.SPIs) {
 		t.Fatalf("ESP %d gaps + %d repeats in %d packets of %d SPIs", e.SeqGaps, e.Repeats, e.Packets, e.SPIs)
@@ -279,5 +303,20 @@ func checkOriented(t *testing.T, s *Session, a, b netip.AddrPort) {
 	t.Helper()
 	if !(s.Client == a && s.Headend == b || s.Client == b && s.Headend == a) || s.ClientBy == "" {
 		t.Fatalf("client %v headend %v (by %q) for flow %v-%v", s.Client, s.Headend, s.ClientBy, a, b)
+	}
+}
+
+// checkFraming checks the consistency of one direction's framing facts
+// gathered from segs segments holding n bytes.
+func checkFraming(t *testing.T, f *Framing, segs int, n uint64) {
+	t.Helper()
+	if f.ESPMessages+f.IKEMessages > f.Messages || f.Messages > n/(minBody+trailerLen)+uint64(segs) {
+		t.Fatalf("framing %+v: more messages than %d segments of %d bytes hold", *f, segs, n)
+	}
+	if f.Coalesced > uint64(segs) || f.UnframedSegments > uint64(segs) || f.Truncated > f.UnframedSegments || f.UnframedBytes > n || f.Split > f.Messages {
+		t.Fatalf("framing %+v from %d segments of %d bytes", *f, segs, n)
+	}
+	if (f.Coalesced > 0) != (f.CoalescedFrame > 0) || (f.Split > 0) != (f.SplitFrame > 0) || (f.UnframedSegments > 0) != (f.UnframedFrame > 0) {
+		t.Fatalf("framing %+v: counts and frames disagree", *f)
 	}
 }

@@ -59,6 +59,7 @@ func FuzzAnalyze(f *testing.F) {
 			if s.Packets > c.Packets {
 				t.Fatalf("session %d has %d packets of %d", i, s.Packets, c.Packets)
 			}
+			checkPeer(t, s)
 			for _, r := range s.Requests {
 				if r.Count < len(r.Frames) || len(r.Frames) == 0 {
 					t.Fatalf("run count %d with %d frames", r.Count, len(r.Frames))

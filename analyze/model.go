@@ -235,7 +235,11 @@ type Session struct {
 // client's SYN, the headend's SYN-ACK and the client's first ACK after it.
 // Its time split tells where the capture point stands: close to the
 // client, SYN to SYN-ACK is the round trip and SYN-ACK to ACK is short;
-// close to the headend, the other way round.
+// close to the headend, the other way round. When the SYN or the SYN-ACK
+// was sent more than once, it is the chain the ACK completed (the last SYN
+// before the SYN-ACK, the last SYN-ACK before the ACK), so that a
+// retransmission timeout does not count as a round trip; the ACK may
+// carry data. ACKFrame is 0 without a SYN-ACK.
 type Handshake struct {
 	SYNFrame, SYNACKFrame, ACKFrame uint64
 	SYNTime, SYNACKTime, ACKTime    int64
@@ -301,7 +305,8 @@ type PeerStats struct {
 	// above the last); IPIDAckOutside counts pure ACKs whose IP-ID lies
 	// outside the series of the data segments around them, with
 	// IPIDAckOutsideFrame the first; DF counts packets with Don't
-	// Fragment set. IPv4 only.
+	// Fragment set. IPv4 only; packets with DF and IP-ID 0 are left out
+	// of the series (peer.go says how it is followed, and its limits).
 	IPIDData, IPIDAckOutside uint64
 	IPIDAckOutsideFrame      uint64
 	DF, NoDF                 uint64
@@ -470,7 +475,10 @@ type DupAckRun struct {
 	// RequestedFrame is the data sender's frame that carried the
 	// requested byte (seq <= Ack < seq+len) before the first duplicate
 	// ACK, 0 when the capture never saw it (lost before the capture
-	// point).
+	// point). Only the data sender's last 64 data segments before the
+	// first duplicate ACK are looked at (the latest that carried the
+	// byte wins): 0 while SeenBefore is set means only that it is not
+	// among them (sent earlier, or in a hole the capture missed).
 	RequestedFrame uint64
 
 	// Fingerprint of the duplicate ACKs themselves: how many carried SACK

@@ -89,6 +89,8 @@ type tcpConn struct {
 
 	tsMruSyn int64 // time of the most recent SYN (0: none)
 	firstRTT int64 // handshake RTT (0: unknown)
+
+	peer peerConn // who sent what (peer.go)
 }
 
 func newTCPHalf() tcpHalf { return tcpHalf{winScale: wsUnknown, curRun: -1} }

@@ -570,6 +570,7 @@ func (t *tracker) addTCP(p *decode.Packet) {
 	}
 
 	t.trackRuns(f, p, d, ta, seglen)
+	t.observePeer(f, p, d, ta, seglen)
 	if seglen > 0 {
 		t.data(f, p, d, seglen)
 		if p.Flags&decode.FlagRST == 0 {
@@ -668,6 +669,9 @@ func interesting(s *Session) bool {
 // is not interesting is dropped and only counted.
 func (t *tracker) retire(f *flow, evicted bool) {
 	s := f.sess
+	if f.tcp != nil {
+		f.tcp.peer.release()
+	}
 	// A session that ended with RST or FIN is silent only until its end;
 	// one still open is silent until the end of the capture (set in finish).
 	closed := s.Dirs[0].RSTFrame != 0 || s.Dirs[1].RSTFrame != 0 || (s.Dirs[0].FINFrame != 0 && s.Dirs[1].FINFrame != 0)
@@ -743,6 +747,7 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
 	*f.store = newSession(p)
 	f.sess = f.store
+	f.sess.Peer[0].SYNWScale, f.sess.Peer[1].SYNWScale = -1, -1 // no SYN seen yet
 	f.cls.init()
 	f.sess.Stream = t.streams
 	t.streams++
@@ -948,37 +953,9 @@ func (t *tracker) addESP(p *decode.Packet) {
 	t.touch(f, p, d)
 	if p.PayloadLen > 0 {
 		t.data(f, p, d, uint32(p.PayloadLen))
-		observeESP(&f.sess.ESP[d], p.Payload)
+		f.cls.espHeader(f.sess, d, p.Payload, p.Frame)
 	}
 	t.bump(f, p.Time)
-}
-
-// observeESP updates ESP facts from an ESP header (SPI, sequence number).
-func observeESP(e *ESPStats, b []byte) {
-	if len(b) < 8 {
-		return
-	}
-	spi := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	sq := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
-	if e.Packets == 0 || spi != e.SPI {
-		if e.SPIs < 1<<30 {
-			e.SPIs++
-		}
-		e.SPI, e.FirstSeq, e.LastSeq = spi, sq, sq
-		e.Packets++
-		return
-	}
-	e.Packets++
-	if sq > e.LastSeq+1 && sq-e.LastSeq < 1<<20 {
-		e.SeqGaps++
-		e.SeqMissing += uint64(sq - e.LastSeq - 1)
-	}
-	if sq <= e.LastSeq && e.LastSeq-sq < 1<<20 {
-		e.Repeats++
-	}
-	if sq > e.LastSeq {
-		e.LastSeq = sq
-	}
 }
 
 // finish turns the flows into the capture's sessions: retires the flows

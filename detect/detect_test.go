@@ -178,8 +178,8 @@ func TestRun(t *testing.T) {
 					ID:       "unanswered-retransmit-request",
 					Severity: Critical,
 					Session:  0,
-					Summary: "session 0 (cTCP 192.168.1.20:51000 -> 203.0.113.5:10000): the headend asked 5 times for relative seq 48213 " +
-						"(duplicate ACKs at frames 112 to 130 over 1.0 s); the client never resent the bytes and sent 37 new segments past the hole; " +
+					Summary: "session 0 (cTCP 192.168.1.20:51000 -> 203.0.113.5:10000): the headend asked for relative seq 48213 " +
+						"(5 duplicate ACKs, frames 112-130 over 1.0 s); the client never resent the bytes and sent 37 new segments past the hole; " +
 						"the bytes had crossed the capture point before the request, so they were lost beyond it; " +
 						"the session was reset (frame 900), 41.2 s later",
 					Frames:          []uint64{110, 112, 115, 118, 124, 130},
@@ -188,7 +188,7 @@ func TestRun(t *testing.T) {
 				if diff := cmp.Diff(want, f); diff != "" {
 					t.Errorf("first finding (-want +got):\n%s", diff)
 				}
-				if !strings.Contains(r.VerdictWhy, "frames 112 to 130 over 1.0 s") || r.Confidence != Proven {
+				if !strings.Contains(r.VerdictWhy, "(5 duplicate ACKs, frames 112-130 over 1.0 s)") || r.Confidence != Proven {
 					t.Errorf("VerdictWhy = %q", r.VerdictWhy)
 				}
 			},

@@ -16,16 +16,57 @@ const maxFindingFrames = 64
 // second is one second in nanoseconds (capture timestamps are ns).
 const second = int64(1e9)
 
-// fmtDur formats a duration in nanoseconds for a summary: "41.2 s", or
-// "350 ms" below one second.
-func fmtDur(ns int64) string {
+// fmtDur is FormatDuration.
+func fmtDur(ns int64) string { return FormatDuration(ns) }
+
+// FormatDuration writes a duration in nanoseconds for reading, the one
+// format of every duration in detect's sentences and in the reports: "350
+// ms" below one second (whole milliseconds, truncated), "8.4 s" below one
+// minute (tenths, rounded), then "2 min 5 s", "2 min", "1 h 3 min 20 s"
+// (whole seconds, rounded; parts that are zero left out). A negative
+// duration is written as 0 ms.
+func FormatDuration(ns int64) string {
 	if ns < 0 {
 		ns = 0
 	}
 	if ns < second {
 		return strconv.FormatInt(ns/1e6, 10) + " ms"
 	}
-	return strconv.FormatFloat(float64(ns)/1e9, 'f', 1, 64) + " s"
+	if s := strconv.FormatFloat(float64(ns)/1e9, 'f', 1, 64); ns < 60*second && s != "60.0" {
+		return s + " s"
+	}
+	secs := (ns + second/2) / second
+	h, m, sec := secs/3600, secs%3600/60, secs%60
+	var parts []string
+	if h > 0 {
+		parts = append(parts, strconv.FormatInt(h, 10)+" h")
+	}
+	if m > 0 {
+		parts = append(parts, strconv.FormatInt(m, 10)+" min")
+	}
+	if sec > 0 {
+		parts = append(parts, strconv.FormatInt(sec, 10)+" s")
+	}
+	return strings.Join(parts, " ")
+}
+
+// DupAckExtent describes a run of duplicate ACKs by its whole extent, the
+// same wherever one is shown: "64 duplicate ACKs, frames 2055-2190 over
+// 8.4 s", "1 duplicate ACK, frame 2055". first and last are its first and
+// last duplicate ACK (last 0 when unknown: "64 duplicate ACKs from frame
+// 2055"), ns the time between them.
+func DupAckExtent(count int, first, last uint64, ns int64) string {
+	n := plural(count, "duplicate ACK")
+	switch {
+	case first == 0:
+		return n
+	case count <= 1 || last == first:
+		return n + ", frame " + strconv.FormatUint(first, 10)
+	case last == 0:
+		return n + " from frame " + strconv.FormatUint(first, 10)
+	}
+	return n + ", frames " + strconv.FormatUint(first, 10) + "-" + strconv.FormatUint(last, 10) +
+		" over " + FormatDuration(ns)
 }
 
 // fmtPercent formats a rate in [0, 1] as a percentage with two decimals.

@@ -422,10 +422,10 @@ func capturePoint(s *analyze.Session, pa *Path) (CapturePoint, string) {
 		switch {
 		case cNear && !hNear:
 			byTTL = ClientSide
-			ttlWhy = fmt.Sprintf("the client's packets arrive with TTL %d (no router between the client and the capture point), the headend side's with TTL %s", ct.Max, ttlText(ht))
+			ttlWhy = fmt.Sprintf("the client's packets arrive with TTL %d, so no router lies between the client and the capture point; the headend side's arrive with TTL %s", ct.Max, ttlText(ht))
 		case hNear && !cNear:
 			byTTL = HeadendSide
-			ttlWhy = fmt.Sprintf("the headend's packets arrive with TTL %d (no router between the headend and the capture point), the client side's with TTL %s", ht.Max, ttlText(ct))
+			ttlWhy = fmt.Sprintf("the headend's packets arrive with TTL %d, so no router lies between the headend and the capture point; the client side's arrive with TTL %s", ht.Max, ttlText(ct))
 		}
 	}
 	var byRTT CapturePoint = UnknownSide

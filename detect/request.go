@@ -176,9 +176,9 @@ func reportRequests(p *Pass, s *analyze.Session, reqs []Request, short int, shor
 		p.Report(Finding{
 			Severity: Warning,
 			Session:  s.ID,
-			Summary: fmt.Sprintf("%s: %s answered, so data was lost on the path; the first: the %s asked %s (dup ACK frames %s) for relative seq %d and %s",
+			Summary: fmt.Sprintf("%s: %s answered, so data was lost or reordered on the path; the first: the %s asked for relative seq %d (%s) and %s",
 				describeSession(s), plural(len(answered), "retransmit request was"), first.Run.By.Side(),
-				plural(first.Run.Count, "time"), frameSpan(first.Run.Frames), first.Run.Ack, first.Why),
+				first.Run.Ack, dupAckExtent(first.Run), first.Why),
 			Frames:          evidenceFrames(frames...),
 			WiresharkFilter: base + " && tcp.analysis.duplicate_ack",
 		})
@@ -192,9 +192,9 @@ func reportRequests(p *Pass, s *analyze.Session, reqs []Request, short int, shor
 		p.Report(Finding{
 			Severity: Warning,
 			Session:  s.ID,
-			Summary: fmt.Sprintf("%s: %s could not be judged; the first: the %s asked %s (dup ACK frames %s) for relative seq %d but %s",
+			Summary: fmt.Sprintf("%s: %s could not be judged; the first: the %s asked for relative seq %d (%s) but %s",
 				describeSession(s), plural(len(unknown), "retransmit request"), first.Run.By.Side(),
-				plural(first.Run.Count, "time"), frameSpan(first.Run.Frames), first.Run.Ack, first.Why),
+				first.Run.Ack, dupAckExtent(first.Run), first.Why),
 			Frames:          evidenceFrames(frames...),
 			WiresharkFilter: fmt.Sprintf("%s && tcp.analysis.duplicate_ack && tcp.ack == %d", base, first.Run.Ack),
 		})

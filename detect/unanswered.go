@@ -78,13 +78,14 @@ func unansweredFinding(c *analyze.Capture, sr *SessionResult, r *Request) Findin
 	run := r.Run
 	s := sr.Session
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s %s for relative seq %d (%s)", describeSession(s),
-		asked(r), askedText(run), run.Ack, dupAckExtent(run))
+	fmt.Fprintf(&b, "%s: %s for relative seq %d (%s", describeSession(s),
+		asked(r), run.Ack, dupAckExtent(run))
 	if r.SentBy == SentByPathDevice {
 		if _, ev, ok := strings.Cut(r.SentByWhy, ": "); ok {
-			fmt.Fprintf(&b, " (%s)", ev)
+			fmt.Fprintf(&b, "; %s", ev)
 		}
 	}
+	b.WriteString(")")
 	fmt.Fprintf(&b, "; the %s never resent the bytes and sent %s past the hole; %s",
 		run.By.Other().Side(), plural(run.DataAbove, "new segment"), whereLost(run))
 	if run.RequestedFrame != 0 {

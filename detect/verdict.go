@@ -103,8 +103,8 @@ func judgeSession(c *analyze.Capture, sr *SessionResult) {
 				n++
 			}
 		}
-		sr.Why = fmt.Sprintf("%s: %s %s for relative seq %d (%s); the %s never resent it and sent %s past it",
-			describeSession(s), asked(u), askedText(r), r.Ack, dupAckExtent(r),
+		sr.Why = fmt.Sprintf("%s: %s for relative seq %d (%s); the %s never resent it and sent %s past it",
+			describeSession(s), asked(u), r.Ack, dupAckExtent(r),
 			r.By.Other().Side(), plural(r.DataAbove, "new segment"))
 		if n > 1 {
 			sr.Why += fmt.Sprintf(" (%s unanswered in this session)", plural(n, "request"))
@@ -178,23 +178,10 @@ func asked(r *Request) string {
 	return "the " + r.Run.By.Side() + " asked"
 }
 
-// askedText is "37 times" or "once".
-func askedText(r *analyze.DupAckRun) string {
-	if r.Count == 1 {
-		return "once"
-	}
-	return plural(r.Count, "time")
-}
-
-// dupAckExtent gives a run's whole extent: "duplicate ACKs at frames
-// 112-930 over 8.4 s" (first and last frame, never a capped list).
+// dupAckExtent gives a run's whole extent (DupAckExtent): never a
+// capped list of frames.
 func dupAckExtent(r *analyze.DupAckRun) string {
-	first := firstDupFrame(r)
-	last := lastDupFrame(r)
-	if r.Count <= 1 || last == first {
-		return fmt.Sprintf("duplicate ACK at frame %d", first)
-	}
-	return fmt.Sprintf("duplicate ACKs at frames %d to %d over %s", first, last, fmtDur(r.LastTime-r.FirstTime))
+	return DupAckExtent(r.Count, firstDupFrame(r), lastDupFrame(r), r.LastTime-r.FirstTime)
 }
 
 // lastDupFrame is the run's last duplicate ACK.
@@ -297,8 +284,8 @@ func unjudgedLoss(c *analyze.Capture, sr *SessionResult) string {
 	s := sr.Session
 	for i := range sr.Requests {
 		if r := &sr.Requests[i]; r.Answer == AnswerUnknown {
-			return fmt.Sprintf("%s %s for relative seq %d (%s) but %s; whether the path holds the flow on that hole this capture cannot tell",
-				asked(r), askedText(r.Run), r.Run.Ack, dupAckExtent(r.Run), r.Why)
+			return fmt.Sprintf("%s for relative seq %d (%s) but %s; whether the path holds the flow on that hole this capture cannot tell",
+				asked(r), r.Run.Ack, dupAckExtent(r.Run), r.Why)
 		}
 	}
 	if st := sr.Stall; st != nil && !st.Silence.Open {
@@ -392,7 +379,7 @@ func confidenceWhy(sr *SessionResult) string {
 	if pa == nil {
 		pa = &Path{CapturePoint: UnknownSide}
 	}
-	where := fmt.Sprintf("Capture point: %s (%s).", pa.CapturePoint, pa.CapturePointWhy)
+	where := fmt.Sprintf("Capture point: %s: %s.", pa.CapturePoint, pa.CapturePointWhy)
 	var next string
 	switch pa.CapturePoint {
 	case ClientSide:

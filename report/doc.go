@@ -21,6 +21,14 @@
 // Report.Graphs. Every renderer prints the same facts; graphs and evidence
 // frames appear only where BuildWith was given the sessions' series.
 //
+// The text, Markdown and HTML renderers share their wording: each report
+// starts with a heading line and a verdict line that both name the
+// capture, durations have one format ("350 ms", "8.4 s", "2 min 5 s"), a
+// run of duplicate ACKs is always shown by its whole extent ("64 duplicate
+// ACKs, frames 2055-2190 over 8.4 s"), and the notes under the sessions
+// table leave out what a finding already says. Markdown and HTML end with
+// a glossary.
+//
 // # Untrusted text
 //
 // Every string that comes from a capture (file names, warnings, anything

@@ -96,9 +96,11 @@ type GraphRequest struct {
 	Ack      uint32  // the same, as in RetransmitRequest.Ack
 	From, To float64 // first and last duplicate ACK, seconds from the start
 	DupAcks  int
-	// FirstFrame and LastFrame are the first and last listed duplicate
-	// ACK frames.
+	// FirstFrame and LastFrame are the first and last duplicate ACK frames
+	// of the whole run (LastFrame 0 when unknown); Seconds is the time
+	// between them.
 	FirstFrame, LastFrame uint64
+	Seconds               float64
 	// Answered is true, false, or nil when the capture cannot tell.
 	Answered *bool
 }
@@ -255,9 +257,10 @@ func buildGraph(c *analyze.Capture, s *analyze.Session, sr *detect.SessionResult
 				From:    clamp(sec(run.FirstTime)),
 				To:      clamp(sec(max(run.LastTime, run.FirstTime))),
 				DupAcks: run.Count,
+				Seconds: runSeconds(run),
 			}
 			if len(run.Frames) > 0 {
-				gq.FirstFrame, gq.LastFrame = run.Frames[0], run.Frames[len(run.Frames)-1]
+				gq.FirstFrame, gq.LastFrame = run.Frames[0], runLastFrame(run)
 			}
 			switch q.Answer {
 			case detect.Answered:
@@ -335,7 +338,7 @@ func graphMarkers(c *analyze.Capture, s *analyze.Session, sr *detect.SessionResu
 			t = clamp(sec(st.From))
 		}
 		ms = append(ms, GraphMarker{Time: t, Frame: st.FromFrame, Kind: "stall",
-			Label: fmt.Sprintf("%s stops sending data (silent %s)", sr.Stall.Dir.Side(), shortDuration(st.Duration()))})
+			Label: fmt.Sprintf("%s stops sending data (silent %s)", sr.Stall.Dir.Side(), formatDuration(time.Duration(st.Duration())))})
 	}
 	for _, d := range []analyze.Dir{analyze.ClientToHeadend, analyze.HeadendToClient} {
 		ds := &s.Dirs[d]
@@ -408,20 +411,21 @@ func evidence(s *analyze.Session, sr *detect.SessionResult, findings []Finding, 
 			}
 			add(run.OrigFrame, 0, by, fmt.Sprintf("the ACK (ack %d) that the duplicate ACKs repeat", run.Ack))
 			if len(run.Frames) > 0 {
-				add(run.Frames[0], run.FirstTime, by, fmt.Sprintf("dup ACK #1 for ack %d: the %s asks for a retransmission (%d dup ACKs, %s)",
-					run.Ack, run.By.Side(), run.Count, state))
-				// All listed duplicates of a short run; the last listed of
-				// a long one.
-				for k, f := range run.Frames[1:] {
-					last := k+2 == len(run.Frames)
-					if !last && len(run.Frames) > maxEvidenceDups {
-						continue
+				last := runLastFrame(run)
+				add(run.Frames[0], run.FirstTime, by, fmt.Sprintf("dup ACK #1 for ack %d: the %s asks for a retransmission (%s; %s)",
+					run.Ack, run.By.Side(), dupAckExtent(run.Count, run.Frames[0], last, runSeconds(run)), state))
+				// Every duplicate of a short run; the last of a long one,
+				// which may lie beyond the listed frames.
+				if run.Count <= maxEvidenceDups && run.Count == len(run.Frames) {
+					for k, f := range run.Frames[1:] {
+						var t int64
+						if k+2 == len(run.Frames) {
+							t = run.LastTime
+						}
+						add(f, t, by, fmt.Sprintf("dup ACK #%d for ack %d", k+2, run.Ack))
 					}
-					var t int64
-					if last && run.Count == len(run.Frames) {
-						t = run.LastTime
-					}
-					add(f, t, by, fmt.Sprintf("dup ACK #%d for ack %d", k+2, run.Ack))
+				} else if last != 0 && last != run.Frames[0] {
+					add(last, run.LastTime, by, fmt.Sprintf("dup ACK #%d for ack %d, the last of the run", run.Count, run.Ack))
 				}
 			}
 			add(run.LostSegmentFrame, 0, data, fmt.Sprintf("previous segment not captured (hole at %d)", run.Ack))
@@ -431,7 +435,7 @@ func evidence(s *analyze.Session, sr *detect.SessionResult, findings []Finding, 
 		if st := sr.Stall; st != nil {
 			si := st.Silence
 			side, other := st.Dir.Side(), st.Dir.Other().Side()
-			add(si.FromFrame, si.From, dirLabel(st.Dir), fmt.Sprintf("last data from the %s before %s without data", side, shortDuration(si.Duration())))
+			add(si.FromFrame, si.From, dirLabel(st.Dir), fmt.Sprintf("last data from the %s before %s without data", side, formatDuration(time.Duration(si.Duration()))))
 			add(si.OtherFirstFrame, 0, dirLabel(st.Dir.Other()), fmt.Sprintf("first of %d data segments the %s sent meanwhile", si.OtherSegments, other))
 			if !si.Open {
 				add(si.ToFrame, si.To, dirLabel(st.Dir), fmt.Sprintf("data from the %s again", side))
@@ -485,14 +489,4 @@ func evidence(s *analyze.Session, sr *detect.SessionResult, findings []Finding, 
 		out = append(out, r)
 	}
 	return out, omitted
-}
-
-// shortDuration writes ns as seconds with one decimal ("44.7 s"), or
-// milliseconds below one second.
-func shortDuration(ns int64) string {
-	d := time.Duration(ns)
-	if d < time.Second {
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
 }

@@ -6,16 +6,16 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
-// WriteHTML writes rep as one self-contained HTML page: the verdict
-// banner, the capture summary, the sessions table, for each Graph an
-// inline SVG time-sequence graph with its evidence frames, the findings
-// and the ranked recommendations with their configuration in <pre><code>
-// blocks.
+// WriteHTML writes rep as one self-contained HTML page: a heading that
+// names the capture, the verdict banner (whose line names it too), the
+// capture summary, the sessions table and notes, for each Graph an inline
+// SVG time-sequence graph with its evidence frames, the findings, the
+// ranked recommendations with their configuration in <pre><code> blocks
+// and a short glossary.
 //
 // The page loads nothing: no scripts, fonts, stylesheets or images, only
 // inline CSS, and a Content-Security-Policy meta tag forbids loading
@@ -24,7 +24,19 @@ import (
 // characters are shown escaped as in WriteText. The output depends only on
 // rep.
 func WriteHTML(w io.Writer, rep *Report) error {
-	v := htmlView{Rep: rep}
+	v := htmlView{Rep: rep, Glossary: glossary}
+	if !transportsStated(rep) {
+		v.Transports = transportsSentence(rep, clean)
+	}
+	notes, guess := sessionNotes(rep, clean)
+	v.Guess = guess
+	for _, n := range notes {
+		hn := htmlNote{ID: n.s.ID, Transport: n.transport, Filter: n.s.WiresharkFilter, Facts: n.facts, More: n.more}
+		for _, q := range n.requests {
+			hn.Requests = append(hn.Requests, htmlRequest{Text: q.text, State: q.state.String(), Why: q.why, See: q.see})
+		}
+		v.Notes = append(v.Notes, hn)
+	}
 	for i := range rep.Graphs {
 		v.Graphs = append(v.Graphs, htmlGraph{G: &rep.Graphs[i], SVG: layoutGraph(&rep.Graphs[i], i+1)})
 	}
@@ -44,6 +56,29 @@ type htmlView struct {
 	Rep    *Report
 	Shown  []*Session
 	Graphs []htmlGraph
+	// Transports lists the VPN transports seen, "" when a finding does.
+	Transports string
+	// Notes are the session notes (sessionNotes), Guess whether a listed
+	// VPN transport was only guessed.
+	Notes    []htmlNote
+	Guess    bool
+	Glossary []glossaryEntry
+}
+
+// htmlNote is a sessionNote for the template. Its strings have been
+// cleaned, not escaped: the template escapes them.
+type htmlNote struct {
+	ID                int
+	Transport, Filter string
+	Facts             []string
+	Requests          []htmlRequest
+	More              int
+}
+
+// htmlRequest is a requestNote for the template; State is "answered",
+// "unanswered" or "inconclusive".
+type htmlRequest struct {
+	Text, State, Why, See string
 }
 
 type htmlGraph struct {
@@ -58,9 +93,14 @@ func (v *htmlView) OtherSessions() string {
 }
 
 var htmlFuncs = template.FuncMap{
-	"c":      clean,
-	"group":  func(n any) string { return group(toInt64(n)) },
-	"noHash": func() string { return noHash },
+	"c":             clean,
+	"heading":       func() string { return headingPrefix },
+	"path":          func(r *Report) string { return clean(displayPath(r)) },
+	"verdictLine":   func(r *Report) string { return clean(verdictLine(r)) },
+	"confidenceWhy": func(r *Report) string { return clean(r.ConfidenceWhy) },
+	"label":         transportLabel,
+	"group":         func(n any) string { return group(toInt64(n)) },
+	"noHash":        func() string { return noHash },
 	"plural": func(n any, one, many string) string {
 		return plural(toInt64(n), one, many)
 	},
@@ -81,44 +121,12 @@ var htmlFuncs = template.FuncMap{
 		return "sev-other"
 	},
 	"upper":   func(s string) string { return strings.ToUpper(clean(s)) },
-	"seconds": func(s float64) string { return formatDuration(time.Duration(s * float64(time.Second))) },
+	"seconds": formatSeconds,
 	"offset":  func(s float64) string { return strconv.FormatFloat(s, 'f', 6, 64) },
 	"config":  func(s string) string { return strings.Join(cleanLines(s), "\n") },
-	"isVPN":   func(t string) bool { return analyze.Transport(t).IsVPN() },
 	"guess": func(s *Session) bool {
 		return !s.TransportSure && analyze.Transport(s.Transport).IsVPN()
 	},
-	"stallUntil": func(st *Stall) string {
-		switch {
-		case st.Open && st.ToFrame != 0:
-			return "until the session ended at frame " + strconv.FormatUint(st.ToFrame, 10)
-		case !st.Open:
-			return "until frame " + strconv.FormatUint(st.ToFrame, 10)
-		}
-		return "until the end of the capture"
-	},
-	"stallAfter": func(st *Stall) string {
-		if st.FromFrame > 0 {
-			return "after frame " + strconv.FormatUint(st.FromFrame, 10)
-		}
-		return "from its start"
-	},
-	"answer": func(q RetransmitRequest) string {
-		switch {
-		case q.Answered == nil:
-			return "inconclusive"
-		case *q.Answered:
-			return "answered"
-		}
-		return "unanswered"
-	},
-	"limit": func(qs []RetransmitRequest) []RetransmitRequest {
-		if len(qs) > maxTextRequests {
-			return qs[:maxTextRequests]
-		}
-		return qs
-	},
-	"more": func(qs []RetransmitRequest) int { return max(len(qs)-maxTextRequests, 0) },
 	"rot": func(x, y float64) string {
 		return "rotate(-90 " + num(x) + " " + num(y) + ")"
 	},
@@ -148,7 +156,7 @@ const htmlSource = `<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>ctcpdiag: {{verdictLabel .Rep.Verdict}} - {{c .Rep.Capture.Path}}</title>
+<title>ctcpdiag: {{verdictLabel .Rep.Verdict}} - {{path .Rep}}</title>
 <style>
 :root { color-scheme: light; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1b1b1b; background: #fff; margin: 0 auto; max-width: 1100px; padding: 0 20px 40px; }
@@ -186,6 +194,8 @@ table.kv th { width: 9em; }
 .notes ul { margin: .2em 0; }
 .caution { border-left: 4px solid #ef8f00; background: #fff8ea; padding: .4em .8em; margin: .5em 0; }
 .muted { color: #555; }
+dl.glossary dt { font-weight: 600; margin-top: .6em; }
+dl.glossary dd { margin: .1em 0 0 1.5em; }
 figure { margin: 1em 0; }
 figcaption { font-size: .9em; color: #444; }
 svg.tsg { width: 100%; height: auto; max-width: 1000px; display: block; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
@@ -236,12 +246,13 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 </style>
 </head>
 <body>
-{{with .Rep}}<header class="banner {{verdictClass .Verdict}}">
-<div class="label">Verdict: {{verdictLabel .Verdict}}</div>
-{{if .VerdictWhy}}<p>{{c .VerdictWhy}}</p>{{end}}
-</header>
+{{with .Rep}}<h1>{{heading}}<code>{{path .}}</code></h1>
 
-<h1>ctcpdiag report: <code>{{c .Capture.Path}}</code></h1>
+<header class="banner {{verdictClass .Verdict}}">
+<div class="label">{{verdictLabel .Verdict}}</div>
+<p>{{verdictLine .}}</p>
+{{if .ConfidenceWhy}}<p class="confidence">{{confidenceWhy .}}</p>{{end}}
+</header>
 
 <section id="capture">
 <h2>Capture</h2>
@@ -260,23 +271,21 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 
 <section id="sessions">
 <h2>Sessions</h2>
-<p>VPN transports seen: {{range $i, $t := .Transports}}{{if $i}}, {{end}}{{c $t.Transport}} ({{plural $t.Sessions "session" "sessions"}}){{else}}none{{end}}.</p>
+{{end}}{{with .Transports}}<p>VPN transports seen: {{.}}.</p>
 {{end}}{{if .Shown}}<table>
 <tr><th>ID</th><th>Transport</th><th>Client</th><th>Headend</th><th>Frames</th><th>Packets</th><th>Dup ACKs</th><th>Retrans</th><th>Lost</th><th>Requests</th><th>Outcome</th></tr>
-{{range .Shown}}<tr><td class="n">{{.ID}}</td><td>{{c .Transport}}{{if guess .}}?{{end}}</td><td><code>{{c .Client}}</code></td><td><code>{{c .Headend}}</code></td><td class="n">{{.FirstFrame}}-{{.LastFrame}}</td><td class="n">{{group .Packets}}</td><td class="n">{{group .DupAcks}}</td><td class="n">{{group .Retransmissions}}</td><td class="n">{{group .LostSegments}}</td><td>{{len .RetransmitRequests}}{{if .Unanswered}} <span class="unanswered">({{.Unanswered}} unanswered)</span>{{end}}</td><td>{{c .Outcome}}</td></tr>
+{{range .Shown}}<tr><td class="n">{{.ID}}</td><td>{{c (label .Transport)}}{{if guess .}}?{{end}}</td><td><code>{{c .Client}}</code></td><td><code>{{c .Headend}}</code></td><td class="n">{{.FirstFrame}}-{{.LastFrame}}</td><td class="n">{{group .Packets}}</td><td class="n">{{group .DupAcks}}</td><td class="n">{{group .Retransmissions}}</td><td class="n">{{group .LostSegments}}</td><td>{{len .RetransmitRequests}}{{if .Unanswered}} <span class="unanswered">({{.Unanswered}} unanswered)</span>{{end}}</td><td>{{c .Outcome}}</td></tr>
 {{end}}</table>
 {{else if not .Rep.Sessions}}<p>No TCP sessions or VPN flows.</p>
 {{end}}{{with .OtherSessions}}<p>{{.}}</p>
-{{end}}{{range .Shown}}{{if or (isVPN .Transport) .RetransmitRequests .Stall}}<div class="notes"><strong>Session {{.ID}}</strong>, {{c .Transport}} <code>{{c .WiresharkFilter}}</code>
+{{end}}{{range .Notes}}<div class="notes"><strong>Session {{.ID}}</strong>, {{c .Transport}} <code>{{c .Filter}}</code>
 <ul>
-{{if and (isVPN .Transport) .TransportWhy}}<li>{{c .TransportWhy}}</li>
-{{end}}{{with .Stall}}<li>{{c .Side}} sent no data for {{seconds .Seconds}} {{stallAfter .}} {{stallUntil .}}, while the other side sent {{plural .OtherSegments "data segment" "data segments"}}</li>
-{{end}}{{with .NextSession}}<li>reconnected as session {{.}}</li>
-{{end}}{{if .TimeToOutcome}}<li>{{c .Outcome}} {{seconds .TimeToOutcome}} after the first unanswered retransmit request</li>
-{{end}}{{range limit .RetransmitRequests}}<li>{{c .RequestedBy}} asked for ack {{.Ack}} with {{plural .DupAcks "dup ACK" "dup ACKs"}} from frame {{.FirstFrame}}: <span class="{{answer .}}">{{answer .}}</span>{{if .Why}} ({{c .Why}}){{end}}</li>
-{{end}}{{with more .RetransmitRequests}}<li>... {{.}} more retransmit requests (see the JSON report)</li>
+{{range .Facts}}<li>{{.}}</li>
+{{end}}{{range .Requests}}<li>{{.Text}}: <span class="{{.State}}">{{.State}}</span>{{if .See}} (see finding <code>{{c .See}}</code>){{else if .Why}} ({{.Why}}){{end}}</li>
+{{end}}{{with .More}}<li>... {{.}} more retransmit requests (see the JSON report)</li>
 {{end}}</ul></div>
-{{end}}{{end}}</section>
+{{end}}{{if .Guess}}<p class="muted">? transport recognised from a partial pattern or the port only.</p>
+{{end}}</section>
 {{range .Graphs}}
 <section class="big" id="{{.SVG.ID}}">
 <h2>Time-sequence graph: {{c .G.Title}}</h2>
@@ -340,7 +349,14 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 {{end}}</div>
 {{else}}<p>None.</p>
 {{end}}</section>
-
+{{end}}
+<section id="glossary">
+<h2>Glossary</h2>
+<dl class="glossary">
+{{range .Glossary}}<dt>{{.Term}}</dt><dd>{{.What}}<br>{{.Why}}</dd>
+{{end}}</dl>
+</section>
+{{with .Rep}}
 <footer><p class="muted">Report by {{c .Tool.Name}} {{c .Tool.Version}}.</p></footer>
 {{end}}</body>
 </html>

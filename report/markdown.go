@@ -6,34 +6,38 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
 // WriteMarkdown writes rep as GitHub-flavoured Markdown, to paste into a
-// ticket: the verdict in one sentence first, then the capture summary, the
-// sessions table with each listed session's retransmit requests, the
-// findings with their frames and Wireshark display filters, the evidence
-// frames of each graphed session and the ranked recommendations with their
-// configuration in fenced code blocks. Graphs are not drawn (see
+// ticket: a heading that names the capture, the verdict in one sentence
+// (which names it too), then the capture summary, the sessions table with
+// each listed session's retransmit requests, the findings with their
+// frames and Wireshark display filters, the evidence frames of each
+// graphed session, the ranked recommendations with their configuration in
+// fenced code blocks and a short glossary. Graphs are not drawn (see
 // WriteHTML).
 //
 // Every string from the report is escaped for Markdown and for the inline
-// HTML GitHub renders: control characters are shown escaped as in
-// WriteText, text cannot open links, images, emphasis, headings, lists or
-// HTML tags (a colon after a letter and before a non-space, as in a URL
-// scheme, is escaped too), and code spans and fences are longer than any backtick run
-// they hold. The output depends only on rep and ends with a newline.
+// HTML GitHub renders, with backslashes and code spans only, never HTML
+// entities: control characters are shown escaped as in WriteText, text
+// cannot open links, images, emphasis, headings, lists, quotes, entities
+// or HTML tags (a colon after a letter and before a non-space, as in a URL
+// scheme, is escaped too), and code spans and fences are longer than any
+// backtick run they hold. The output depends only on rep and ends with a
+// newline.
 func WriteMarkdown(w io.Writer, rep *Report) error {
 	bw := bufio.NewWriter(w)
 	m := &mdWriter{w: bw}
+	m.printf("# %s%s\n\n", headingPrefix, mdCode(displayPath(rep), false))
 	m.verdict(rep)
 	m.capture(rep)
 	m.sessions(rep)
 	m.findings(rep)
 	m.evidence(rep)
 	m.recommendations(rep)
+	m.glossary()
 	m.printf("\n---\n\n*Report by %s %s.*\n", mdText(rep.Tool.Name), mdText(rep.Tool.Version))
 	if m.err != nil {
 		return m.err
@@ -61,11 +65,10 @@ func verdictLabel(v string) string {
 }
 
 func (m *mdWriter) verdict(rep *Report) {
-	m.printf("**Verdict: %s**", mdText(verdictLabel(rep.Verdict)))
-	if rep.VerdictWhy != "" {
-		m.printf(": %s", mdText(rep.VerdictWhy))
+	m.printf("**%s**\n", mdText(verdictLine(rep)))
+	if rep.ConfidenceWhy != "" {
+		m.printf("\n%s\n", mdText(rep.ConfidenceWhy))
 	}
-	m.printf("\n")
 }
 
 func (m *mdWriter) row(cells ...string) {
@@ -89,8 +92,7 @@ func (m *mdWriter) capture(rep *Report) {
 	}
 	m.row("Packets", group(int64(c.Packets)))
 	if c.Start != nil && c.End != nil {
-		d := time.Duration(c.Duration * float64(time.Second))
-		m.row("Time span", fmt.Sprintf("%s to %s (%s)", mdText(*c.Start), mdText(*c.End), formatDuration(d)))
+		m.row("Time span", fmt.Sprintf("%s to %s (%s)", mdText(*c.Start), mdText(*c.End), formatSeconds(c.Duration)))
 	} else {
 		m.row("Time span", "no packets")
 	}
@@ -108,15 +110,9 @@ func (m *mdWriter) capture(rep *Report) {
 }
 
 func (m *mdWriter) sessions(rep *Report) {
-	m.printf("\n## Sessions\n\n")
-	if len(rep.Transports) == 0 {
-		m.printf("VPN transports seen: none.\n")
-	} else {
-		parts := make([]string, len(rep.Transports))
-		for i, tc := range rep.Transports {
-			parts[i] = fmt.Sprintf("%s (%s)", mdText(tc.Transport), plural(int64(tc.Sessions), "session", "sessions"))
-		}
-		m.printf("VPN transports seen: %s.\n", strings.Join(parts, ", "))
+	m.printf("\n## Sessions\n")
+	if !transportsStated(rep) {
+		m.printf("\nVPN transports seen: %s.\n", transportsSentence(rep, mdText))
 	}
 	if len(rep.Sessions) == 0 {
 		m.printf("\nNo TCP sessions or VPN flows.\n")
@@ -128,7 +124,7 @@ func (m *mdWriter) sessions(rep *Report) {
 		m.printf("|---:|---|---|---|---:|---:|---:|---:|---:|---|---|\n")
 		for _, i := range l.Shown {
 			s := &rep.Sessions[i]
-			transport := mdText(s.Transport)
+			transport := mdText(transportLabel(s.Transport))
 			if !s.TransportSure && analyze.Transport(s.Transport).IsVPN() {
 				transport += "?"
 			}
@@ -152,7 +148,7 @@ func (m *mdWriter) sessionNotes(rep *Report) {
 	notes, guess := sessionNotes(rep, mdText)
 	for _, n := range notes {
 		s := n.s
-		m.printf("\n**Session %d** (%s, %s)\n\n", s.ID, mdText(s.Transport), mdCode(s.WiresharkFilter, false))
+		m.printf("\n**Session %d** (%s, %s)\n\n", s.ID, n.transport, mdCode(s.WiresharkFilter, false))
 		for _, f := range n.facts {
 			m.printf("- %s\n", f)
 		}
@@ -162,7 +158,10 @@ func (m *mdWriter) sessionNotes(rep *Report) {
 				state = "**" + state + "**"
 			}
 			m.printf("- %s: %s", q.text, state)
-			if q.why != "" {
+			switch {
+			case q.see != "":
+				m.printf(" (see finding %s)", mdCode(q.see, false))
+			case q.why != "":
 				m.printf(" (%s)", q.why)
 			}
 			m.printf("\n")
@@ -249,10 +248,13 @@ func (m *mdWriter) recommendations(rep *Report) {
 	}
 }
 
-// mdText escapes s (after clean) for Markdown prose and table cells: every
-// character that could start markup or inline HTML is backslash-escaped or
-// written as an entity, "scheme:" colons are escaped so that no link can
-// form, and a leading list or heading marker is escaped.
+// mdText escapes s (after clean) for Markdown prose and table cells with
+// backslashes, never with HTML entities: every character that could start
+// markup is backslash-escaped ("<" always, so that no HTML tag or autolink
+// can open; "&" where it could start an entity or character reference),
+// "scheme:" colons are escaped so that no link can form, and a leading
+// list, heading or quote marker is escaped. ">" elsewhere is left as it
+// is: with "<" escaped it closes nothing.
 func mdText(s string) string {
 	s = clean(s)
 	var b strings.Builder
@@ -260,23 +262,22 @@ func mdText(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		case '\\', '`', '*', '_', '[', ']', '|', '~', '#', '!':
+		case '\\', '`', '*', '_', '[', ']', '|', '~', '#', '!', '<':
 			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '&':
+			if startsReference(s[i+1:]) {
+				b.WriteByte('\\')
+			}
 			b.WriteByte(c)
 		case ':':
 			if i > 0 && isLetter(s[i-1]) && i+1 < len(s) && s[i+1] != ' ' {
 				b.WriteByte('\\')
 			}
 			b.WriteByte(c)
-		case '-', '+', '=', '.', ')':
-			// List, heading and thematic-break markers only matter
-			// where the text starts a line.
+		case '-', '+', '=', '>', '.', ')':
+			// List, heading, quote and thematic-break markers only
+			// matter where the text starts a line.
 			if i == 0 && c != '.' && c != ')' || (c == '.' || c == ')') && i > 0 && allDigits(s[:i]) && (i+1 == len(s) || s[i+1] == ' ') {
 				b.WriteByte('\\')
 			}
@@ -286,6 +287,23 @@ func mdText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// startsReference reports whether s, the text after an "&", would make it
+// an entity or numeric character reference ("amp;", "#38;", "#x26;"):
+// letters, digits or "#" up to a ";".
+func startsReference(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ';':
+			return i > 0
+		case isLetter(c) || '0' <= c && c <= '9' || c == '#':
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

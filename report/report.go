@@ -32,6 +32,11 @@ type Report struct {
 	Verdict string `json:"verdict"`
 	// VerdictWhy explains the verdict in one sentence.
 	VerdictWhy string `json:"verdict_why"`
+	// Confidence is "proven", "probable", "possible", or nil (healthy,
+	// no-ctcp, inconclusive); ConfidenceWhy says why, what the capture
+	// cannot see from where it was taken and what to capture next.
+	Confidence    *string `json:"confidence"`
+	ConfidenceWhy string  `json:"confidence_why"`
 	// Transports counts the sessions of each VPN transport seen, in the
 	// order of the contract's transport list.
 	Transports []TransportCount `json:"transports"`
@@ -148,6 +153,73 @@ type Session struct {
 	Unanswered int `json:"unanswered_requests"`
 	// WiresharkFilter shows the session in Wireshark.
 	WiresharkFilter string `json:"wireshark_filter"`
+
+	// Verdict, Confidence and VerdictWhy judge this session alone (cTCP
+	// sessions; "" and nil otherwise).
+	Verdict           string  `json:"verdict"`
+	SessionConfidence *string `json:"confidence"`
+	SessionWhy        string  `json:"verdict_why"`
+	// CapturePoint is "client-side", "headend-side" or "unknown" (TCP
+	// sessions; "" otherwise); CapturePointWhy says how it was placed.
+	CapturePoint    string `json:"capture_point"`
+	CapturePointWhy string `json:"capture_point_why"`
+	// Path is what the session shows about the path (TCP sessions).
+	Path *PathInfo `json:"path"`
+	// Directions is the per-direction accounting, client->headend first
+	// (TCP sessions; empty otherwise).
+	Directions []Direction `json:"directions"`
+}
+
+// PathInfo says whether a TCP stack in the path answers in a cTCP
+// endpoint's name, and the evidence.
+type PathInfo struct {
+	// TCPStackInPath is true, false, or nil when the capture cannot tell.
+	TCPStackInPath *bool          `json:"tcp_stack_in_path"`
+	Evidence       []PathEvidence `json:"evidence"`
+}
+
+// PathEvidence is one fact about the path.
+type PathEvidence struct {
+	// Kind is "sack", "resent", "ttl", "ip-id", "timestamps",
+	// "mss-clamp", "resegmented" or "hole-acked".
+	Kind string `json:"kind"`
+	// Direction is "client->headend" or "headend->client": the packets
+	// that show it.
+	Direction string   `json:"direction"`
+	Frames    []uint64 `json:"frames"`
+	Detail    string   `json:"detail"`
+}
+
+// Direction is the accounting of one direction of a session.
+type Direction struct {
+	// From and To are the sender's and receiver's addresses as in
+	// Session.Client and Session.Headend.
+	From         string `json:"from"`
+	To           string `json:"to"`
+	DataSegments uint64 `json:"data_segments"`
+	Bytes        uint64 `json:"bytes"`
+	ESPMessages  uint64 `json:"esp_messages"`
+	ESPMissing   uint64 `json:"esp_missing"`
+	ESPRepeated  uint64 `json:"esp_repeated"`
+	// LostBeforeCapture counts holes in the stream (lost between the
+	// sender and the capture point), LostAfterCapture requests for bytes
+	// seen here (lost between the capture point and the receiver),
+	// AckedUnseen ACKs of bytes never captured (capture loss).
+	LostBeforeCapture int `json:"lost_before_capture"`
+	LostAfterCapture  int `json:"lost_after_capture"`
+	AckedUnseen       int `json:"acked_unseen"`
+	// LossRate is LossNum / LossDen, nil when nothing was measured;
+	// LossBasis is "esp" or "tcp".
+	LossNum   uint64   `json:"loss_numerator"`
+	LossDen   uint64   `json:"loss_denominator"`
+	LossRate  *float64 `json:"loss_rate"`
+	LossBasis string   `json:"loss_basis"`
+	// CTCPMessages, Coalesced, Split and Unframed describe the cTCP
+	// framing of this direction's byte stream.
+	CTCPMessages     uint64 `json:"ctcp_messages"`
+	Coalesced        uint64 `json:"coalesced_segments"`
+	Split            uint64 `json:"split_messages"`
+	UnframedSegments uint64 `json:"unframed_segments"`
 }
 
 // Stall is a stretch of time in which one side sent no data while the other
@@ -183,6 +255,19 @@ type RetransmitRequest struct {
 	FirstFrame uint64   `json:"first_frame"`
 	FirstTime  string   `json:"first_time"`
 	Frames     []uint64 `json:"frames"`
+	// LastFrame is the last duplicate ACK of the run, of all DupAcks
+	// (Frames may stop before it), 0 when unknown; Duration is the time in
+	// seconds from the first duplicate ACK to the last. The human-oriented
+	// reports print the run's extent from them.
+	LastFrame uint64  `json:"last_frame"`
+	Duration  float64 `json:"duration_seconds"`
+	// SentBy is "endpoint", "path-device" or "unknown": who sent the
+	// duplicate ACKs; SentByWhy gives the evidence.
+	SentBy    string `json:"sent_by"`
+	SentByWhy string `json:"sent_by_why"`
+	// RequestedBytesFrame is the frame that carried the requested bytes
+	// before the request, 0 when the capture never saw them.
+	RequestedBytesFrame uint64 `json:"requested_bytes_frame"`
 	// Answered is true, false, or nil when the capture cannot tell.
 	Answered *bool `json:"answered"`
 	// Why explains the judgement.
@@ -241,10 +326,14 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 		Capture:         buildCapture(c),
 		Verdict:         string(r.Verdict),
 		VerdictWhy:      r.VerdictWhy,
+		ConfidenceWhy:   r.ConfidenceWhy,
 		Transports:      make([]TransportCount, 0, len(r.Transports)),
 		Sessions:        make([]Session, 0, len(c.Sessions)),
 		Findings:        make([]Finding, 0, len(r.Findings)),
 		Recommendations: make([]Recommendation, 0, len(r.Recommendations)),
+	}
+	if r.Confidence != detect.NoConfidence {
+		rep.Confidence = new(string(r.Confidence))
 	}
 	for _, tc := range r.Transports {
 		rep.Transports = append(rep.Transports, TransportCount{Transport: string(tc.Transport), Sessions: tc.Sessions})
@@ -363,6 +452,7 @@ func buildSession(s *analyze.Session, sr *detect.SessionResult, stream *int) Ses
 		rs.Stream = stream
 	}
 	rs.RetransmitRequests = []RetransmitRequest{}
+	rs.Directions = []Direction{}
 	if sr == nil {
 		return rs
 	}
@@ -399,7 +489,16 @@ func buildSession(s *analyze.Session, sr *detect.SessionResult, stream *int) Ses
 			DupAcks:     q.Run.Count,
 			FirstTime:   FormatTime(q.Run.FirstTime),
 			Frames:      append([]uint64{}, q.Run.Frames...),
+			LastFrame:   runLastFrame(q.Run),
+			Duration:    runSeconds(q.Run),
 			Why:         q.Why,
+			SentBy:      string(q.SentBy),
+			SentByWhy:   q.SentByWhy,
+
+			RequestedBytesFrame: q.Run.RequestedFrame,
+		}
+		if rq.SentBy == "" {
+			rq.SentBy = string(detect.SentByUnknown)
 		}
 		if len(q.Run.Frames) > 0 {
 			rq.FirstFrame = q.Run.Frames[0]
@@ -416,8 +515,49 @@ func buildSession(s *analyze.Session, sr *detect.SessionResult, stream *int) Ses
 	slices.SortStableFunc(rs.RetransmitRequests, func(a, b RetransmitRequest) int {
 		return cmp.Compare(a.FirstFrame, b.FirstFrame)
 	})
+	if sr.Verdict != "" {
+		rs.Verdict, rs.SessionWhy = string(sr.Verdict), sr.Why
+		if sr.Confidence != detect.NoConfidence {
+			rs.SessionConfidence = new(string(sr.Confidence))
+		}
+	}
+	if pa := sr.Path; pa != nil {
+		rs.CapturePoint, rs.CapturePointWhy = string(pa.CapturePoint), pa.CapturePointWhy
+		pi := &PathInfo{Evidence: make([]PathEvidence, 0, len(pa.Evidence))}
+		if pa.TCPStack != nil {
+			pi.TCPStackInPath = new(*pa.TCPStack)
+		}
+		for _, e := range pa.Evidence {
+			pi.Evidence = append(pi.Evidence, PathEvidence{
+				Kind: e.Kind, Direction: dirName(e.Dir), Frames: append([]uint64{}, e.Frames...), Detail: e.Detail,
+			})
+		}
+		rs.Path = pi
+		for d := range pa.Dirs {
+			a := &pa.Dirs[d]
+			f := &s.Framing[d]
+			rd := Direction{
+				From: rs.Client, To: rs.Headend,
+				DataSegments: a.DataSegments, Bytes: a.Bytes,
+				ESPMessages: a.ESPMessages, ESPMissing: a.ESPMissing, ESPRepeated: a.ESPRepeated,
+				LostBeforeCapture: a.LostBeforeCapture, LostAfterCapture: a.LostAfterCapture, AckedUnseen: a.AckedUnseen,
+				LossNum: a.Num, LossDen: a.Den, LossBasis: a.Basis,
+				CTCPMessages: f.Messages, Coalesced: f.Coalesced, Split: f.Split, UnframedSegments: f.UnframedSegments,
+			}
+			if a.Dir == analyze.HeadendToClient {
+				rd.From, rd.To = rs.Headend, rs.Client
+			}
+			if a.Den > 0 {
+				rd.LossRate = new(a.Rate())
+			}
+			rs.Directions = append(rs.Directions, rd)
+		}
+	}
 	return rs
 }
+
+// dirName is "client->headend" or "headend->client".
+func dirName(d analyze.Dir) string { return d.Side() + "->" + d.Other().Side() }
 
 func buildListing(rs []Session) Listing {
 	var l Listing

@@ -39,9 +39,9 @@ func affectedCase() (*analyze.Capture, *detect.Result) {
 		FirstFrame: 1, LastFrame: 60, FirstTime: ms(0), LastTime: ms(95000), Packets: 48,
 		Counts: analyze.TCPCounts{DupAcks: 4, LostSegments: 1},
 	}
-	run1 := analyze.DupAckRun{By: analyze.HeadendToClient, Ack: 14601, Count: 3, Frames: []uint64{25, 27, 29}, FirstTime: ms(20000)}
-	run2 := analyze.DupAckRun{By: analyze.ClientToHeadend, Ack: 901, Count: 2, Frames: []uint64{44, 45}, FirstTime: ms(40000)}
-	run3 := analyze.DupAckRun{By: analyze.HeadendToClient, Ack: 30001, Count: 2, Frames: []uint64{58, 59}, FirstTime: ms(94800)}
+	run1 := analyze.DupAckRun{By: analyze.HeadendToClient, Ack: 14601, Count: 3, Frames: []uint64{25, 27, 29}, LastFrame: 29, FirstTime: ms(20000), LastTime: ms(20004)}
+	run2 := analyze.DupAckRun{By: analyze.ClientToHeadend, Ack: 901, Count: 2, Frames: []uint64{44, 45}, LastFrame: 45, FirstTime: ms(40000), LastTime: ms(40001)}
+	run3 := analyze.DupAckRun{By: analyze.HeadendToClient, Ack: 30001, Count: 2, Frames: []uint64{58, 59}, LastFrame: 59, FirstTime: ms(94800), LastTime: ms(94802)}
 	natt := &analyze.Session{
 		ID: 1, Stream: 0, Proto: 17, Transport: analyze.TransportNATT,
 		TransportWhy: "UDP 4500 with non-ESP marker and ESP", TransportSure: true,

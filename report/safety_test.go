@@ -16,7 +16,7 @@ import (
 )
 
 // evil is what a crafted capture could put into any string of a report.
-const evil = "<script>alert(1)</script> \"'><img src=x onerror=alert(1)> [x](javascript:alert(1)) ` `` | \x1b[31m red \x1b]8;;http://evil\x07link\x1b]8;;\x07\n- item\r\n# head"
+const evil = "<script>alert(1)</script> \"'><img src=x onerror=alert(1)> [x](javascript:alert(1)) ` `` | \x1b[31m red \x1b]8;;http://evil\x07link\x1b]8;;\x07\n- item\r\n# head &lt;b&gt; &#60;i&#x3e; &amp;"
 
 // poison sets every string in the value v points to (recursively through
 // structs, pointers and slices) to evil.
@@ -74,7 +74,7 @@ func TestSafeRendering(t *testing.T) {
 	}
 	text, md, html := renderAll(t, rep)
 	checkSafe(t, text, md, html)
-	if !bytes.Contains(md, []byte("&lt;script&gt;")) || !bytes.Contains(html, []byte("&lt;script&gt;")) {
+	if !bytes.Contains(md, []byte(`\<script>`)) || !bytes.Contains(html, []byte("&lt;script&gt;")) {
 		t.Error("the escaped payload is not shown")
 	}
 }
@@ -133,6 +133,7 @@ var htmlTags = map[string]bool{
 	"header": true, "div": true, "p": true, "h1": true, "h2": true, "h3": true, "section": true,
 	"table": true, "tr": true, "th": true, "td": true, "code": true, "pre": true, "ul": true, "li": true,
 	"span": true, "strong": true, "figure": true, "figcaption": true, "footer": true,
+	"dl": true, "dt": true, "dd": true, "br": true,
 	"svg": true, "g": true, "text": true, "rect": true, "line": true, "path": true, "circle": true,
 }
 
@@ -204,11 +205,15 @@ func checkSafe(t *testing.T, text, md, html []byte) {
 	if regexp.MustCompile(`(^|[^\\])\]\(`).MatchString(prose) {
 		t.Error("markdown outside code has an unescaped ](")
 	}
-	for _, bad := range []string{"<script", "<img", "javascript:", "<"} {
-		if strings.Contains(prose, bad) {
-			i := strings.Index(prose, bad)
-			t.Errorf("markdown outside code contains %q: %q", bad, prose[max(i-40, 0):min(i+40, len(prose))])
-		}
+	if strings.Contains(prose, "javascript:") {
+		i := strings.Index(prose, "javascript:")
+		t.Errorf("markdown outside code contains %q: %q", "javascript:", prose[max(i-40, 0):min(i+40, len(prose))])
+	}
+	if i := unescapedIndex(prose, '<'); i >= 0 {
+		t.Errorf("markdown outside code contains an unescaped <: %q", prose[max(i-40, 0):min(i+40, len(prose))])
+	}
+	if m := mdEntityRE.FindString(prose); m != "" {
+		t.Errorf("markdown outside code contains the HTML entity %q", m)
 	}
 	// Table rows keep their column count: no unescaped | from the text.
 	var cols int
@@ -251,6 +256,28 @@ func checkSafe(t *testing.T, text, md, html []byte) {
 	}
 	checkNoExternal(t, h)
 }
+
+// unescapedIndex returns the index of the first c in s that no backslash
+// escapes (an odd number of backslashes before it), or -1.
+func unescapedIndex(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] != c {
+			continue
+		}
+		n := 0
+		for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// mdEntityRE matches an HTML entity or character reference that
+// Markdown would turn into a character.
+var mdEntityRE = regexp.MustCompile(`(^|[^\\])&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});`)
 
 // stripMarkdownCodeKeepPipes removes fenced blocks only (inline code in a
 // table cell still needs its | escaped).
@@ -332,7 +359,11 @@ func TestMdText(t *testing.T) {
 		"plain words, 1.2.3.4:500 (x)":   "plain words, 1.2.3.4:500 (x)",
 		"reply: blocked":                 "reply: blocked",
 		"javascript:alert(1)":            "javascript\\:alert(1)",
-		"<b>&":                           "&lt;b&gt;&amp;",
+		"<b>&":                           "\\<b>&",
+		"a < b > c & d":                  "a \\< b > c & d",
+		"&amp; &#38; &#x26; AT&T &;":     "\\&amp; \\&\\#38; \\&\\#x26; AT&T &;",
+		"> quote":                        "\\> quote",
+		"a -> b":                         "a -> b",
 		"- item":                         "\\- item",
 		"12. item":                       "12\\. item",
 		"a *b* _c_ [d](e) #f !g ~h | \\": "a \\*b\\* \\_c\\_ \\[d\\](e) \\#f \\!g \\~h \\| \\\\",

@@ -89,3 +89,28 @@ func TestSampleGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkdownNoEntities scans every Markdown golden file (the sample
+// reports and the notes fixture) for HTML entities and character
+// references: Markdown reports escape with backslashes and code spans
+// only, so that they read the same pasted raw or rendered.
+func TestMarkdownNoEntities(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.md.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(sampleFiles(t)) {
+		t.Fatalf("%d Markdown golden files, want at least one per sample", len(files))
+	}
+	for _, f := range files {
+		md, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(md), "\n") {
+			if m := mdEntityRE.FindString(line); m != "" {
+				t.Errorf("%s:%d: HTML entity %q in %q", f, i+1, m, line)
+			}
+		}
+	}
+}

@@ -298,13 +298,10 @@ func layoutPanel(p *GraphPanel, g *Graph, titleY float64, xOf func(float64) floa
 				cls, state = "unanswered", "never answered"
 			}
 		}
-		frames := fmt.Sprintf("frame %d", q.FirstFrame)
-		if q.LastFrame != q.FirstFrame {
-			frames = fmt.Sprintf("frames %d-%d", q.FirstFrame, q.LastFrame)
-		}
 		if len(sp.Requests) < svgMaxTips {
 			sp.Requests = append(sp.Requests, svgRequest{X: x1, X2: x2, Y: y, Class: cls,
-				Tip: fmt.Sprintf("%d dup ACKs from the %s for ack %d (%s): %s", q.DupAcks, receiver, q.Ack, frames, state)})
+				Tip: fmt.Sprintf("the %s asks for ack %d: %s; %s", receiver, q.Ack,
+					dupAckExtent(q.DupAcks, q.FirstFrame, q.LastFrame, q.Seconds), state)})
 		} else {
 			// Beyond the first requests, one path per state, without
 			// tooltips: a line and a ring.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fatih/color"
 	"github.com/olekukonko/tablewriter"
@@ -86,13 +85,16 @@ var verdictLabels = map[string]string{
 	"inconclusive": "INCONCLUSIVE",
 }
 
-// WriteText writes rep for a terminal: the verdict first, then the capture
+// WriteText writes rep for a terminal: a heading line that names the
+// capture, the verdict line (which names it too), then the capture
 // summary, the sessions table, the findings and the ranked
 // recommendations. Strings that come from the capture are printed with
 // control characters escaped. The output ends with a newline.
 func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
 	bw := bufio.NewWriter(w)
 	t := &textWriter{w: bw, p: newPalette(opts.Color)}
+	t.color(t.p.bold, "%s", clean(headingLine(rep)))
+	t.printf("\n")
 	t.verdict(rep)
 	t.capture(rep)
 	t.sessions(rep)
@@ -133,16 +135,11 @@ func (t *textWriter) heading(s string) {
 }
 
 func (t *textWriter) verdict(rep *Report) {
-	label, ok := verdictLabels[rep.Verdict]
-	if !ok {
-		label = strings.ToUpper(clean(rep.Verdict))
-	}
-	line := "Verdict: " + label
-	if rep.VerdictWhy != "" {
-		line += " - " + clean(rep.VerdictWhy)
-	}
-	t.color(t.p.verdict(rep.Verdict), "%s", line)
+	t.color(t.p.verdict(rep.Verdict), "%s", clean(verdictLine(rep)))
 	t.printf("\n")
+	if rep.ConfidenceWhy != "" {
+		t.printf("%s\n", clean(rep.ConfidenceWhy))
+	}
 }
 
 func (t *textWriter) field(name, value string) {
@@ -162,8 +159,7 @@ func (t *textWriter) capture(rep *Report) {
 	}
 	t.field("packets", group(int64(c.Packets)))
 	if c.Start != nil && c.End != nil {
-		d := time.Duration(c.Duration * float64(time.Second))
-		t.field("time", fmt.Sprintf("%s to %s (%s)", clean(*c.Start), clean(*c.End), formatDuration(d)))
+		t.field("time", fmt.Sprintf("%s to %s (%s)", clean(*c.Start), clean(*c.End), formatSeconds(c.Duration)))
 	} else {
 		t.field("time", "no packets")
 	}
@@ -187,14 +183,8 @@ func (t *textWriter) capture(rep *Report) {
 func (t *textWriter) sessions(rep *Report) {
 	t.heading("Sessions")
 	l := rep.Listing
-	if len(rep.Transports) == 0 {
-		t.printf("  VPN transports seen: none\n")
-	} else {
-		parts := make([]string, len(rep.Transports))
-		for i, tc := range rep.Transports {
-			parts[i] = fmt.Sprintf("%s (%s)", clean(tc.Transport), plural(int64(tc.Sessions), "session", "sessions"))
-		}
-		t.printf("  VPN transports seen: %s\n", strings.Join(parts, ", "))
+	if !transportsStated(rep) {
+		t.printf("  VPN transports seen: %s\n", transportsSentence(rep, clean))
 	}
 	if len(rep.Sessions) == 0 {
 		t.printf("  no TCP sessions or VPN flows\n")
@@ -234,7 +224,7 @@ func (t *textWriter) table(rep *Report) {
 	table.Header("ID", "TRANSPORT", "CLIENT", "HEADEND", "FRAMES", "PACKETS", "DUP ACKS", "RETRANS", "LOST", "REQUESTS", "OUTCOME")
 	for _, i := range rep.Listing.Shown {
 		s := &rep.Sessions[i]
-		transport := clean(s.Transport)
+		transport := clean(transportLabel(s.Transport))
 		if !s.TransportSure && analyze.Transport(s.Transport).IsVPN() {
 			transport += "?"
 		}
@@ -271,7 +261,7 @@ func (t *textWriter) sessionNotes(rep *Report) {
 			t.printf("\n")
 		}
 		s := n.s
-		t.printf("  session %d, %s [%s]\n", s.ID, clean(s.Transport), clean(s.WiresharkFilter))
+		t.printf("  session %d, %s [%s]\n", s.ID, n.transport, clean(s.WiresharkFilter))
 		for _, f := range n.facts {
 			t.printf("    %s\n", f)
 		}
@@ -285,7 +275,10 @@ func (t *textWriter) sessionNotes(rep *Report) {
 			default:
 				t.printf("answered")
 			}
-			if q.why != "" {
+			switch {
+			case q.see != "":
+				t.printf(" (see finding %s)", clean(q.see))
+			case q.why != "":
 				t.printf(" (%s)", q.why)
 			}
 			t.printf("\n")
@@ -400,20 +393,8 @@ func plural(n int64, one, many string) string {
 	return group(n) + " " + many
 }
 
-// formatDuration rounds d for reading: to the millisecond from one second
-// up, to the microsecond below.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Microsecond:
-		return d.Round(time.Microsecond).String()
-	}
-	return d.String()
-}
-
 // stallPhrase describes a stall after the side's name, the same in every
-// renderer: "sent no data for 44.693s after frame 141 until the end of the
+// renderer: "sent no data for 44.7 s after frame 141 until the end of the
 // capture, while the other side sent 3 data segments". It holds only
 // numbers, so it needs no escaping.
 func stallPhrase(st *Stall) string {
@@ -429,7 +410,7 @@ func stallPhrase(st *Stall) string {
 		after = fmt.Sprintf("after frame %d", st.FromFrame)
 	}
 	return fmt.Sprintf("sent no data for %s %s %s, while the other side sent %s",
-		formatDuration(time.Duration(st.Seconds*float64(time.Second))), after, until,
+		formatSeconds(st.Seconds), after, until,
 		plural(int64(st.OtherSegments), "data segment", "data segments"))
 }
 

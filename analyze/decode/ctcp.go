@@ -12,14 +12,17 @@ func IsCTCPTrailer(b []byte) bool {
 	if len(b) <= CTCPTrailerLen+8 {
 		return false
 	}
-	t := b[len(b)-CTCPTrailerLen:]
-	if t[0] != 0 || t[1] != 0 || t[2] != 0 || t[3] != 0 {
-		return false
-	}
-	if (uint16(t[6])<<8|uint16(t[7]))&0x0fff != 0 {
-		return false
-	}
-	return t[13] == 17 || t[13] == 50
+	return CTCPTrailerAt(b[len(b)-CTCPTrailerLen:])
+}
+
+// CTCPTrailerAt reports whether the 16 bytes at the start of t (which
+// must hold them) are a cTCP trailer by Wireshark's rule: 4 zero bytes,
+// the low 12 bits of bytes 6-7 zero, and a protocol byte of 17 (ISAKMP)
+// or 50 (ESP). The magic bytes are not checked: their values are not
+// documented.
+func CTCPTrailerAt(t []byte) bool {
+	_ = t[CTCPTrailerLen-1]
+	return t[0]|t[1]|t[2]|t[3] == 0 && t[6]&0x0f == 0 && t[7] == 0 && (t[13] == 17 || t[13] == 50)
 }
 
 // IsIKEinUDP500 reports whether b starts with a UDP header from port 500

@@ -255,6 +255,12 @@ func checkProperties(t testing.TB, d *Decoder, data []byte, p *Packet) {
 	if p.IPVersion != 0 && p.IPVersion != 4 && p.IPVersion != 6 {
 		t.Fatalf("IPVersion %d", p.IPVersion)
 	}
+	if p.IPVersion != 4 && (p.IPID != 0 || p.DF) || p.IPVersion == 0 && p.TTL != 0 {
+		t.Fatalf("IP version %d with TTL %d, IP-ID %#x, DF %v", p.IPVersion, p.TTL, p.IPID, p.DF)
+	}
+	if p.HasTS && (!p.HasTransport || p.Proto != ProtoTCP || p.TCPHdrLen < 32) {
+		t.Fatalf("timestamp option in a %d-byte TCP header (proto %d, transport %v)", p.TCPHdrLen, p.Proto, p.HasTransport)
+	}
 }
 
 // within reports whether sub lies inside whole's bytes.

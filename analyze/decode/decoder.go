@@ -146,6 +146,9 @@ type errorOuter struct {
 	src, dst  netip.Addr
 	fragment  bool
 	fragOff   int
+	ttl       uint8
+	ipid      uint16
+	df        bool
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -357,13 +360,15 @@ func (d *Decoder) clearTransport() {
 	p.SrcPort, p.DstPort = 0, 0
 	p.Seq, p.Ack, p.Flags, p.Window, p.TCPHdrLen = 0, 0, 0, 0, 0
 	p.WScale, p.MSS, p.SACKPermitted, p.SACKBlocks, p.OptionsTruncated = -1, 0, false, 0, false
+	p.HasTS = false
 	p.PayloadLen, p.Payload = 0, nil
 }
 
 func (d *Decoder) saveOuter() {
 	p := d.p
 	d.saved = errorOuter{valid: true, ipVersion: p.IPVersion, proto: p.Proto,
-		src: p.Src, dst: p.Dst, fragment: p.Fragment, fragOff: p.FragOffset}
+		src: p.Src, dst: p.Dst, fragment: p.Fragment, fragOff: p.FragOffset,
+		ttl: p.TTL, ipid: p.IPID, df: p.DF}
 }
 
 func (d *Decoder) restoreOuter(p *Packet) {
@@ -373,4 +378,5 @@ func (d *Decoder) restoreOuter(p *Packet) {
 	p.IPVersion, p.Proto = s.ipVersion, s.proto
 	p.Src, p.Dst = s.src, s.dst
 	p.Fragment, p.FragOffset = s.fragment, s.fragOff
+	p.TTL, p.IPID, p.DF = s.ttl, s.ipid, s.df
 }

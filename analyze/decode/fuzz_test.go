@@ -32,12 +32,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	d := NewDecoder()
+	// dirty sets every fingerprint field (TTL, IP-ID, DF, timestamps)
+	// before the second decoding of each input.
+	dirty := eth(0x0800, withIPv4(ipv4(ProtoTCP, -1, 0, tcpDataTS()), 117, 0xbeef, true))
 	f.Fuzz(func(t *testing.T, data []byte, linkType uint16, origLen int) {
 		p := Packet{OrigLen: origLen}
-		_ = d.Decode(data, linkType, &p)
+		err := d.Decode(data, linkType, &p)
 		checkProperties(t, d, data, &p)
 		if p.OrigLen != origLen {
 			t.Fatalf("OrigLen changed")
+		}
+		// Decoding the same bytes again after another frame gives the
+		// same Packet: nothing of the other frame stays behind.
+		sum, fp := summarize(&p), fingerprintOf(&p)
+		var q Packet
+		if d.Decode(dirty, LinkEthernet, &q) != nil || !q.HasTS || !q.DF {
+			t.Fatalf("the dirty frame does not decode: %+v", fingerprintOf(&q))
+		}
+		q.OrigLen = origLen
+		err2 := d.Decode(data, linkType, &q)
+		if (err == nil) != (err2 == nil) || summarize(&q) != sum || fingerprintOf(&q) != fp {
+			t.Fatalf("decoded twice:\n %+v %+v (err %v)\n %+v %+v (err %v)", sum, fp, err, summarize(&q), fingerprintOf(&q), err2)
 		}
 	})
 }

@@ -66,7 +66,10 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
 	p.Dst = netip.AddrFrom4([4]byte(b[16:20]))
 	p.Proto = b[9]
+	p.TTL = b[8]
+	p.IPID = binary.BigEndian.Uint16(b[4:6])
 	frag := binary.BigEndian.Uint16(b[6:8])
+	p.DF = frag&0x4000 != 0
 	p.FragOffset = int(frag&0x1fff) * 8
 	p.Fragment = frag&0x2000 != 0 || p.FragOffset != 0
 	l.repLen = totLen - hlen
@@ -201,6 +204,7 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d.clearTransport()
 	p := d.p
 	p.IPVersion = 6
+	p.TTL, p.IPID, p.DF = b[7], 0, false
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
 	payload := b[40:min(len(b), totLen)]
@@ -370,6 +374,8 @@ func parseTCPOptions(p *Packet, opts []byte) {
 			p.SACKPermitted = true
 		case kind == 5 && n >= 10:
 			p.SACKBlocks = (n - 2) / 8
+		case kind == 8 && n == 10:
+			p.HasTS = true
 		}
 		opts = opts[n:]
 	}

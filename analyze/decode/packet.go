@@ -53,6 +53,15 @@ type Packet struct {
 	// error message (quoted packet).
 	InError bool
 
+	// TTL is the TTL (IPv4) or hop limit (IPv6) of the innermost IP
+	// header, the one Src and Dst come from (for an ICMP error, the quoted
+	// header's, as Src and Dst).
+	TTL uint8
+	// IPID is that header's IPv4 identification (0 for IPv6).
+	IPID uint16
+	// DF is set when that header is IPv4 with Don't Fragment set.
+	DF bool
+
 	// HasTransport is set when the TCP or UDP header (or the ESP SPI and
 	// sequence number) was decoded.
 	HasTransport     bool
@@ -72,6 +81,9 @@ type Packet struct {
 	SACKPermitted bool
 	// SACKBlocks is the number of SACK blocks in the options.
 	SACKBlocks int
+	// HasTS is set when the options carry a timestamp option (RFC 7323,
+	// kind 8, length 10).
+	HasTS bool
 	// OptionsTruncated is set when the captured bytes end inside the TCP
 	// options (small snaplen): the fixed header was decoded, options may not.
 	OptionsTruncated bool

@@ -16,6 +16,7 @@ import (
 var tsharkFields = []string{
 	"frame.number", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.len",
 	"udp.srcport", "udp.dstport", "esp.spi", "icmp.type", "icmpv6.type",
+	"ip.ttl", "ip.id", "ip.flags.df", "ipv6.hlim", "tcp.options.timestamp.tsval",
 }
 
 // tsharkFrame holds the last value of each field (the innermost or
@@ -69,8 +70,43 @@ func runTshark(t *testing.T, path string) map[int]tsharkFrame {
 }
 
 // compareFrame returns a description of how p (decoded with error err)
-// differs from tshark's view of the same frame, or "".
+// differs from tshark's view of the same frame, or "": its transport
+// header and, where both have it, the innermost IP header's TTL (hop
+// limit), identification and Don't Fragment flag and the presence of the
+// TCP timestamp option.
 func compareFrame(p *Packet, err error, ts tsharkFrame) string {
+	if diff := compareTransport(p, err, ts); diff != "" || err != nil || !p.HasTransport {
+		return diff
+	}
+	return compareIP(p, ts)
+}
+
+// compareIP compares the IP fingerprint fields of p, whose transport
+// agrees with tshark's, with tshark's last (innermost or ICMP-quoted)
+// values. The timestamp option is compared outside ICMP errors only: a
+// frame with a TCP header and a quoted one lists their options' fields
+// together, and which header they belong to cannot be told.
+func compareIP(p *Packet, ts tsharkFrame) string {
+	switch {
+	case p.IPVersion == 4 && ts.has("ip.ttl"):
+		if uint64(p.TTL) != ts.uint("ip.ttl") || uint64(p.IPID) != ts.uint("ip.id") || p.DF != (ts["ip.flags.df"] == "1") {
+			return fmt.Sprintf("IPv4 ttl %s id %s df %s, got ttl %d id %#04x df %v",
+				ts["ip.ttl"], ts["ip.id"], ts["ip.flags.df"], p.TTL, p.IPID, p.DF)
+		}
+	case p.IPVersion == 6 && ts.has("ipv6.hlim"):
+		if uint64(p.TTL) != ts.uint("ipv6.hlim") {
+			return fmt.Sprintf("IPv6 hop limit %s, got %d", ts["ipv6.hlim"], p.TTL)
+		}
+	}
+	if p.Proto == ProtoTCP && !p.InError && p.HasTS != ts.has("tcp.options.timestamp.tsval") {
+		return fmt.Sprintf("TCP timestamp option %v, got %v", ts.has("tcp.options.timestamp.tsval"), p.HasTS)
+	}
+	return ""
+}
+
+// compareTransport compares the transport header of p (decoded with
+// error err) with tshark's.
+func compareTransport(p *Packet, err error, ts tsharkFrame) string {
 	got := func() string {
 		if err != nil {
 			return "error " + err.Error()

@@ -115,3 +115,120 @@ func TestPublicCaptures(t *testing.T) {
 		})
 	}
 }
+
+// TestSeveralInputs runs "ctcpdiag analyze" on two committed samples (one
+// affected, one healthy) with unreadable inputs between them (a missing
+// file, a file that is not a capture, an empty file), in every format that
+// takes several files, to a pipe and to -o: each readable capture is
+// analyzed and reported, in order, under a heading line that names it;
+// each unreadable one is named in one line on stderr; and the exit status
+// is 2, which wins over the 1 of the affected capture.
+func TestSeveralInputs(t *testing.T) {
+	root := testcaps.RepoRoot(t)
+	dir := t.TempDir()
+	t.Chdir(root)
+	affected := "samples/ctcp-proxy-stall.pcap"
+	healthy := "samples/ctcp-healthy.pcap"
+	missing := filepath.Join(dir, "missing.pcap")
+	notCapture := filepath.Join(dir, "notes.txt")
+	empty := filepath.Join(dir, "empty.pcap")
+	if err := os.WriteFile(notCapture, []byte("this is not a capture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := []string{missing, notCapture, empty}
+	args := []string{affected, missing, notCapture, healthy, empty}
+
+	// The affected sample alone exits 1; with the unreadable files, 2.
+	if code, _, stderr := runArgs(t, nil, "analyze", "--color", "never", affected, healthy); code != 1 {
+		t.Fatalf("readable inputs only: exit %d, want 1 (stderr %q)", code, stderr)
+	}
+
+	checkStderr := func(t *testing.T, stderr string) {
+		t.Helper()
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if len(lines) != len(bad) {
+			t.Fatalf("stderr has %d lines, want one per unreadable file:\n%s", len(lines), stderr)
+		}
+		for i, p := range bad {
+			if !strings.HasPrefix(lines[i], "ctcpdiag: "+p+": ") {
+				t.Errorf("stderr line %d %q, want it to name %s", i+1, lines[i], p)
+			}
+		}
+	}
+	// heading is the first two lines of each report, as each format writes them.
+	heading := map[string]func(path string) string{
+		"text": func(p string) string {
+			return "ctcpdiag report: " + p + "\nVerdict for " + p + ": "
+		},
+		"markdown": func(p string) string {
+			return "# ctcpdiag report: `" + p + "`\n\n**Verdict for " + p + ": "
+		},
+	}
+	for _, format := range []string{"text", "markdown", "json"} {
+		for _, toFile := range []bool{false, true} {
+			name := format
+			if toFile {
+				name += " -o"
+			}
+			t.Run(name, func(t *testing.T) {
+				a := append([]string{"analyze", "--color", "never", "--format", format}, args...)
+				out := filepath.Join(dir, "report-"+strings.ReplaceAll(name, " ", ""))
+				if toFile {
+					a = append(a, "-o", out)
+				}
+				code, stdout, stderr := runArgs(t, nil, a...)
+				if code != 2 {
+					t.Errorf("exit %d, want 2", code)
+				}
+				checkStderr(t, stderr)
+				if toFile {
+					if stdout != "" {
+						t.Errorf("stdout %q with -o", stdout)
+					}
+					data, err := os.ReadFile(out)
+					if err != nil {
+						t.Fatalf("-o: %v", err)
+					}
+					stdout = string(data)
+				}
+				if format == "json" {
+					var paths []string
+					dec := json.NewDecoder(strings.NewReader(stdout))
+					for dec.More() {
+						var rep struct {
+							Verdict string
+							Capture struct{ Path string }
+						}
+						if err := dec.Decode(&rep); err != nil {
+							t.Fatal(err)
+						}
+						paths = append(paths, rep.Capture.Path)
+					}
+					if diff := cmp.Diff([]string{affected, healthy}, paths); diff != "" {
+						t.Errorf("JSON reports (-want +got):\n%s", diff)
+					}
+					return
+				}
+				h := heading[format]
+				if !strings.HasPrefix(stdout, h(affected)) {
+					t.Errorf("output does not start with the heading of %s:\n%.300s", affected, stdout)
+				}
+				i := strings.Index(stdout, "\n"+h(healthy))
+				if i < 0 || strings.Count(stdout, h(affected)) != 1 {
+					t.Fatalf("no heading for %s after the first report:\n%s", healthy, stdout)
+				}
+				if !strings.Contains(stdout[:i], ": AFFECTED") || !strings.Contains(stdout[i:], ": HEALTHY") {
+					t.Errorf("verdicts not in input order")
+				}
+				for _, p := range bad {
+					if strings.Contains(stdout, p) {
+						t.Errorf("report mentions the unreadable %s", p)
+					}
+				}
+			})
+		}
+	}
+}

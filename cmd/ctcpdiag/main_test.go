@@ -46,6 +46,10 @@ func TestParseArgs(t *testing.T) {
 		{name: "double dash", args: []string{"analyze", "--format", "json", "--", "-odd-name.pcap", "--port"},
 			want: &Options{Command: cmdAnalyze, Files: []string{"-odd-name.pcap", "--port"}, Format: "json", DupAcks: 2, Color: "auto"}},
 		{name: "version", args: []string{"version"}, want: &Options{Command: cmdVersion}},
+		{name: "--version", args: []string{"--version"}, want: &Options{Command: cmdVersion}},
+		{name: "-version", args: []string{"-version"}, want: &Options{Command: cmdVersion}},
+		{name: "-V", args: []string{"-V"}, want: &Options{Command: cmdVersion}},
+		{name: "--version --help", args: []string{"--version", "--help"}, want: &Options{Command: cmdHelp, Usage: versionUsage}},
 		{name: "help", args: []string{"help"}, want: &Options{Command: cmdHelp, Usage: mainUsage}},
 		{name: "--help", args: []string{"--help"}, want: &Options{Command: cmdHelp, Usage: mainUsage}},
 		{name: "-h", args: []string{"-h"}, want: &Options{Command: cmdHelp, Usage: mainUsage}},
@@ -59,6 +63,7 @@ func TestParseArgs(t *testing.T) {
 		{name: "help unknown", args: []string{"help", "frob"}, wantErr: `unknown command "frob"`},
 		{name: "flag before command", args: []string{"--format", "json"}, wantErr: "flag --format given before a command"},
 		{name: "version args", args: []string{"version", "x"}, wantErr: "version takes no arguments"},
+		{name: "--version args", args: []string{"--version", "x"}, wantErr: "version takes no arguments"},
 		{name: "no files", args: []string{"analyze"}, wantErr: "no capture file given"},
 		{name: "bad format", args: []string{"analyze", "--format", "xml", "a.pcap"}, wantErr: `invalid --format "xml": want text, json, markdown or html`},
 		{name: "markdown", args: []string{"analyze", "--format", "markdown", "a.pcap", "b.pcap"},
@@ -153,10 +158,14 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestVersion: "version", "--version", "-version" and "-V" print exactly
+// the same line and exit 0.
 func TestVersion(t *testing.T) {
-	code, stdout, stderr := runArgs(t, nil, "version")
-	if code != 0 || stdout != "ctcpdiag test\n" || stderr != "" {
-		t.Errorf("version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	for _, arg := range []string{"version", "--version", "-version", "-V"} {
+		code, stdout, stderr := runArgs(t, nil, arg)
+		if code != 0 || stdout != "ctcpdiag test\n" || stderr != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", arg, code, stdout, stderr)
+		}
 	}
 	if v := buildVersion(); v == "" {
 		t.Error("buildVersion returned an empty string")
@@ -238,8 +247,8 @@ func TestExitStatus(t *testing.T) {
 		{"healthy", []outcome{{verdict: "healthy"}}, nil, 0},
 		{"at-risk and inconclusive", []outcome{{verdict: "at-risk"}, {verdict: "inconclusive"}, {verdict: "no-ctcp"}}, nil, 0},
 		{"affected", []outcome{{verdict: "healthy"}, {verdict: "affected"}}, nil, 1},
-		{"unreadable and healthy", []outcome{bad, {verdict: "healthy"}}, nil, 0},
-		{"unreadable and affected", []outcome{{verdict: "affected"}, bad}, nil, 1},
+		{"unreadable and healthy", []outcome{bad, {verdict: "healthy"}}, nil, 2},
+		{"unreadable and affected: 2 wins", []outcome{{verdict: "affected"}, bad}, nil, 2},
 		{"write error", []outcome{{verdict: "affected"}}, os.ErrPermission, 2},
 	}
 	for _, tt := range tests {
@@ -315,7 +324,7 @@ func TestBadInputs(t *testing.T) {
 }
 
 // TestMixedInputs: an unreadable file among readable ones is named on
-// stderr and does not decide the exit status.
+// stderr, the readable ones are reported, and the exit status is 2.
 func TestMixedInputs(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.pcap")
@@ -325,8 +334,8 @@ func TestMixedInputs(t *testing.T) {
 	missing := filepath.Join(dir, "missing.pcap")
 
 	code, stdout, stderr := runArgs(t, nil, "analyze", "--format", "json", good, missing, good)
-	if code != 0 {
-		t.Errorf("exit %d, want 0 (stderr %q)", code, stderr)
+	if code != 2 {
+		t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
 	}
 	if !strings.HasPrefix(stderr, "ctcpdiag: "+missing+": ") {
 		t.Errorf("stderr %q, want the missing file named", stderr)
@@ -349,7 +358,9 @@ func TestMixedInputs(t *testing.T) {
 	}
 
 	code, stdout, _ = runArgs(t, nil, "analyze", good, good)
-	if code != 0 || strings.Count(stdout, "\nCapture\n") != 2 || !strings.Contains(stdout, "\n\nVerdict: ") {
+	if code != 0 || strings.Count(stdout, "\nCapture\n") != 2 ||
+		!strings.HasPrefix(stdout, "ctcpdiag report: "+good+"\nVerdict for "+good+": ") ||
+		!strings.Contains(stdout, "\n\nctcpdiag report: "+good+"\nVerdict for "+good+": ") {
 		t.Errorf("two text reports: exit %d, output:\n%s", code, stdout)
 	}
 }

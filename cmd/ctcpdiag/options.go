@@ -20,13 +20,14 @@ Commands:
   scan      find and analyze every capture under directories, patterns and archives
   merge     combine the jsonl outputs of scan shards into one output and summary
   anonymize write an anonymized copy of a capture (pcapng) to share it
-  version   print the version
+  version   print the version (also: ctcpdiag --version, -V)
   help      show help for a command
 
 Run "ctcpdiag help <command>" or "ctcpdiag <command> --help" for details.
 
 Exit status: 0 nothing affected, 1 at least one capture affected,
-2 usage error or no capture could be read, 130 scan interrupted.
+2 usage error or a capture that could not be read (2 wins over 1),
+130 scan interrupted.
 `
 
 const analyzeUsage = `Usage: ctcpdiag analyze [flags] FILE...
@@ -71,15 +72,22 @@ line; JSON is one indented object per capture, each followed by a
 newline (a stream of JSON values, not an array); Markdown reports are
 separated by a horizontal rule. HTML takes one file.
 
+Each report starts with a heading line that names its file, and its
+verdict line names the file too.
+
 A file that cannot be read at all is named on standard error as
-"ctcpdiag: FILE: reason" and skipped; a file readable in part is analyzed
-up to the damage and its report carries a warning.
+"ctcpdiag: FILE: reason" and skipped: the other files are still analyzed
+and reported, and the exit status is 2. A file readable in part is
+analyzed up to the damage and its report carries a warning.
 
 Exit status: 0 nothing affected; 1 at least one capture affected; 2 usage
-error, no capture could be read, or the report could not be written.
+error, a file that could not be read at all, or the report could not be
+written. 2 wins over 1: a run with an affected capture and an unreadable
+file exits 2 (as grep and diff do when a file is missing).
 `
 
 const versionUsage = `Usage: ctcpdiag version
+       ctcpdiag --version (or -version, -V)
 
 Print the version of ctcpdiag.
 `
@@ -161,7 +169,7 @@ func parseArgs(args []string) (*Options, error) {
 			return nil, usageErrorf("", "unknown command %q", rest[0])
 		}
 		return &Options{Command: cmdHelp, Usage: u}, nil
-	case cmdVersion:
+	case cmdVersion, "--version", "-version", "-V":
 		for _, a := range rest {
 			if isHelpFlag(a) {
 				return &Options{Command: cmdHelp, Usage: versionUsage}, nil

@@ -19,7 +19,7 @@ import (
 const (
 	exitOK       = 0 // analyzed, nothing affected
 	exitAffected = 1 // at least one capture affected
-	exitFailure  = 2 // usage error, nothing readable, report not written
+	exitFailure  = 2 // usage error, an input not readable at all, report not written
 )
 
 // env is what a run sees of the outside world; tests substitute it.
@@ -88,28 +88,26 @@ type outcome struct {
 }
 
 // exitStatus decides the exit status of an analyze run, the only place
-// that does: 2 when no capture could be analyzed or the report could not be
-// written; otherwise 1 when at least one capture is affected, else 0.
-// Files that could not be read do not change the status when another file
-// was analyzed (they are named on standard error).
+// that does (DESIGN.md): 2 when an input could not be read at all, when
+// there was no input, or when the report could not be written; otherwise 1
+// when at least one capture is affected, else 0. 2 wins over 1, as in grep
+// and diff: an unreadable file among affected captures still gives 2. The
+// other inputs are analyzed and reported all the same, and each unreadable
+// one is named on standard error.
 func exitStatus(outcomes []outcome, writeErr error) int {
-	if writeErr != nil {
+	if writeErr != nil || len(outcomes) == 0 {
 		return exitFailure
 	}
-	analyzed, affected := 0, false
+	affected := false
 	for _, o := range outcomes {
 		if o.err != nil {
-			continue
+			return exitFailure
 		}
-		analyzed++
 		if o.verdict == detect.Affected {
 			affected = true
 		}
 	}
-	switch {
-	case analyzed == 0:
-		return exitFailure
-	case affected:
+	if affected {
 		return exitAffected
 	}
 	return exitOK

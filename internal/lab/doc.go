@@ -1,19 +1,105 @@
-// Package lab checks ctcpdiag against captures of real kernel TCP stacks.
+// Package lab checks ctcpdiag against captures of real kernel TCP stacks,
+// taken on both sides of the device that matters.
 //
-// Its test builds four Linux network namespaces (client, router, proxy,
-// server) joined by veth pairs, runs socat in the proxy namespace as a real
-// TCP-terminating proxy in front of a kernel TCP listener in the server
-// namespace, and drives a userspace cTCP client in the client namespace: a
-// raw-socket TCP endpoint that, like Cisco's IPsec-over-TCP client, sends
-// one ESP or IKE packet plus the Cisco trailer per segment, acknowledges
-// what it receives and never retransmits. nftables in the router namespace
-// drops exactly one client segment, chosen by the ESP sequence number it
-// carries. tcpdump captures on the client and server sides; the test then
-// runs analyze, detect and report on the captures and compares the result
-// with what tshark says about the same files.
+// # The lab
 //
-// The helpers here (namespaces, processes, the raw cTCP client and the
-// cTCP framing) exist for that test only. They need Linux, root, ip
-// (iproute2), nft (nftables), socat, tcpdump and tshark; the test skips
-// naming whatever is missing.
+// New builds four Linux network namespaces, client, router, proxy and
+// server, each joined to the router by a veth pair (addresses in
+// netns.go). In them Run plays one Case:
+//
+//   - the cTCP endpoints: RawEndpoint, a userspace TCP on a raw socket that
+//     behaves like cTCP, as the client (DialRaw, active open) and as the
+//     headend (ListenRaw and Accept, passive open). It offers SACK and
+//     timestamps, sends one ESP or IKE message with Cisco's trailer per
+//     segment (Framer), acknowledges the highest byte received (it
+//     ignores holes, so it never sends duplicate ACKs for one), ignores
+//     the duplicate ACKs it receives and never retransmits. Each
+//     namespace's kernel, which knows nothing of these connections, would
+//     reset them: nftables drops the kernel's RSTs before the capture
+//     point, and lets through the endpoints' own (they carry RawMark).
+//     For real TCP, DialKernel and ListenHeadend send the same framing
+//     over kernel sockets (which retransmit);
+//   - the client sends IKE messages, then ESP, every ClientPace (30 ms);
+//     the headend sends ESP every HeadendPace (100 ms) and, as a VPN
+//     headend's dead-peer detection does, tears the tunnel down with an
+//     RST once no client data has reached it for DPDTimeout (3 s) while
+//     it kept sending. A raw endpoint stops sending after an RST, and
+//     answers a FIN with its own;
+//   - socat in the proxy namespace, a TCP-terminating proxy with kernel
+//     TCP on both legs, when the case has one (the client then dials the
+//     proxy's address, ProxyAddr);
+//   - the router forwards, and drops by nftables the one segment a case
+//     names by its ESP SPI and sequence number (once: a kernel's
+//     retransmission passes), or every IKE datagram on UDP 500 and 4500;
+//   - tcpdump on the client's interface (the client-side capture) and on
+//     the headend's (the headend-side capture).
+//
+// Each run writes <case>-client-side.pcap, <case>-headend-side.pcap and
+// <case>.lab.json, the Log of what the lab did: the endpoints' addresses,
+// the proxy (or null), per direction the ESP sequence numbers one
+// endpoint sent and the other received, the router's drops read back
+// from the nftables rules and their counters (which leg, which ESP
+// sequence number, how many packets, and the capture points they lie
+// before), the headend's teardown, and for each capture point what
+// crossed it: esp_messages (distinct ESP sequence numbers) and
+// esp_missing (dropped before the point and never seen there, below the
+// highest sequence number seen there: a hole that capture shows). Its
+// test asserts ctcpdiag's JSON report against this log and against
+// tshark, never against numbers typed by hand. With
+// CTCPDIAG_LAB_EVIDENCE set, the files, and each capture's report as
+// <case>-<point>.report.json, are kept in that directory.
+//
+// # The cases
+//
+// proxy-loss-to-headend: raw client -> router -> socat -> raw headend; the
+// router drops the client's ESP 20 on the client->proxy leg. Client side:
+// socat's kernel asks for the hole with duplicate ACKs carrying SACK
+// blocks, one per client segment past it, and the client never resends:
+// an unanswered retransmit request sent by a path device (affected,
+// proven). Headend side: no duplicate ACK and no hole; the proxy's stream
+// simply stops after ESP 19 while the headend keeps sending, and 3 s
+// later the headend resets (affected, probable); socat then closes the
+// client's leg with a FIN.
+//
+// routed-loss: raw client -> router -> raw headend, no proxy; the router
+// drops the client's ESP 20 and the headend's ESP 10. Each side captures
+// one hole (Wireshark's "previous segment not captured", then "ACKed
+// unseen segment" as the receiver acknowledges past it) and data flowing
+// on past it: the receivers tolerate loss (healthy).
+//
+// kernel-loss: the same framing over kernel sockets, no proxy; the router
+// drops the client's ESP 20 once and the kernel retransmits it (healthy:
+// the sender is a real TCP stack).
+//
+// proxy-healthy: as proxy-loss-to-headend without a drop (healthy).
+//
+// proxy-loss-to-client: as proxy-healthy, the router drops the headend's
+// ESP 10 on the proxy->client leg. The client acknowledges past the hole,
+// so socat never resends it: the client side shows a hole and an ACK of
+// unseen bytes, the headend side nothing (healthy both sides).
+//
+// proxy-coalescing: as proxy-healthy, with socat reading 400-byte blocks
+// (-b 400) and the client sending BurstLen messages back to back every
+// BurstEvery ticks: the headend-side stream has segments carrying several
+// messages and messages spanning segments (a TCP stack resends the bytes
+// in the endpoint's name: at-risk, probable), the client side one message
+// per segment (healthy). No ESP sequence number is missing anywhere.
+//
+// udp-blocked: as proxy-loss-to-headend, but first the client sends IKE
+// on UDP 500 and on UDP 4500 (three times each, to the address it then
+// dials for cTCP) and the router drops them all, as a firewall blocking
+// UDP does: ctcpdiag should recommend AnyConnect first on the client side.
+//
+// Kept from the first lab: ctcp-loss-bulk (the client sends 1.3 kB
+// messages every 5 ms with window scaling; it also overruns socat's
+// receive window, so socat ignores the ACKs in its out-of-window segments
+// and resends its own data to the client), raw-retransmit (the raw client
+// resends after three duplicate ACKs) and raw-retransmit-ooo (it resends
+// at the first, after a 20 ms handshake: Wireshark calls the resent
+// segment out-of-order).
+//
+// The cases build their own namespaces and run at once, about 10 s in
+// all. The helpers need Linux, root, ip and ss (iproute2), nft
+// (nftables), socat, tcpdump and tshark; the test skips naming whatever
+// is missing, and under -short.
 package lab

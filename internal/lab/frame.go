@@ -48,23 +48,12 @@ func NewFramer(fromClient bool) *Framer {
 // IKE returns one IKEv1 aggressive-mode message of about n bytes in
 // UDP 500 -> 500, with its trailer.
 func (f *Framer) IKE(n int) []byte {
-	if n < 28 {
-		n = 28
-	}
-	b := make([]byte, 8+n)
+	m := f.ikeMessage(n)
+	b := make([]byte, 8, 8+len(m)+16)
 	binary.BigEndian.PutUint16(b[0:], 500)
 	binary.BigEndian.PutUint16(b[2:], 500)
-	binary.BigEndian.PutUint16(b[4:], uint16(8+n))
-	m := b[8:]
-	binary.BigEndian.PutUint64(m[0:], 0x1122334455667788) // initiator cookie
-	if !f.fromClient || f.counter > 0 {
-		binary.BigEndian.PutUint64(m[8:], 0x99aabbccddeeff00) // responder cookie
-	}
-	m[16] = 1    // next payload: SA
-	m[17] = 0x10 // version 1.0
-	m[18] = 4    // aggressive mode
-	binary.BigEndian.PutUint32(m[24:], uint32(n))
-	f.fill(m[28:])
+	binary.BigEndian.PutUint16(b[4:], uint16(8+len(m)))
+	b = append(b, m...)
 	dir := uint16(0x0000)
 	if f.fromClient {
 		dir = 0x4000
@@ -102,4 +91,78 @@ func (f *Framer) trailer(b []byte, dir uint16, proto byte) []byte {
 	b = append(b, magic1[:]...)
 	b = append(b, proto)
 	return append(b, magic2[:]...)
+}
+
+// ikeMessage returns an IKEv1 aggressive-mode message of n bytes (at least
+// 28): the ISAKMP header and filler, without UDP header or trailer.
+func (f *Framer) ikeMessage(n int) []byte {
+	if n < 28 {
+		n = 28
+	}
+	m := make([]byte, n)
+	binary.BigEndian.PutUint64(m[0:], 0x1122334455667788) // initiator cookie
+	if !f.fromClient || f.counter > 0 {
+		binary.BigEndian.PutUint64(m[8:], 0x99aabbccddeeff00) // responder cookie
+	}
+	m[16] = 1    // next payload: SA
+	m[17] = 0x10 // version 1.0
+	m[18] = 4    // aggressive mode
+	binary.BigEndian.PutUint32(m[24:], uint32(n))
+	f.fill(m[28:])
+	return m
+}
+
+// UDPIKE returns the payload of one IKE message of about n bytes as a
+// client sends it on UDP 500 (natt false) or on UDP 4500 (natt: after the
+// 4-byte non-ESP marker). It advances no trailer counter.
+func (f *Framer) UDPIKE(n int, natt bool) []byte {
+	m := f.ikeMessage(n)
+	if natt {
+		return append([]byte{0, 0, 0, 0}, m...)
+	}
+	return m
+}
+
+// Message is one cTCP message found in a byte stream.
+type Message struct {
+	// Proto is the trailer's protocol byte (protoISAKMP or protoESP).
+	Proto byte
+	// SPI and Seq are the ESP header's, for ESP messages.
+	SPI, Seq uint32
+	// Offset is where the message starts in the stream chunk.
+	Offset int
+}
+
+// ESP reports whether m is an ESP message.
+func (m Message) ESP() bool { return m.Proto == protoESP }
+
+// isTrailer reports whether b (16 bytes) is a Cisco cTCP trailer.
+func isTrailer(b []byte) bool {
+	return b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 0 &&
+		[5]byte(b[8:13]) == magic1 && (b[13] == protoESP || b[13] == protoISAKMP) &&
+		[2]byte(b[14:16]) == magic2
+}
+
+// ParseMessages finds the cTCP messages in chunk, a contiguous piece of a
+// cTCP byte stream that starts at a message boundary: each message ends
+// with the 16-byte trailer, wherever the TCP segments that carried it
+// began or ended. Bytes after the last trailer (a message cut off by the
+// end of the chunk) are left out.
+func ParseMessages(chunk []byte) []Message {
+	var out []Message
+	start := 0
+	for i := start + 16; i <= len(chunk); i++ {
+		if !isTrailer(chunk[i-16 : i]) {
+			continue
+		}
+		m := Message{Proto: chunk[i-3], Offset: start}
+		if body := chunk[start : i-16]; m.Proto == protoESP && len(body) >= 8 {
+			m.SPI = binary.BigEndian.Uint32(body[0:])
+			m.Seq = binary.BigEndian.Uint32(body[4:])
+		}
+		out = append(out, m)
+		start = i
+		i = start + 15
+	}
+	return out
 }

@@ -56,7 +56,7 @@ type Lab struct {
 }
 
 // Tools lists the commands the lab runs.
-var Tools = []string{"ip", "ss", "nft", "socat", "tcpdump", "tshark"}
+var Tools = []string{"ip", "ss", "nft", "socat", "chrt", "tcpdump", "tshark"}
 
 // Missing returns why the lab cannot run here ("" when it can): not Linux,
 // not root, or one of Tools absent from PATH.
@@ -98,6 +98,10 @@ func (l *Lab) setup() error {
 			return err
 		}
 		if err := l.IP(ns, "link", "set", "lo", "up"); err != nil {
+			return err
+		}
+		// IPv4 only: no IPv6 neighbour discovery in the captures.
+		if err := l.Exec(ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"); err != nil {
 			return err
 		}
 	}

@@ -3,27 +3,50 @@
 package lab
 
 import (
-	"io"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Headend is the kernel TCP listener standing in for the VPN headend: it
-// reads and discards what it receives and writes one cTCP-framed ESP packet
-// to every connection each Interval, so that headend -> client data exists.
+// Headend is the kernel TCP listener standing in for the VPN headend over
+// real TCP: it keeps what it receives and writes one cTCP-framed ESP
+// packet to every connection each Interval, so that headend -> client data
+// exists, until Quiet. It never tears a connection down itself.
 type Headend struct {
 	ln       net.Listener
 	interval time.Duration
-	received atomic.Int64
 	stop     chan struct{}
+	quiet    chan struct{}
+	quietOne sync.Once
 	wg       sync.WaitGroup
+	writers  sync.WaitGroup
+	open     []net.Conn
+
+	mu    sync.Mutex
+	conns []*headendConn
+}
+
+type headendConn struct {
+	peer netip.AddrPort
+	recv []byte
+	sent []uint32
+}
+
+// HeadendConn is what one connection of a Headend carried.
+type HeadendConn struct {
+	// Peer is the connection's remote address.
+	Peer netip.AddrPort
+	// Received is the byte stream received; ESPSent the ESP sequence
+	// numbers written.
+	Received []byte
+	ESPSent  []uint32
 }
 
 // ListenHeadend listens on addr (ip:port) in namespace ns.
 func ListenHeadend(ns, addr string, interval time.Duration) (*Headend, error) {
-	h := &Headend{interval: interval, stop: make(chan struct{})}
+	h := &Headend{interval: interval, stop: make(chan struct{}), quiet: make(chan struct{})}
 	err := InNetns(ns, func() error {
 		ln, err := net.Listen("tcp4", addr)
 		h.ln = ln
@@ -37,18 +60,39 @@ func ListenHeadend(ns, addr string, interval time.Duration) (*Headend, error) {
 	return h, nil
 }
 
-// Received returns the bytes received on all connections so far.
-func (h *Headend) Received() int64 { return h.received.Load() }
+// Conns returns what each connection carried so far, in accept order.
+func (h *Headend) Conns() []HeadendConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []HeadendConn
+	for _, c := range h.conns {
+		out = append(out, HeadendConn{Peer: c.peer, Received: slices.Clone(c.recv), ESPSent: slices.Clone(c.sent)})
+	}
+	return out
+}
 
-// Close stops the listener and the connections.
+// Quiet stops writing (the connections stay open) and waits for the
+// writers to stop.
+func (h *Headend) Quiet() {
+	h.quietOne.Do(func() { close(h.quiet) })
+	h.writers.Wait()
+}
+
+// Close stops the listener and closes the connections.
 func (h *Headend) Close() {
 	select {
 	case <-h.stop:
 		return
 	default:
 	}
+	h.Quiet()
 	close(h.stop)
 	h.ln.Close()
+	h.mu.Lock()
+	for _, c := range h.open {
+		c.Close()
+	}
+	h.mu.Unlock()
 	h.wg.Wait()
 }
 
@@ -59,45 +103,56 @@ func (h *Headend) accept() {
 		if err != nil {
 			return
 		}
-		h.wg.Add(2)
+		c := &headendConn{peer: conn.RemoteAddr().(*net.TCPAddr).AddrPort()}
+		c.peer = netip.AddrPortFrom(c.peer.Addr().Unmap(), c.peer.Port())
+		h.mu.Lock()
+		h.conns = append(h.conns, c)
+		h.open = append(h.open, conn)
+		h.mu.Unlock()
+		h.wg.Add(1)
+		h.writers.Add(1)
 		go func() {
 			defer h.wg.Done()
 			buf := make([]byte, 65536)
 			for {
 				n, err := conn.Read(buf)
-				h.received.Add(int64(n))
+				h.mu.Lock()
+				c.recv = append(c.recv, buf[:n]...)
+				h.mu.Unlock()
 				if err != nil {
 					return
 				}
 			}
 		}()
 		go func() {
-			defer h.wg.Done()
-			defer conn.Close()
+			defer h.writers.Done()
 			f := NewFramer(false)
-			t := time.NewTicker(h.interval)
-			defer t.Stop()
 			for {
 				select {
-				case <-h.stop:
+				case <-h.quiet:
 					return
-				case <-t.C:
+				case <-time.After(h.interval):
 				}
-				p, _ := f.ESP(256)
+				p, seq := f.ESP(256)
 				conn.SetWriteDeadline(time.Now().Add(time.Second))
 				if _, err := conn.Write(p); err != nil {
 					return
 				}
+				h.mu.Lock()
+				c.sent = append(c.sent, seq)
+				h.mu.Unlock()
 			}
 		}()
 	}
 }
 
 // KernelClient sends cTCP-framed payloads over a kernel TCP connection
-// (which retransmits), the control case for RawClient.
+// (which retransmits), the real-TCP control case for the raw client.
 type KernelClient struct {
 	conn net.Conn
 	wg   sync.WaitGroup
+	mu   sync.Mutex
+	recv []byte
 }
 
 // DialKernel connects from namespace ns to addr.
@@ -114,16 +169,38 @@ func DialKernel(ns, addr string) (*KernelClient, error) {
 	k.wg.Add(1)
 	go func() {
 		defer k.wg.Done()
-		_, _ = io.Copy(io.Discard, k.conn)
+		buf := make([]byte, 65536)
+		for {
+			n, err := k.conn.Read(buf)
+			k.mu.Lock()
+			k.recv = append(k.recv, buf[:n]...)
+			k.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
 	}()
 	return k, nil
 }
 
-// Send writes p (one write: with Nagle off, one segment when the path is
-// clear).
+// Local returns the connection's local address.
+func (k *KernelClient) Local() netip.AddrPort {
+	a := k.conn.LocalAddr().(*net.TCPAddr).AddrPort()
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// Send writes p (one write: with Nagle off, Go's default, one segment
+// when the path is clear).
 func (k *KernelClient) Send(p []byte) error {
 	_, err := k.conn.Write(p)
 	return err
+}
+
+// Received returns the byte stream received so far.
+func (k *KernelClient) Received() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.recv)
 }
 
 // Close closes the connection.

@@ -1,0 +1,574 @@
+package analyze
+
+import (
+	"bytes"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
+)
+
+// cTCP framing: the messages of one direction are found in the in-order
+// byte stream, not in the segments. A cTCP sender puts one message (a
+// raw ESP packet, or UDP 500->500 + IKE) followed by Cisco's 16-byte
+// trailer in each segment, but a TCP stack in the path (a proxy, a
+// normalizer) re-segments the stream: beyond it messages share segments
+// and span them. ESP carries no length, so a message ends at the first
+// trailer after its first minBody bytes; an IKE message ends where its
+// UDP length says, where its trailer must be.
+//
+// The framer keeps per direction the next expected sequence number, the
+// state of the message in progress and up to carryMax undecided bytes of
+// the previous segment (the start of a trailer or of an ESP header that
+// the segment boundary cut), so no segment is copied and nothing is
+// allocated. Bytes below the next expected one (retransmissions,
+// overlaps) are not framed again. After a hole (bytes never captured), a
+// segment the snaplen cut inside a message, or a length that led nowhere,
+// the framer hunts: it resyncs on the next segment that starts with a
+// plausible message start, or after the next trailer it finds.
+
+const (
+	trailerLen = decode.CTCPTrailerLen
+	// carryMax is the most bytes kept from one segment to the next: the
+	// start of a trailer less its last byte.
+	carryMax = trailerLen - 1
+	// minBody is the shortest message before its trailer: Wireshark's
+	// tcpencap heuristic wants a segment longer than trailer + 8 bytes.
+	minBody = 9
+	// framingGiveUp is how many bytes of a direction are framed without
+	// a single message before framing stops for that direction.
+	framingGiveUp = 64 << 10
+	// maxPending is how many bytes of an ESP message in progress count as
+	// still framing (about a large ESP packet).
+	maxPending = 2048
+)
+
+// Framer modes.
+const (
+	fmStart uint8 = iota // no data seen yet
+	fmMsg                // in step with the messages: got bytes of the current one consumed
+	fmHunt               // lost the message boundaries
+	fmOff                // framing stopped
+)
+
+// Message kinds, from the first 8 bytes.
+const (
+	kindNone  uint8 = iota // header not read yet
+	kindESP                // ESP: SPI and sequence number
+	kindIKE                // UDP 500->500 + IKE: length known
+	kindOther              // SPI 0, or an IKE length too short
+)
+
+var zero4 = []byte{0, 0, 0, 0}
+
+// framer is the framing state of one direction of a TCP flow.
+type framer struct {
+	next     uint32 // sequence number of the next in-order stream byte
+	got      uint32 // bytes of the current message consumed
+	need     uint32 // kindIKE: the message's length with its trailer
+	spi, sq  uint32 // kindESP: the message's ESP header
+	msgFrame uint64 // frame of the current message's first byte
+	seen     uint32 // stream bytes framed, up to framingGiveUp
+	// holeLo and holeHi bound the last hole in the stream: the bytes
+	// from holeLo up to holeHi were not captured (yet).
+	holeLo, holeHi uint32
+	counter        uint16 // trailer counter of the last message framed at its trailer
+	mode           uint8
+	kind           uint8
+	// counterOK is set when counter belongs to the message just before
+	// the current one.
+	counterOK bool
+	// assumed is set when the current boundary is a guess: the end of a
+	// message taken to fill a segment the snaplen cut.
+	assumed bool
+	// trailerSeen is set once a trailer was found in the direction;
+	// heads when there is none and every segment starts with the next
+	// ESP header: cTCP without trailers, one message per segment.
+	trailerSeen, heads bool
+	nc                 uint8 // bytes in carry
+	carry              [carryMax]byte
+}
+
+// frameCtx is what framing one segment needs and learns.
+type frameCtx struct {
+	fc        *flowClass
+	s         *Session
+	fr        *framer
+	d         Dir
+	frame     uint64
+	segLen    int  // the segment's new bytes on the wire
+	inspect   bool // the classifier inspected this segment
+	coalesced bool // a message ended inside the segment
+	lastEnd   int  // offset in the segment of the last message end, -1 none
+	huntFrom  int  // offset where hunting began in this segment
+	unframed  int  // bytes of the segment that did not frame
+}
+
+// frame feeds data segment p (seglen bytes on the wire) of a cTCP
+// candidate, sent in direction d, to the direction's framer; inspect is
+// set when the classifier inspected it.
+func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, inspect bool) {
+	fr := &fc.fr[d]
+	if fr.mode == fmOff {
+		return
+	}
+	s := f.sess
+	b := p.Payload
+	if len(b) > int(seglen) {
+		b = b[:seglen]
+	}
+	start := p.Seq
+	if fr.mode == fmStart {
+		// The stream starts at a message when the SYN was seen; else
+		// only an IKE header tells.
+		fr.next, fr.mode = start, fmHunt
+		if decode.IsIKEinUDP500(b) || s.Dirs[d].SYNFrame != 0 && f.tcp != nil && start == f.tcp.half[d].base+1 {
+			fr.mode = fmMsg
+		}
+	}
+	x := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: p.Frame, inspect: inspect, lastEnd: -1}
+	if off := int32(start - fr.next); off < 0 {
+		if fr.inHole(start, seglen) && len(b) == int(seglen) {
+			// Late: bytes of the last hole, never seen before.
+			fc.frameLate(s, d, b, p.Frame)
+			if start == fr.holeLo {
+				fr.holeLo = start + seglen
+			}
+			return
+		}
+		// Bytes seen again: a retransmission or an overlap.
+		fc.repeated(s, d, b, p.Frame)
+		old := uint32(-off)
+		if old >= seglen {
+			return
+		}
+		seglen -= old
+		b = b[min(len(b), int(old)):]
+		start = fr.next
+	} else if off > 0 {
+		fr.holeLo, fr.holeHi = fr.next, start
+		fr.lost(&x) // the bytes before start were never captured
+	}
+	fr.next = start + seglen
+	if fr.seen < framingGiveUp {
+		fr.seen += min(seglen, framingGiveUp)
+	}
+	x.segLen = int(seglen)
+	cut := len(b) < x.segLen
+
+	if !fr.trailerSeen && !fr.heads && fr.mode == fmMsg && fr.kind == kindESP && len(b) >= 8 && be32(b) == fr.spi && be32(b[4:]) == fr.sq+1 {
+		// No trailer yet, but the segment starts with the ESP header
+		// that follows the one of the message in progress: no trailers,
+		// one message per segment. The message in progress filled the
+		// segment(s) before.
+		fr.heads = true
+		px := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: fr.msgFrame, lastEnd: -1}
+		fr.emit(&px, 0, nil, false)
+	}
+	if fr.heads {
+		// Each segment is a message, known by its head.
+		fr.nc, fr.mode = 0, fmMsg
+		if len(b) >= 8 {
+			fr.header(b)
+			fr.msgFrame, fr.got = p.Frame, uint32(x.segLen)
+			fr.emit(&x, x.segLen, nil, false)
+		} else {
+			x.unframed = x.segLen
+		}
+		x.finish()
+		return
+	}
+
+	switch {
+	case fr.mode == fmHunt && fc.plausible(s, d, b, false):
+		fr.nc, fr.mode, fr.assumed = 0, fmMsg, false
+		s.Framing[d].Resyncs++
+	case fr.mode == fmMsg && fr.assumed && fr.got == 0 && fr.nc == 0 && !fc.plausible(s, d, b, true):
+		fr.mode = fmHunt // the guessed boundary was none
+	}
+	if fr.mode == fmMsg && fr.got == 0 && fr.nc == 0 {
+		fr.msgFrame = p.Frame
+		// Fast path, the common case at a cTCP sender: the segment is
+		// one message and its trailer. A trailer counter one above the
+		// last one's (or the IKE length) says that no other trailer is
+		// inside.
+		if n := len(b); !cut && n > trailerLen+minBody-1 {
+			t := b[n-trailerLen:]
+			if decode.CTCPTrailerAt(t) {
+				var one bool
+				if decode.IsIKEinUDP500(b) {
+					one = int(be16(b[4:]))+trailerLen == n
+				} else {
+					one = fr.counterOK && be16(t[4:]) == fr.counter+1
+				}
+				if one {
+					fr.header(b)
+					fr.got = uint32(n)
+					fr.emit(&x, n, t, true)
+					x.finish()
+					return
+				}
+			}
+		}
+	}
+
+	i := 0
+	if nc := int(fr.nc); nc > 0 {
+		// Decide the carried bytes with the first bytes of this segment.
+		var jb [carryMax + trailerLen]byte
+		copy(jb[:], fr.carry[:nc])
+		j := jb[:nc+copy(jb[nc:], b)]
+		fr.nc = 0
+		used := fr.run(&x, j, -nc)
+		if used < nc {
+			// The whole segment is shorter than a trailer and decided
+			// nothing: keep everything.
+			fr.keep(j[used:])
+			i = len(b)
+		} else {
+			i = used - nc
+		}
+	}
+	if i < len(b) {
+		i += fr.run(&x, b[i:], i)
+		fr.keep(b[i:])
+	}
+	if cut {
+		fr.cut(&x)
+	}
+	x.finish()
+}
+
+// run frames buf, whose first byte is at offset base of the segment, and
+// returns how many bytes it consumed. The rest, at most carryMax bytes,
+// cannot be decided before the next bytes arrive.
+func (fr *framer) run(x *frameCtx, buf []byte, base int) int {
+	i := 0
+	for i < len(buf) {
+		if fr.mode == fmHunt {
+			p, ok := findTrailer(buf, i)
+			if !ok {
+				return p
+			}
+			i = p + trailerLen
+			x.addUnframed(x.huntFrom, base+i)
+			fr.resync(x, buf[p:i], base+i)
+			continue
+		}
+		if fr.kind == kindNone {
+			if len(buf)-i < 8 {
+				return i // the header is cut: wait for its rest
+			}
+			fr.header(buf[i:])
+		}
+		if fr.kind == kindIKE {
+			if body := fr.need - trailerLen; fr.got < body {
+				n := min(uint32(len(buf)-i), body-fr.got)
+				fr.got += n
+				i += int(n)
+				continue
+			}
+			if len(buf)-i < trailerLen {
+				return i
+			}
+			t := buf[i : i+trailerLen]
+			if !decode.CTCPTrailerAt(t) {
+				// The length led nowhere: hunt for the next trailer.
+				fr.got, fr.kind, fr.need = 0, kindNone, 0
+				fr.mode, x.huntFrom = fmHunt, base+i
+				continue
+			}
+			i += trailerLen
+			fr.got += trailerLen
+			fr.emit(x, base+i, t, true)
+			continue
+		}
+		// ESP (or unknown): the message ends at the first trailer after
+		// its first minBody bytes.
+		from := min(len(buf), i+max(0, minBody-int(fr.got)))
+		p, ok := findTrailer(buf, from)
+		if !ok {
+			fr.got += uint32(p - i)
+			return p
+		}
+		fr.got += uint32(p + trailerLen - i)
+		i = p + trailerLen
+		fr.emit(x, base+i, buf[p:i], true)
+	}
+	return i
+}
+
+// findTrailer returns the first offset at or after from where a cTCP
+// trailer starts in b, with ok set. Without one, it returns the first
+// offset where a trailer may start whose 16 bytes b does not hold (len(b)
+// if there is none): the bytes from there must wait for the next ones.
+func findTrailer(b []byte, from int) (int, bool) {
+	for i := from; i < len(b); {
+		j := bytes.Index(b[i:], zero4)
+		if j < 0 {
+			break
+		}
+		p := i + j
+		if p+trailerLen > len(b) {
+			return p, false
+		}
+		if decode.CTCPTrailerAt(b[p:]) {
+			return p, true
+		}
+		i = p + 1
+	}
+	// Fewer than 4 bytes left after every later offset: a trailer may
+	// start where they are all zero.
+	for q := max(from, len(b)-3); q < len(b); q++ {
+		if allZero(b[q:min(q+4, len(b))]) {
+			return q, false
+		}
+	}
+	return len(b), false
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
+
+// header reads the kind of the message that starts b (8 bytes at least).
+func (fr *framer) header(b []byte) {
+	switch {
+	case decode.IsIKEinUDP500(b):
+		if n := uint32(be16(b[4:])); n >= minBody {
+			fr.kind, fr.need = kindIKE, n+trailerLen
+			return
+		}
+		fr.kind = kindOther
+	case be32(b) != 0:
+		fr.kind, fr.spi, fr.sq = kindESP, be32(b), be32(b[4:])
+	default:
+		fr.kind = kindOther
+	}
+}
+
+// emit counts the current message, which ends at offset end of the
+// segment; t is its trailer (nil when its end is a guess) and verified
+// is set when the trailer was found where the message ends.
+func (fr *framer) emit(x *frameCtx, end int, t []byte, verified bool) {
+	fm := &x.s.Framing[x.d]
+	fm.Messages++
+	switch fr.kind {
+	case kindESP:
+		fm.ESPMessages++
+		x.fc.espMessage(x.s, x.d, fr.spi, fr.sq, fr.msgFrame)
+	case kindIKE:
+		fm.IKEMessages++
+		x.s.IKEPackets[x.d]++
+	}
+	if fr.msgFrame != x.frame {
+		fm.Split++
+		if fm.SplitFrame == 0 {
+			fm.SplitFrame = x.frame
+		}
+	}
+	if end > 0 && end < x.segLen {
+		x.coalesced = true
+	}
+	fr.counterOK = t != nil
+	if t != nil {
+		fr.counter, fr.trailerSeen = be16(t[4:]), true
+	}
+	if verified && x.inspect {
+		x.fc.framedMsgs++
+		x.fc.framedBytes += uint64(fr.got)
+	}
+	x.lastEnd = end
+	fr.got, fr.kind, fr.need, fr.assumed = 0, kindNone, 0, false
+	fr.msgFrame = x.frame
+}
+
+// resync puts the framer back in step after trailer t, which ends at
+// offset end of the segment.
+func (fr *framer) resync(x *frameCtx, t []byte, end int) {
+	x.s.Framing[x.d].Resyncs++
+	fr.mode, fr.got, fr.kind, fr.need, fr.assumed = fmMsg, 0, kindNone, 0, false
+	fr.counter, fr.counterOK, fr.trailerSeen = be16(t[4:]), true, true
+	fr.msgFrame = x.frame
+	x.lastEnd = end
+	if end > 0 && end < x.segLen {
+		x.coalesced = true // the end of one message, the start of another
+	}
+}
+
+// keep carries b, at most carryMax undecided bytes, to the next segment.
+func (fr *framer) keep(b []byte) {
+	fr.nc = uint8(copy(fr.carry[:], b))
+}
+
+// lost drops the message in progress: the bytes that follow it were
+// never captured. An ESP message whose header was read still counts for
+// the ESP sequence (the packet crossed the capture point, if not whole).
+func (fr *framer) lost(x *frameCtx) {
+	if fr.mode == fmMsg && fr.kind == kindESP {
+		x.fc.espMessage(x.s, x.d, fr.spi, fr.sq, fr.msgFrame)
+	}
+	fr.got, fr.kind, fr.need, fr.nc = 0, kindNone, 0, 0
+	fr.counterOK, fr.assumed = false, false
+	fr.mode = fmHunt
+}
+
+// cut handles the end of a segment the snaplen cut: its last bytes were
+// not captured. When the message in progress began with the segment, it
+// is taken to fill it, as a cTCP sender sends them (for IKE its length
+// must say so); anything else cannot be told, and framing hunts.
+func (fr *framer) cut(x *frameCtx) {
+	fr.nc = 0
+	if fr.mode == fmMsg && fr.kind != kindNone && fr.msgFrame == x.frame && x.lastEnd < 0 &&
+		(fr.kind != kindIKE || int(fr.need) == x.segLen) {
+		fr.got = uint32(x.segLen)
+		fr.emit(x, x.segLen, nil, false)
+		fr.assumed = true
+		return
+	}
+	x.s.Framing[x.d].Truncated++
+	if fr.mode == fmMsg && fr.kind == kindESP {
+		// Its header was captured: the ESP packet counts.
+		x.fc.espMessage(x.s, x.d, fr.spi, fr.sq, fr.msgFrame)
+	}
+	if fr.mode != fmHunt {
+		x.huntFrom = max(0, x.lastEnd)
+	}
+	fr.got, fr.kind, fr.need, fr.counterOK, fr.assumed = 0, kindNone, 0, false, false
+	fr.mode = fmHunt
+}
+
+func (x *frameCtx) addUnframed(from, to int) {
+	from, to = max(0, from), min(x.segLen, to)
+	if to > from {
+		x.unframed += to - from
+	}
+}
+
+// finish adds the segment's facts to the direction's Framing.
+func (x *frameCtx) finish() {
+	fm := &x.s.Framing[x.d]
+	if x.fr.mode == fmHunt {
+		x.addUnframed(x.huntFrom, x.segLen)
+	}
+	if x.unframed > 0 {
+		fm.UnframedSegments++
+		fm.UnframedBytes += uint64(x.unframed)
+		if fm.UnframedFrame == 0 {
+			fm.UnframedFrame = x.frame
+		}
+	}
+	if x.coalesced {
+		fm.Coalesced++
+		if fm.CoalescedFrame == 0 {
+			fm.CoalescedFrame = x.frame
+		}
+	}
+	if fm.Messages == 0 && x.fr.seen >= framingGiveUp {
+		x.fr.mode = fmOff
+	}
+}
+
+// plausible reports whether b starts like a message of direction d: UDP
+// 500->500 (IKE), or an ESP header with the direction's SPI or continuing
+// the previous segment's header (a new SPI). With no SPI known yet, any
+// ESP header is plausible when anyESP is set.
+func (fc *flowClass) plausible(s *Session, d Dir, b []byte, anyESP bool) bool {
+	if len(b) < 8 {
+		return false
+	}
+	if decode.IsIKEinUDP500(b) {
+		return true
+	}
+	spi := be32(b)
+	if spi == 0 {
+		return false
+	}
+	if e := &s.ESP[d]; e.Packets > 0 && spi == e.SPI || e.Packets == 0 && anyESP {
+		return true
+	}
+	pv := &fc.espPrev[d]
+	return pv.ok && pv.spi == spi && be32(b[4:]) == pv.seq+1
+}
+
+// repeated looks at a segment whose bytes were seen before: when it
+// starts with an ESP header of the direction's SPI whose sequence number
+// was seen, the ESP packet was carried a second time.
+func (fc *flowClass) repeated(s *Session, d Dir, b []byte, frame uint64) {
+	if len(b) < 8 || fc.esp == nil {
+		return
+	}
+	e := &s.ESP[d]
+	if spi, sq := be32(b), be32(b[4:]); spi != e.SPI || !fc.esp[d].seen(e, sq) {
+		return
+	}
+	e.Packets++
+	e.Repeats++
+	if len(e.RepeatFrames) < MaxRunFrames {
+		e.RepeatFrames = append(e.RepeatFrames, frame)
+	}
+}
+
+// pending returns the bytes of the messages in progress, each up to
+// maxPending (an IKE message's own length): bytes that may still frame.
+func (fc *flowClass) pending() uint64 {
+	var n uint64
+	for d := range fc.fr {
+		if fr := &fc.fr[d]; fr.mode == fmMsg {
+			g := uint64(fr.got)
+			if fr.kind != kindIKE {
+				g = min(g, maxPending)
+			}
+			n += g
+		}
+	}
+	return n
+}
+
+// inHole reports whether the seglen bytes from start lie in the last hole.
+func (fr *framer) inHole(start, seglen uint32) bool {
+	return fr.holeLo != fr.holeHi && int32(start-fr.holeLo) >= 0 && int32(fr.holeHi-(start+seglen)) >= 0
+}
+
+// frameLate frames a segment captured after the bytes that follow it (a
+// reordered segment filling a hole): when it starts like a message of the
+// direction, each whole message in it counts (its ESP sequence number
+// comes late). It does not disturb the framing of the stream.
+func (fc *flowClass) frameLate(s *Session, d Dir, b []byte, frame uint64) {
+	if !fc.plausible(s, d, b, false) {
+		return
+	}
+	fm := &s.Framing[d]
+	for len(b) >= trailerLen+minBody {
+		var m framer
+		m.header(b)
+		var end int
+		if m.kind == kindIKE {
+			end = int(m.need)
+			if end > len(b) || !decode.CTCPTrailerAt(b[end-trailerLen:]) {
+				return
+			}
+		} else {
+			p, ok := findTrailer(b, minBody)
+			if !ok {
+				return
+			}
+			end = p + trailerLen
+		}
+		fm.Messages++
+		switch m.kind {
+		case kindESP:
+			fm.ESPMessages++
+			fc.espMessage(s, d, m.spi, m.sq, frame)
+		case kindIKE:
+			fm.IKEMessages++
+			s.IKEPackets[d]++
+		}
+		b = b[end:]
+	}
+}
