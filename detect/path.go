@@ -67,7 +67,9 @@ type DirAccount struct {
 	Dir          analyze.Dir
 	DataSegments uint64
 	Bytes        uint64
-	// ESP messages framed and ESP sequence numbers never seen, repeated.
+	// ESPMessages counts the distinct ESP messages seen (SPI and
+	// sequence number), ESPRepeated the copies carried again, ESPMissing
+	// the sequence numbers never seen.
 	ESPMessages, ESPMissing, ESPRepeated uint64
 	// LostBeforeCapture counts holes in the stream (Wireshark "previous
 	// segment not captured"): bytes lost between the sender and the
@@ -348,17 +350,13 @@ func account(s *analyze.Session, d analyze.Dir, reqs []Request) DirAccount {
 		Dir:               d,
 		DataSegments:      ds.DataSegments,
 		Bytes:             ds.Bytes,
-		ESPMessages:       e.Packets,
+		ESPMessages:       e.Packets - min(e.Packets, e.Repeats),
 		ESPMissing:        e.SeqMissing,
 		ESPRepeated:       e.Repeats,
 		LostBeforeCapture: ds.Counts.LostSegments,
 		AckedUnseen:       s.Dirs[d.Other()].Counts.AckedUnseen,
 		Resent:            ds.Counts.Retransmissions,
 		HoleFrames:        ds.LostSegmentFrames,
-	}
-	if s.Framing[d].Messages == 0 && s.Transport == analyze.TransportCTCP {
-		// Not framed (snaplen): the ESP counts came from segment heads.
-		a.ESPMessages = e.Packets
 	}
 	for i := range reqs {
 		r := reqs[i].Run
@@ -372,7 +370,7 @@ func account(s *analyze.Session, d analyze.Dir, reqs []Request) DirAccount {
 	}
 	switch {
 	case e.Packets > 0:
-		a.Num, a.Den, a.Basis = e.SeqMissing, e.Packets+e.SeqMissing, "esp"
+		a.Num, a.Den, a.Basis = e.SeqMissing, a.ESPMessages+e.SeqMissing, "esp"
 	case ds.DataSegments > 0:
 		a.Num, a.Den, a.Basis = uint64(max(0, a.LostBeforeCapture)), ds.DataSegments, "tcp"
 	}
@@ -491,12 +489,24 @@ func sentBy(s *analyze.Session, pa *Path, r *analyze.DupAckRun) (SentBy, string)
 			}
 		}
 	}
+	// With a data sender that resends, both ends behave as TCP stacks:
+	// SACK blocks and resends no longer tell a proxy from the endpoint,
+	// only a fingerprint that differs from the side's own data does.
+	var other []string
+	for _, e := range pa.Evidence {
+		if e.Dir == asker && (e.Kind == EvTTL || e.Kind == EvIPID || e.Kind == EvTimestamps) {
+			other = append(other, e.Detail)
+		}
+	}
+	if pa.Resends[data] && len(other) > 0 {
+		return SentByPathDevice, fmt.Sprintf("another device than the %s's TCP stack sent them: %s", side, strings.Join(other, "; "))
+	}
 	if len(reasons) > 0 && !pa.Resends[data] {
 		return SentByPathDevice, fmt.Sprintf("a TCP stack in the path sent them in the %s's name, not the %s's cTCP endpoint, which never does SACK or resends: %s",
 			side, side, strings.Join(reasons, "; "))
 	}
 	if pa.Resends[data] {
-		return SentByEndpoint, fmt.Sprintf("the %s resends bytes, so both ends are TCP stacks here; the duplicate ACKs are the %s side's TCP stack's",
+		return SentByUnknown, fmt.Sprintf("the %s resends bytes, so a TCP stack answers on both sides here; nothing in the duplicate ACKs tells the %s's own stack from a TCP proxy in the path",
 			data.Side(), side)
 	}
 	pe := &s.Peer[asker]

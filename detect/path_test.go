@@ -113,7 +113,7 @@ func TestPathRules(t *testing.T) {
 				s.Dirs[0].Counts.Retransmissions = 1
 				s.Counts.Retransmissions = 1
 			}),
-			verdict: Healthy, point: ClientSide, sentBy: SentByEndpoint,
+			verdict: Healthy, point: ClientSide, sentBy: SentByUnknown,
 		},
 		{
 			name: "holes passed and acknowledged: nothing holds the flow",

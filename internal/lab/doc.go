@@ -27,7 +27,12 @@
 //     answers a FIN with its own;
 //   - socat in the proxy namespace, a TCP-terminating proxy with kernel
 //     TCP on both legs, when the case has one (the client then dials the
-//     proxy's address, ProxyAddr);
+//     proxy's address, ProxyAddr). It runs with TCP_NODELAY and real-time
+//     scheduling, so that it forwards one message per segment unless a
+//     case makes it re-segment, and its kernel has no tail loss probe
+//     (on these sub-millisecond links the probe would resend whenever a
+//     raw endpoint's ACK came a few milliseconds late); duplicate ACKs,
+//     SACK and the retransmission timeout work as ever;
 //   - the router forwards, and drops by nftables the one segment a case
 //     names by its ESP SPI and sequence number (once: a kernel's
 //     retransmission passes), or every IKE datagram on UDP 500 and 4500;
@@ -90,16 +95,23 @@
 // dials for cTCP) and the router drops them all, as a firewall blocking
 // UDP does: ctcpdiag should recommend AnyConnect first on the client side.
 //
-// Kept from the first lab: ctcp-loss-bulk (the client sends 1.3 kB
-// messages every 5 ms with window scaling; it also overruns socat's
-// receive window, so socat ignores the ACKs in its out-of-window segments
-// and resends its own data to the client), raw-retransmit (the raw client
-// resends after three duplicate ACKs) and raw-retransmit-ooo (it resends
-// at the first, after a 20 ms handshake: Wireshark calls the resent
-// segment out-of-order).
+// Kept from the first lab: ctcp-loss-bulk (as proxy-loss-to-headend with
+// 1.3 kB messages every 5 ms and window scaling; the client also overruns
+// socat's receive window, so socat ignores the ACKs in its out-of-window
+// segments and resends its own data to the client), raw-retransmit (the
+// raw client resends after three duplicate ACKs: healthy on the client
+// side; socat then delivers the messages it held behind the hole in one
+// segment, so the headend side sees a TCP stack in the path) and
+// raw-retransmit-ooo (it resends at the first, after a 20 ms handshake:
+// Wireshark calls the resent segment out-of-order).
 //
-// The cases build their own namespaces and run at once, about 10 s in
-// all. The helpers need Linux, root, ip and ss (iproute2), nft
-// (nftables), socat, tcpdump and tshark; the test skips naming whatever
-// is missing, and under -short.
+// The cases build their own namespaces and run at once, about 12 s in
+// all (the whole test about 35 s). They take turns for building and
+// tearing down their labs and for the handshakes, and the endpoints'
+// timing-critical loops run on real-time threads, so that a busy machine
+// changes neither the handshakes' timing nor the segmentation.
+//
+// The helpers need Linux, root, ip and ss (iproute2), nft (nftables),
+// socat, chrt (util-linux), tcpdump and tshark; the test skips naming
+// whatever is missing, and under -short.
 package lab

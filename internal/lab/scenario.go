@@ -406,6 +406,14 @@ func (r *runner) do() error {
 		if c.ProxyBlock > 0 {
 			proxyCmd = append(proxyCmd, "-b", fmt.Sprint(c.ProxyBlock))
 		}
+		// No tail loss probe in the proxy's kernel: its probe timer is a
+		// few milliseconds on these links, so that a raw endpoint's ACK
+		// delayed by the Go scheduler would draw a spurious
+		// retransmission. Loss recovery by duplicate ACKs, SACK and the
+		// retransmission timeout (200 ms at least) stays as it is.
+		if err := l.Exec(l.Proxy, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/tcp_early_retrans"); err != nil {
+			return err
+		}
 		// nodelay: no Nagle, so that each read socat makes leaves as one
 		// segment (Nagle would hold a message behind an unacknowledged
 		// one and coalesce them). chrt: real-time scheduling, so that
@@ -508,69 +516,13 @@ func (r *runner) do() error {
 	r.idle()
 
 	// The client's application: IKE, then ESP (bursts with c.Bursts), one
-	// message each pace. It sleeps between messages rather than ticking,
-	// so that after a stall of the test process it does not send two
-	// messages back to back (which socat would forward in one segment).
-	cf := NewFramer(true)
-	up := DirectionLog{From: "client", To: "headend", SPI: fmt.Sprintf("%#08x", ClientSPI)}
-	pace := c.Pace
-	if pace == 0 {
-		pace = ClientPace
-	}
-	end := time.Now().Add(c.Length)
-	r.lg.ClientEnd = EndLog{Reason: "end"}
-	var sendErr error
-	for i := 0; time.Now().Before(end); i++ {
-		var msgs [][]byte
-		var seqs []uint32
-		if i < IKEMessages {
-			msgs = append(msgs, cf.IKE(120+40*i))
-		} else {
-			n := 1
-			if c.Bursts && (i-IKEMessages)%BurstEvery == BurstEvery-1 {
-				n = BurstLen
-			}
-			for j := 0; j < n; j++ {
-				ct := c.CT
-				if ct == 0 {
-					ct = 64 + 16*((i+j)%5)
-				}
-				p, seq := cf.ESP(ct)
-				msgs = append(msgs, p)
-				seqs = append(seqs, seq)
-			}
-		}
-		for j, p := range msgs {
-			if err := send(p); err != nil {
-				sendErr = err
-				break
-			}
-			if seqs == nil {
-				up.IKESent++
-			} else {
-				up.ESPSent = append(up.ESPSent, seqs[j])
-			}
-		}
-		if sendErr != nil {
-			break
-		}
-		time.Sleep(pace)
-	}
-	if sendErr != nil {
-		if !errors.Is(sendErr, ErrClosed) && !c.Kernel {
-			return fmt.Errorf("client send: %w", sendErr)
-		}
-		r.lg.ClientEnd = EndLog{Reason: "closed", At: time.Now()}
-		if r.rawClient != nil {
-			if st := r.rawClient.Stats(); st.Reset {
-				r.lg.ClientEnd.Reason = "rst"
-			} else if st.FIN {
-				r.lg.ClientEnd.Reason = "fin"
-			}
-		}
-		time.Sleep(time.Until(end))
-	} else {
-		r.lg.ClientEnd.At = time.Now()
+	// message each pace, on a real-time thread so that it keeps its pace
+	// on a busy machine. It sleeps between messages rather than ticking,
+	// so that after a stall it does not send two messages back to back
+	// (which socat would forward in one segment).
+	up, err := r.client(send)
+	if err != nil {
+		return err
 	}
 	stopHeadend()
 	if headErr != nil {
@@ -628,6 +580,79 @@ func (r *runner) do() error {
 	return nil
 }
 
+// client runs the client's application on a real-time thread until the
+// run's length is over (after its connection was closed it waits out the
+// rest) and returns what it sent.
+func (r *runner) client(send func([]byte) error) (up DirectionLog, err error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		realtime()
+		up, err = r.clientLoop(send)
+	}()
+	<-done
+	return up, err
+}
+
+func (r *runner) clientLoop(send func([]byte) error) (DirectionLog, error) {
+	c := r.c
+	cf := NewFramer(true)
+	up := DirectionLog{From: "client", To: "headend", SPI: fmt.Sprintf("%#08x", ClientSPI)}
+	pace := c.Pace
+	if pace == 0 {
+		pace = ClientPace
+	}
+	end := time.Now().Add(c.Length)
+	r.lg.ClientEnd = EndLog{Reason: "end"}
+	for i := 0; time.Now().Before(end); i++ {
+		var msgs [][]byte
+		var seqs []uint32
+		if i < IKEMessages {
+			msgs = append(msgs, cf.IKE(120+40*i))
+		} else {
+			n := 1
+			if c.Bursts && (i-IKEMessages)%BurstEvery == BurstEvery-1 {
+				n = BurstLen
+			}
+			for j := 0; j < n; j++ {
+				ct := c.CT
+				if ct == 0 {
+					ct = 64 + 16*((i+j)%5)
+				}
+				p, seq := cf.ESP(ct)
+				msgs = append(msgs, p)
+				seqs = append(seqs, seq)
+			}
+		}
+		for j, p := range msgs {
+			if err := send(p); err != nil {
+				if !errors.Is(err, ErrClosed) && !c.Kernel {
+					return up, fmt.Errorf("client send: %w", err)
+				}
+				// The connection was closed on the client: it stops.
+				r.lg.ClientEnd = EndLog{Reason: "closed", At: time.Now()}
+				if r.rawClient != nil {
+					if st := r.rawClient.Stats(); st.Reset {
+						r.lg.ClientEnd.Reason = "rst"
+					} else if st.FIN {
+						r.lg.ClientEnd.Reason = "fin"
+					}
+				}
+				time.Sleep(time.Until(end))
+				return up, nil
+			}
+			if seqs == nil {
+				up.IKESent++
+			} else {
+				up.ESPSent = append(up.ESPSent, seqs[j])
+			}
+		}
+		time.Sleep(pace)
+	}
+	r.lg.ClientEnd.At = time.Now()
+	return up, nil
+}
+
 // headend runs the raw headend's application and returns the ESP
 // sequence numbers it sent.
 func (r *runner) headend(f *Framer, accepted chan<- struct{}, stop <-chan struct{}) ([]uint32, error) {
@@ -640,6 +665,7 @@ func (r *runner) headend(f *Framer, accepted chan<- struct{}, stop <-chan struct
 		return nil, err
 	}
 	close(accepted)
+	realtime() // keep the pace on a busy machine; the thread ends with the goroutine
 	var sent []uint32
 	var times []time.Time
 	for {

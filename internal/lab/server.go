@@ -126,6 +126,7 @@ func (h *Headend) accept() {
 		}()
 		go func() {
 			defer h.writers.Done()
+			realtime() // keep the pace on a busy machine
 			f := NewFramer(false)
 			for {
 				select {
