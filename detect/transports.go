@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -104,7 +105,7 @@ func runVPNTransports(p *Pass) error {
 		p.Report(Finding{
 			Severity:        Info,
 			Session:         s.ID,
-			Summary:         describeSession(s) + " is cTCP (" + sure + "): " + why,
+			Summary:         describeSession(s) + " is cTCP (" + sure + "): " + why + framingSentence(s),
 			Frames:          evidenceFrames(s.FirstFrame),
 			WiresharkFilter: sessionFilter(s),
 		})
@@ -192,4 +193,38 @@ func isBlockedUDP(s *analyze.Session) bool {
 	}
 	return s.Dirs[analyze.HeadendToClient].Packets == 0 &&
 		s.Dirs[analyze.ClientToHeadend].Packets >= UDPBlockedMinPackets
+}
+
+// framingSentence says, for a cTCP session, how its byte streams framed
+// into messages where that is worth a sentence: messages sharing or
+// spanning segments, and what could not be framed. "" when every segment
+// carried exactly one message.
+func framingSentence(s *analyze.Session) string {
+	var parts []string
+	for d := analyze.ClientToHeadend; d <= analyze.HeadendToClient; d++ {
+		f := &s.Framing[d]
+		var dp []string
+		if f.Coalesced > 0 {
+			dp = append(dp, fmt.Sprintf("%s carried more than one message (first at frame %d)", plural(f.Coalesced, "segment"), f.CoalescedFrame))
+		}
+		if f.Split > 0 {
+			dp = append(dp, fmt.Sprintf("%s spanned segments (first completed at frame %d)", plural(f.Split, "message"), f.SplitFrame))
+		}
+		if f.UnframedSegments > 0 {
+			why := "inside a message after a hole"
+			if f.Truncated == f.UnframedSegments {
+				why = "cut by the snaplen"
+			} else if f.Truncated > 0 {
+				why = fmt.Sprintf("%d cut by the snaplen, the rest inside a message after a hole", f.Truncated)
+			}
+			dp = append(dp, fmt.Sprintf("%s could not be framed (%s; first at frame %d)", plural(f.UnframedSegments, "segment"), why, f.UnframedFrame))
+		}
+		if len(dp) > 0 {
+			parts = append(parts, fmt.Sprintf("%s->%s: %s cTCP messages, %s", d.Side(), d.Other().Side(), strconv.FormatUint(f.Messages, 10), strings.Join(dp, ", ")))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; framing: " + strings.Join(parts, "; ")
 }
