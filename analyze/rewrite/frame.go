@@ -93,6 +93,18 @@ type frame struct {
 	fix     [maxFixups]fixup
 	nfix    int
 	depth   int
+	// ctcp holds the directions of TCP flows (addresses and ports as
+	// sent) whose segments carried a cTCP trailer: where a proxy
+	// re-segmented such a stream, a segment without any trailer still
+	// carries a piece of a message whose edges the framing reads.
+	ctcp map[flowDir]struct{}
+}
+
+// flowDir is one direction of a TCP flow: source and destination
+// address (16 bytes each, IPv4 in the first 4) and ports.
+type flowDir struct {
+	src, dst     [16]byte
+	sport, dport uint16
 }
 
 // keep copies in[off:off+n] (clipped to the frame) to out.

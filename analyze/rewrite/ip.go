@@ -216,7 +216,11 @@ func (f *frame) tcp(off, end, repLen int, ip ipctx, fragment bool) {
 	}
 	plen := repLen - hlen
 	if hlen < n && plen > 0 {
-		f.tcpPayload(off+hlen, min(end, off+hlen+plen), plen)
+		var k flowDir
+		copy(k.src[:], f.in[ip.src:ip.src+ip.alen])
+		copy(k.dst[:], f.in[ip.dst:ip.dst+ip.alen])
+		k.sport, k.dport = f.u16(off), f.u16(off+2)
+		f.tcpPayload(off+hlen, min(end, off+hlen+plen), plen, k)
 	}
 }
 
@@ -228,7 +232,7 @@ var iketcpPrefix = []byte("IKETCP")
 // that the analysis may recognise cTCP by its ESP headers), the first 8
 // bytes (ESP SPI and sequence number, or the UDP 500 header, then the
 // 28-byte IKE header when it is IKE) and the 16-byte trailer.
-func (f *frame) tcpPayload(off, end, plen int) {
+func (f *frame) tcpPayload(off, end, plen int, k flowDir) {
 	b := f.in[off:end]
 	full := len(b) == plen
 	switch {
@@ -238,19 +242,106 @@ func (f *frame) tcpPayload(off, end, plen int) {
 		f.keep(off, min(5, len(b)))
 	default:
 		trailer := full && decode.IsCTCPTrailer(b)
-		if !trailer && full {
+		inner := full && f.innerTrailers(off, b, trailer)
+		if trailer || inner {
+			if f.ctcp == nil {
+				f.ctcp = make(map[flowDir]struct{})
+			}
+			f.ctcp[k] = struct{}{}
+		}
+		if !trailer && !inner && full {
+			if _, ok := f.ctcp[k]; ok && len(b) > 2*decode.CTCPTrailerLen {
+				// A middle piece of a message in a re-segmented cTCP
+				// stream: its edges may hold parts of a head or trailer.
+				out := f.out[off : off+len(b)]
+				for i := range out {
+					out[i] = 0xff
+				}
+				f.keep(off, decode.CTCPTrailerLen)
+				f.keepRange(off+len(b)-decode.CTCPTrailerLen, off+len(b))
+			}
 			return
 		}
-		n := 8
-		if decode.IsIKEinUDP500(b) {
-			n = 8 + 28
+		if trailer && !inner {
+			// One message: its ciphertext becomes 0xff, not zero, so
+			// that no run of zeros before the trailer frames as one.
+			out := f.out[off : off+len(b)]
+			for i := range out {
+				out[i] = 0xff
+			}
 		}
-		f.keep(off, min(n, len(b)))
+		f.keep(off, messageHead(b))
 		if trailer {
 			f.keepRange(end-decode.CTCPTrailerLen, end)
 		}
 	}
 }
+
+// messageHead is how many bytes at the start of b a cTCP message's head
+// takes that the analysis reads: 8 (ESP SPI and sequence number, or the
+// UDP 500 header), 36 with the IKE header; at most len(b).
+func messageHead(b []byte) int {
+	n := 8
+	if decode.IsIKEinUDP500(b) {
+		n = 8 + 28
+	}
+	return min(n, len(b))
+}
+
+// innerTrailers keeps the cTCP trailers inside a segment and the head of
+// the message after each, for a stream that a TCP proxy re-segmented
+// (messages share segments and span them, so the analysis frames the
+// byte stream at every trailer, not only at a segment's end), and then
+// the segment's first and last 16 bytes, which may hold the rest of a
+// trailer or message head that began in the previous segment or the
+// start of one that continues in the next. A trailer counts only when
+// the segment ends right after it or a plausible message head follows
+// (a non-zero SPI, or UDP 500 -> 500), so that arbitrary TCP data keeps
+// nothing. The bytes it does not keep are set to 0xff, not zero: runs of
+// zeros around the kept trailers would look like trailers to the
+// framing, and 0xff says no more about the ciphertext than zero. end
+// says the segment ends in a trailer; a segment that holds exactly one
+// message (that trailer and no other) is left to the caller. It reports
+// whether it kept anything.
+func (f *frame) innerTrailers(off int, b []byte, end bool) bool {
+	var at [64]int
+	n := 0
+	for i := 0; i+decode.CTCPTrailerLen <= len(b) && n < len(at); {
+		j := bytes.Index(b[i:], zero4[:])
+		if j < 0 {
+			break
+		}
+		p := i + j
+		i = p + 1
+		if p+decode.CTCPTrailerLen > len(b) || p < 8 || !decode.CTCPTrailerAt(b[p:]) {
+			continue
+		}
+		next := b[p+decode.CTCPTrailerLen:]
+		if len(next) > 0 && !(len(next) >= 4 && (decode.IsIKEinUDP500(next) || next[0]|next[1]|next[2]|next[3] != 0)) {
+			continue
+		}
+		at[n] = p
+		n++
+		i = p + decode.CTCPTrailerLen
+	}
+	if n == 0 || end && n == 1 && at[0] == len(b)-decode.CTCPTrailerLen {
+		return false
+	}
+	out := f.out[off : off+len(b)]
+	for i := range out {
+		out[i] = 0xff
+	}
+	for _, p := range at[:n] {
+		f.keep(off+p, decode.CTCPTrailerLen)
+		f.keep(off+p+decode.CTCPTrailerLen, messageHead(b[p+decode.CTCPTrailerLen:]))
+	}
+	f.keep(off, decode.CTCPTrailerLen)
+	f.keepRange(off+len(b)-decode.CTCPTrailerLen, off+len(b))
+	return true
+}
+
+// zero4 is the start of every cTCP trailer.
+var zero4 [4]byte
 
 // UDP ports of tunnels the decoder follows.
 const (

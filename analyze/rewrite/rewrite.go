@@ -45,7 +45,13 @@
 // UDP 443; on TCP the RFC 8229 "IKETCP" prefix, a TLS record header (5
 // bytes), and for a segment ending in Cisco's cTCP trailer the first 8
 // bytes (ESP header, or UDP 500 header plus the IKE header) and the
-// 16-byte trailer. A TCP segment cut by the snaplen keeps its first 8
+// 16-byte trailer; where a TCP proxy re-segmented a cTCP stream, also
+// every trailer inside the segment with the message head after it, and
+// the segment's first and last 16 bytes (pieces of a trailer or head
+// that span segments), also of segments without a trailer in a flow
+// direction that carried one. In cTCP segments the bytes not kept are
+// 0xff rather than zero: a run of zeros next to a kept trailer would look
+// like another trailer to the framing. A TCP segment cut by the snaplen keeps its first 8
 // bytes (36 for IKE), because the analysis recognises cTCP by them when
 // the trailer was cut off: up to 8 bytes of such segments of any TCP
 // connection survive. Everything else is zero: other payloads, the ICMP

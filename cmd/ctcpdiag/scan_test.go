@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
 )
 
 // scanArgs runs scan (merge: merge) with args and returns the exit status
@@ -37,6 +41,20 @@ func samplesDir(t *testing.T) string {
 	}
 	return d
 }
+
+// sampleVerdicts returns the verdict internal/samplegen expects for each
+// committed sample, by file name.
+func sampleVerdicts() map[string]string {
+	m := map[string]string{}
+	for _, s := range samplegen.Scenarios() {
+		m[s.File] = s.Expect
+	}
+	return m
+}
+
+// atRiskSample is the committed sample used where a test needs an at-risk
+// capture.
+const atRiskSample = "ctcp-proxy-resegmented.pcap"
 
 func TestScanUsage(t *testing.T) {
 	for _, args := range [][]string{
@@ -77,16 +95,36 @@ func TestScanSamples(t *testing.T) {
 	if code != exitAffected {
 		t.Errorf("status %d, want %d; stderr %s", code, exitAffected, stderr)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if lines[0] != "path,verdict,sessions,unanswered_requests,first_evidence_frame,top_recommendation,error" || len(lines) != 14 {
-		t.Errorf("csv: %d lines, header %q", len(lines), lines[0])
+	// One row per committed sample, with the verdict samplegen expects.
+	rows, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("csv: %v:\n%s", err, stdout)
 	}
+	if h := strings.Join(rows[0], ","); h != "path,verdict,sessions,unanswered_requests,first_evidence_frame,top_recommendation,error" {
+		t.Errorf("csv header %q", h)
+	}
+	expect := sampleVerdicts()
+	got := map[string]string{}
+	for _, r := range rows[1:] {
+		got[strings.TrimPrefix(r[0], dir+string(filepath.Separator))] = r[1]
+	}
+	if d := cmp.Diff(expect, got); d != "" {
+		t.Errorf("verdicts (-samplegen +scan):\n%s", d)
+	}
+	// The proxy-stall row: its lost segment, asked for by duplicate ACKs
+	// from frame 132 on (samples/README.md), and the recommendation for
+	// a client whose UDP went unanswered.
 	want := filepath.Join(dir, "ctcp-proxy-stall.pcap") + ",affected,1,1,132,anyconnect,"
 	if !strings.Contains(stdout, want+"\n") {
 		t.Errorf("csv lacks %q:\n%s", want, stdout)
 	}
-	if !strings.Contains(stderr, "13 captures (5 affected, 2 at-risk)") {
-		t.Errorf("closing line: %q", stderr)
+	counts := map[string]int{}
+	for _, v := range expect {
+		counts[v]++
+	}
+	closing := fmt.Sprintf("%d captures (%d affected, %d at-risk)", len(expect), counts["affected"], counts["at-risk"])
+	if !strings.Contains(stderr, closing) {
+		t.Errorf("closing line: %q, want %q", stderr, closing)
 	}
 
 	// Text: the table, then the summary.
@@ -98,7 +136,10 @@ func TestScanSamples(t *testing.T) {
 
 func TestScanExitStatus(t *testing.T) {
 	dir := samplesDir(t)
-	atRisk := filepath.Join(dir, "ctcp-loss-no-proxy.pcap")
+	if v := sampleVerdicts()[atRiskSample]; v != "at-risk" {
+		t.Fatalf("%s: samplegen expects %q, want at-risk", atRiskSample, v)
+	}
+	atRisk := filepath.Join(dir, atRiskSample)
 	if code, _, _ := scanArgs(t, context.Background(), false, "--format", "jsonl", atRisk); code != exitOK {
 		t.Errorf("at-risk: status %d, want 0", code)
 	}

@@ -18,6 +18,9 @@ type ctcpSess struct {
 	dpdSeq     uint32
 	phase2ID   uint32
 	innerMSS   int
+	// proxy, when set, re-segments the client's messages as a TCP proxy
+	// between the client and the capture point forwards them.
+	proxy *proxyReseg
 }
 
 func newCTCP(c *capture, cl *host, cport uint16, sv *host, sport uint16, rtt time.Duration) *ctcpSess {
@@ -32,6 +35,7 @@ func newCTCP(c *capture, cl *host, cport uint16, sv *host, sport uint16, rtt tim
 func (s *ctcpSess) ike(e *tcpEnd, msg []byte, o segOpts) seq.Value {
 	p := udp500(msg)
 	if e == s.t.cl {
+		s.flushProxy()
 		s.clCnt++
 		p = ctcpTrailer(p, s.clCnt, 0x4000, ctcpISAKMP)
 	} else {
@@ -48,6 +52,9 @@ func (s *ctcpSess) esp(e *tcpEnd, innerLen int, o segOpts) seq.Value {
 		p = s.c.espNext(&s.out, innerLen)
 		s.clCnt++
 		p = ctcpTrailer(p, s.clCnt, 0, ctcpESP)
+		if s.proxy != nil {
+			return s.proxy.put(s, p)
+		}
 	} else {
 		p = s.c.espNext(&s.in, innerLen)
 		s.svCnt++
@@ -164,6 +171,7 @@ func (s *ctcpSess) download(rounds int, lossAt int, loss segOpts, afterLoss func
 				c.wait(c.jit(80*time.Microsecond, 0.5))
 			}
 		}
+		s.flushProxy()
 		if burst < 12 {
 			burst += 2
 		}
@@ -176,6 +184,7 @@ func (s *ctcpSess) chat(n int) {
 	c, t := s.c, s.t
 	for i := 0; i < n; i++ {
 		s.esp(t.cl, 60+c.rng.IntN(400), sent)
+		s.flushProxy()
 		s.reply()
 		s.esp(t.sv, 60+c.rng.IntN(900), sent)
 		c.wait(c.jit(120*time.Millisecond, 0.8))

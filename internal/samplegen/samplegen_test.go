@@ -298,6 +298,7 @@ func TestTsharkAnalysis(t *testing.T) {
 		"ctcp-truncated":             {3, 3, 0, 0, 0, 0, 20},
 		"anyconnect":                 {0, 0, 0, 0, 0, 0, 0},
 		"ctcp-oneway-stall":          {0, 0, 0, 0, 0, 0, 20},
+		"ctcp-proxy-resegmented":     {0, 0, 0, 0, 0, 0, 20},
 	}
 	dir := t.TempDir()
 	for _, s := range Scenarios() {

@@ -39,6 +39,9 @@ func moreScenarios() []Scenario {
 		{Name: "ctcp-oneway-stall", File: "ctcp-oneway-stall.pcap", Expect: "affected",
 			Doc:   "Captured between an inspecting proxy and the headend (public client 198.51.100.77 -> 203.0.113.10:10000): no duplicate ACK is visible, but client->headend data stops for about 40 s while the headend keeps sending ESP and DPD messages, to the end of the capture: the failure seen beyond the device (affected, probable).",
 			Build: func() ([]byte, error) { return buildOneWay(13).pcap(), nil }},
+		{Name: "ctcp-proxy-resegmented", File: "ctcp-proxy-resegmented.pcap", Expect: "at-risk",
+			Doc:   "Captured between a TCP-terminating proxy and the headend (public client 198.51.100.77 -> 203.0.113.10:10000; headend TTL 64, client side TTL 61): a loss-free session, IKE then ESP both ways, in which the proxy re-segments the client's stream: client->headend segments carry two whole messages, or end in the middle of a message whose rest starts the next segment. No loss, duplicate ACK, retransmission or stall, ESP sequence numbers continuous; but a TCP stack answers in the client's name, so one lost segment would stall the tunnel (at-risk, probable).",
+			Build: func() ([]byte, error) { return buildProxyResegmented(14).pcap(), nil }},
 	}
 }
 

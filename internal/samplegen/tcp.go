@@ -42,6 +42,9 @@ type tcpEnd struct {
 	tsOn   bool   // both sides negotiated timestamps
 	sackOn bool   // both sides negotiated SACK
 	out    bool   // this end is the capturing host (Linux SLL direction)
+	// lastAck is the ACK number of the last captured segment from this
+	// end (a pure ACK with the same number would be a duplicate ACK).
+	lastAck seq.Value
 }
 
 // tcpConn is a TCP connection whose segments are recorded on a capture.
@@ -160,6 +163,9 @@ func (t *tcpConn) segment(e *tcpEnd, flags uint8, payload []byte, o segOpts) seq
 		ack = 0
 	}
 	if o.capture {
+		if flags&flACK != 0 {
+			e.lastAck = ack
+		}
 		l4 := tcpHeader(nil, e.port, p.port, uint32(s), uint32(ack), flags, win, opts, payload)
 		t.c.emit(e.h, p.h, 6, l4, 16, e.out)
 	}
