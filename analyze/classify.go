@@ -8,8 +8,8 @@ import (
 )
 
 // classifyLimit is how many data segments per direction are inspected to
-// recognise a TCP flow's transport. ESP facts of cTCP candidates are kept
-// for every segment.
+// recognise a TCP flow's transport. The messages of cTCP candidates are
+// framed in every segment (framing.go).
 const classifyLimit = 64
 
 // flowClass gathers the content evidence from which a flow's transport is
@@ -29,15 +29,15 @@ type flowClass struct {
 		ok       bool
 		spi, seq uint32
 	}
-	// cTCP framing (framing.go): per-direction framers, ESP sequence
-	// state (allocated for flows that carry ESP), and the messages framed
-	// at their trailers in the inspected segments, with their bytes and
-	// those of the fully captured inspected segments.
-	fr              [2]framer
-	esp             *[2]espTrack
-	framedMsgs      int
-	framedBytes     uint64
-	fullBytes       uint64
+	// ESP sequence state (espseq.go), set up for flows that carry ESP;
+	// the cTCP messages framed at their trailers in the inspected
+	// segments that look like cTCP (IKE, or ESP continuing its series:
+	// framing.go), with their bytes and those of the fully captured
+	// inspected segments.
+	esp                                *[2]espTrack
+	slab                               *espSlab // where esp comes from (nil: an allocation of its own)
+	framedMsgs, framedBytes, fullBytes uint32
+
 	synBy, synAckBy int8 // direction that sent a SYN / SYN-ACK, -1 none
 	started         bool
 }
@@ -74,7 +74,7 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 			fc.noBytes++
 		case len(b) == int(seglen):
 			fc.full++
-			fc.fullBytes += uint64(seglen)
+			fc.fullBytes += seglen
 			if decode.IsCTCPTrailer(b) {
 				fc.trailer++
 			}
@@ -104,7 +104,7 @@ func (fc *flowClass) observeTCP(f *flow, p *decode.Packet, d Dir, seglen uint32)
 	pv.ok, pv.spi, pv.seq = true, spi, sq
 	// Give up on cTCP once enough fully captured segments lack the
 	// trailer, at their end and in the byte stream.
-	if inspect && fc.full >= 8 && fc.trailer*10 < fc.full*8 && (fc.framedBytes+fc.pending())*2 < fc.fullBytes {
+	if inspect && fc.full >= 8 && fc.trailer*10 < fc.full*8 && (uint64(fc.framedBytes)+f.tcp.framePending())*2 < uint64(fc.fullBytes) {
 		fc.notCTCP = true
 	}
 }

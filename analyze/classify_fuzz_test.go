@@ -146,7 +146,7 @@ func FuzzClassify(f *testing.F) {
 		tr := newTracker(Options{Ports: []uint16{uint16(ports >> 16)}})
 
 		// TCP flow.
-		tf := &flow{sess: &Session{Proto: decode.ProtoTCP}, a: a, b: b}
+		tf := &flow{sess: &Session{Proto: decode.ProtoTCP}, a: a, b: b, tcp: &tcpConn{half: [2]tcpHalf{newTCPHalf(), newTCPHalf()}}}
 		tf.cls.init()
 		var segs [2]int
 		var next [2]uint32 // each direction's records follow each other in its byte stream
@@ -180,7 +180,7 @@ func FuzzClassify(f *testing.F) {
 		if fc.espHdr+fc.ikeHdr > len(recs) {
 			t.Fatalf("ESP continuations %d, IKE headers %d in %d segments", fc.espHdr, fc.ikeHdr, len(recs))
 		}
-		if fc.framedBytes > nbytes[0]+nbytes[1] || uint64(fc.framedMsgs)*(minBody+trailerLen) > fc.framedBytes {
+		if uint64(fc.framedBytes) > nbytes[0]+nbytes[1] || fc.framedMsgs*(minBody+trailerLen) > fc.framedBytes {
 			t.Fatalf("%d messages, %d bytes framed in %d bytes", fc.framedMsgs, fc.framedBytes, nbytes[0]+nbytes[1])
 		}
 		if fc.iketcp && !(len(recs) > 0 && bytes.HasPrefix(firstPayload(recs), iketcpPrefix)) {

@@ -88,11 +88,19 @@ func (t *espTrack) seen(e *ESPStats, sq uint32) bool {
 	return sq <= e.LastSeq && b < espWindow && sq >= t.base && t.has(sq)
 }
 
-// espTracks returns the flow's ESP tracking state, allocated on first use
+// espSlab hands out the ESP state of a tracker's flows from shared
+// blocks (see carve): one allocation for many flows.
+type espSlab struct{ block [][2]espTrack }
+
+// espTracks returns the flow's ESP tracking state, set up on first use
 // (once per flow that carries ESP).
 func (fc *flowClass) espTracks() *[2]espTrack {
 	if fc.esp == nil {
-		fc.esp = new([2]espTrack)
+		if fc.slab != nil {
+			fc.esp = &carve(&fc.slab.block, [2]espTrack{}, 1, 64)[0]
+		} else {
+			fc.esp = new([2]espTrack)
+		}
 	}
 	return fc.esp
 }

@@ -15,15 +15,22 @@ import (
 // trailer after its first minBody bytes; an IKE message ends where its
 // UDP length says, where its trailer must be.
 //
-// The framer keeps per direction the next expected sequence number, the
-// state of the message in progress and up to carryMax undecided bytes of
-// the previous segment (the start of a trailer or of an ESP header that
-// the segment boundary cut), so no segment is copied and nothing is
-// allocated. Bytes below the next expected one (retransmissions,
-// overlaps) are not framed again. After a hole (bytes never captured), a
-// segment the snaplen cut inside a message, or a length that led nowhere,
-// the framer hunts: it resyncs on the next segment that starts with a
-// plausible message start, or after the next trailer it finds.
+// The framer of a direction starts with the first segment that looks
+// like cTCP (an IKE header at its start, a trailer at its end), so other
+// TCP streams cost next to nothing. It keeps the next expected sequence
+// number, the state of the message in progress and up to carryMax
+// undecided bytes of the previous segment (the start of a trailer or of
+// an ESP header that the segment boundary cut), so no segment is copied
+// and nothing is allocated. A segment that starts at a message and ends
+// with a trailer whose counter is one above the last one's (or as the
+// IKE length says) is one message, without a search. Bytes below the
+// next expected one (retransmissions, overlaps) are not framed again,
+// except those of the last hole, captured late. After a hole (bytes
+// never captured), a segment the snaplen cut inside a message, or a
+// length that led nowhere, the framer hunts: it resyncs on the next
+// segment that starts with a plausible message start, or after the next
+// trailer it finds. Where the snaplen cut the trailers off, a segment
+// that starts at a message is taken to be one message, as at a sender.
 
 const (
 	trailerLen = decode.CTCPTrailerLen
@@ -61,11 +68,11 @@ var zero4 = []byte{0, 0, 0, 0}
 
 // framer is the framing state of one direction of a TCP flow.
 type framer struct {
+	msgFrame uint64 // frame of the current message's first byte
 	next     uint32 // sequence number of the next in-order stream byte
 	got      uint32 // bytes of the current message consumed
 	need     uint32 // kindIKE: the message's length with its trailer
 	spi, sq  uint32 // kindESP: the message's ESP header
-	msgFrame uint64 // frame of the current message's first byte
 	seen     uint32 // stream bytes framed, up to framingGiveUp
 	// holeLo and holeHi bound the last hole in the stream: the bytes
 	// from holeLo up to holeHi were not captured (yet).
@@ -106,7 +113,10 @@ type frameCtx struct {
 // candidate, sent in direction d, to the direction's framer; inspect is
 // set when the classifier inspected it.
 func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, inspect bool) {
-	fr := &fc.fr[d]
+	if f.tcp == nil {
+		return
+	}
+	fr := &f.tcp.fr[d]
 	if fr.mode == fmOff {
 		return
 	}
@@ -117,10 +127,20 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 	}
 	start := p.Seq
 	if fr.mode == fmStart {
-		// The stream starts at a message when the SYN was seen; else
-		// only an IKE header tells.
+		// Framing starts with the first segment that looks like cTCP (a
+		// cTCP stream starts with IKE): an IKE header at its start, a
+		// trailer at its end, or an ESP header continuing the previous
+		// segment's; other streams cost nothing. The segment starts at a
+		// message when it is the first after the SYN, or starts like one.
+		pv := &fc.espPrev[d]
+		ike := decode.IsIKEinUDP500(b)
+		cont := pv.ok && pv.spi != 0 && len(b) >= 8 && be32(b) == pv.spi && be32(b[4:]) == pv.seq+1
+		first := s.Dirs[d].SYNFrame != 0 && start == f.tcp.half[d].base+1
+		if !ike && !cont && !(first && len(b) < 4) && !(len(b) == int(seglen) && decode.IsCTCPTrailer(b)) {
+			return
+		}
 		fr.next, fr.mode = start, fmHunt
-		if decode.IsIKEinUDP500(b) || s.Dirs[d].SYNFrame != 0 && f.tcp != nil && start == f.tcp.half[d].base+1 {
+		if first || ike || cont {
 			fr.mode = fmMsg
 		}
 	}
@@ -311,6 +331,14 @@ func findTrailer(b []byte, from int) (int, bool) {
 			return p, false
 		}
 		if decode.CTCPTrailerAt(b[p:]) {
+			// Two trailers cannot overlap: where zeros before a trailer
+			// make one seem to start a few bytes early (a body of
+			// zeros, as an anonymized copy has), the later one is it.
+			for q := p + 1; q < p+trailerLen && q+trailerLen <= len(b); q++ {
+				if b[q] == 0 && decode.CTCPTrailerAt(b[q:]) {
+					p = q
+				}
+			}
 			return p, true
 		}
 		i = p + 1
@@ -358,8 +386,15 @@ func (fr *framer) header(b []byte) {
 func (fr *framer) emit(x *frameCtx, end int, t []byte, verified bool) {
 	fm := &x.s.Framing[x.d]
 	fm.Messages++
+	// Evidence of cTCP for the classifier: an IKE message whose trailer
+	// is where its length says, or an ESP packet that continues the
+	// direction's series (not zeros or text that happen to hold a
+	// trailer pattern).
+	evidence := fr.kind == kindIKE
 	switch fr.kind {
 	case kindESP:
+		e := &x.s.ESP[x.d]
+		evidence = e.Packets > 0 && fr.spi == e.SPI && fr.sq == e.LastSeq+1
 		fm.ESPMessages++
 		x.fc.espMessage(x.s, x.d, fr.spi, fr.sq, fr.msgFrame)
 	case kindIKE:
@@ -379,9 +414,9 @@ func (fr *framer) emit(x *frameCtx, end int, t []byte, verified bool) {
 	if t != nil {
 		fr.counter, fr.trailerSeen = be16(t[4:]), true
 	}
-	if verified && x.inspect {
+	if verified && evidence && x.inspect {
 		x.fc.framedMsgs++
-		x.fc.framedBytes += uint64(fr.got)
+		x.fc.framedBytes += fr.got
 	}
 	x.lastEnd = end
 	fr.got, fr.kind, fr.need, fr.assumed = 0, kindNone, 0, false
@@ -514,12 +549,12 @@ func (fc *flowClass) repeated(s *Session, d Dir, b []byte, frame uint64) {
 	}
 }
 
-// pending returns the bytes of the messages in progress, each up to
-// maxPending (an IKE message's own length): bytes that may still frame.
-func (fc *flowClass) pending() uint64 {
+// framePending returns the bytes of the messages in progress, each up
+// to maxPending (an IKE message's own length): bytes that may still frame.
+func (c *tcpConn) framePending() uint64 {
 	var n uint64
-	for d := range fc.fr {
-		if fr := &fc.fr[d]; fr.mode == fmMsg {
+	for d := range c.fr {
+		if fr := &c.fr[d]; fr.mode == fmMsg {
 			g := uint64(fr.got)
 			if fr.kind != kindIKE {
 				g = min(g, maxPending)

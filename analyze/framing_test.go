@@ -36,8 +36,16 @@ func frMessages(n int) []frMsg {
 
 // frESP returns n ESP messages of the same size (sequence numbers 1..n),
 // each 100 bytes with its trailer.
-func frESP(n int) []frMsg {
+func frESP(n int) []frMsg { return frESPFrom(lab.NewFramer(true), n) }
+
+// frIKEESP returns an IKE message and n ESP messages (sequence numbers
+// 1..n), each 100 bytes with its trailer, as a cTCP stream starts.
+func frIKEESP(n int) []frMsg {
 	f := lab.NewFramer(true)
+	return append([]frMsg{{b: f.IKE(76)}}, frESPFrom(f, n)...)
+}
+
+func frESPFrom(f *lab.Framer, n int) []frMsg {
 	var msgs []frMsg
 	for range n {
 		b, sq := f.ESP(48) // 8 + 16 (IV) + 48 + 12 (ICV) + 16 (trailer)
@@ -312,27 +320,28 @@ func TestFramingHoleResync(t *testing.T) {
 		}
 	})
 	t.Run("inside a message", func(t *testing.T) {
-		// Eight 100-byte ESP messages re-cut into 150-byte segments; the
-		// third segment (ESP 4, the head of ESP 5) is lost.
-		msgs := frESP(8)
+		// IKE, then eight ESP messages (all 100 bytes) re-cut into
+		// 150-byte segments; the segment of ESP 4 and the head of ESP 5
+		// is lost.
+		msgs := frIKEESP(8)
 		stream := frStream(msgs)
 		r := newFrRig(1)
-		var frames []uint64
-		for off := 0; off < len(stream); off += 150 {
+		frames := []uint64{r.send(1, stream[:100], 100)}
+		for off := 100; off < len(stream); off += 150 {
 			seg := stream[off:min(off+150, len(stream))]
-			if off == 300 {
+			if off == 400 {
 				continue
 			}
 			frames = append(frames, r.send(uint32(off+1), seg, len(seg)))
 		}
-		// Frames: [0,150) [150,300) | [450,600) [600,750) [750,800).
-		// The segment after the hole starts with the last 50 bytes of
-		// ESP 5: unframed up to its trailer, then ESP 6 frames.
+		// Frames: IKE, [100,250) [250,400) | [550,700) [700,850)
+		// [850,900). The segment after the hole starts with the last 50
+		// bytes of ESP 5: unframed up to its trailer, then ESP 6 frames.
 		want := Framing{
-			Messages: 6, ESPMessages: 6,
-			Coalesced: 4, CoalescedFrame: frames[0],
-			Split: 2, SplitFrame: frames[1],
-			UnframedSegments: 1, UnframedBytes: 50, UnframedFrame: frames[2],
+			Messages: 7, ESPMessages: 6, IKEMessages: 1,
+			Coalesced: 4, CoalescedFrame: frames[1],
+			Split: 2, SplitFrame: frames[2],
+			UnframedSegments: 1, UnframedBytes: 50, UnframedFrame: frames[3],
 			Resyncs: 1,
 		}
 		if got := r.fm(); got != want {
@@ -340,20 +349,21 @@ func TestFramingHoleResync(t *testing.T) {
 		}
 		e := r.esp()
 		if e.Packets != 6 || e.SeqGaps != 1 || e.SeqMissing != 2 || e.FirstMissing != 4 ||
-			!slices.Equal(e.GapFrames, []uint64{frames[2]}) || e.LastSeq != 8 {
-			t.Errorf("ESP %+v; want 6 packets, ESP 4 and 5 missing in one gap before frame %d", e, frames[2])
+			!slices.Equal(e.GapFrames, []uint64{frames[3]}) || e.LastSeq != 8 {
+			t.Errorf("ESP %+v; want 6 packets, ESP 4 and 5 missing in one gap before frame %d", e, frames[3])
 		}
 	})
 	t.Run("cutting a message", func(t *testing.T) {
 		// The hole takes the tail of ESP 2 and the head of ESP 3 (their
-		// bytes 50-150 of 100-byte messages): ESP 2's header was seen.
-		msgs := frESP(5)
+		// bytes 250-350 of the stream): ESP 2's header was seen.
+		msgs := frIKEESP(5)
 		stream := frStream(msgs)
 		r := newFrRig(1)
-		f1 := r.send(1, stream[:150], 150)
-		f2 := r.send(251, stream[250:], len(stream)-250)
+		r.send(1, stream[:100], 100)
+		f1 := r.send(101, stream[100:250], 150)
+		f2 := r.send(351, stream[350:], len(stream)-350)
 		want := Framing{
-			Messages: 3, ESPMessages: 3,
+			Messages: 4, ESPMessages: 3, IKEMessages: 1,
 			Coalesced: 2, CoalescedFrame: f1,
 			UnframedSegments: 1, UnframedBytes: 50, UnframedFrame: f2,
 			Resyncs: 1,
@@ -465,15 +475,16 @@ func TestFramingSnaplen(t *testing.T) {
 		checkClean(t, r, msgs)
 	})
 	t.Run("coalesced", func(t *testing.T) {
-		// ESP 1+2 in a segment captured through ESP 1 and 20 bytes of
-		// ESP 2; then ESP 3 alone.
-		msgs := frESP(3)
+		// IKE; ESP 1+2 in a segment captured through ESP 1 and 20
+		// bytes of ESP 2; then ESP 3 alone.
+		msgs := frIKEESP(3)
 		stream := frStream(msgs)
 		r := newFrRig(1)
-		f1 := r.send(1, stream[:120], 200)
-		r.send(201, stream[200:], 100)
+		r.send(1, stream[:100], 100)
+		f1 := r.send(101, stream[100:220], 200)
+		r.send(301, stream[300:], 100)
 		want := Framing{
-			Messages: 2, ESPMessages: 2,
+			Messages: 3, ESPMessages: 2, IKEMessages: 1,
 			Coalesced: 1, CoalescedFrame: f1,
 			UnframedSegments: 1, UnframedBytes: 100, UnframedFrame: f1, Truncated: 1,
 			Resyncs: 1,
@@ -524,7 +535,8 @@ func TestFramingSeqWrap(t *testing.T) {
 }
 
 // TestFramingNoTrailer: a stream without Cisco's trailer whose segments
-// each start with the next ESP header is framed one message per segment.
+// each start with the next ESP header is framed one message per segment,
+// from the segment whose head continues the previous one's.
 func TestFramingNoTrailer(t *testing.T) {
 	msgs := frESP(6)
 	r := newFrRig(1)
@@ -534,10 +546,12 @@ func TestFramingNoTrailer(t *testing.T) {
 		r.send(uint32(off+1), b, len(b))
 		off += len(b)
 	}
-	if got, want := r.fm(), frCounts(Framing{}, msgs); got != want {
+	if got, want := r.fm(), frCounts(Framing{}, msgs[1:]); got != want {
 		t.Errorf("framing %+v\nwant    %+v", got, want)
 	}
-	checkClean(t, r, msgs)
+	if e := r.esp(); e.Packets != 5 || e.FirstSeq != 2 || e.LastSeq != 6 || e.SeqMissing+e.Repeats+e.Late != 0 {
+		t.Errorf("ESP %+v; want ESP 2..6", e)
+	}
 }
 
 // TestESPSeriesUDP: ESP over UDP (NAT-T) goes through the same
@@ -709,8 +723,8 @@ func TestFramingNotCTCP(t *testing.T) {
 	r := newFrRig(1)
 	r.sendCut(data, lens, 0)
 	fc := &r.f.cls
-	if !fc.notCTCP || fc.fr[0].seen > 16*1460 {
-		t.Errorf("not cTCP %v after %d bytes framed", fc.notCTCP, fc.fr[0].seen)
+	if fr := &r.f.tcp.fr[0]; !fc.notCTCP || fr.seen > 16*1460 {
+		t.Errorf("not cTCP %v after %d bytes framed", fc.notCTCP, fr.seen)
 	}
 	fc.decide(newTracker(Options{}), r.f)
 	s := r.f.sess
@@ -780,4 +794,49 @@ func FuzzFraming(f *testing.F) {
 			t.Fatalf("%d IKE packets, %d IKE messages", s.IKEPackets[0], s.Framing[0].IKEMessages)
 		}
 	})
+}
+
+// TestFramingMidStream: a capture that starts inside a connection (no
+// SYN) does not know where the stream's messages begin: framing hunts
+// for the first trailer and frames from there.
+func TestFramingMidStream(t *testing.T) {
+	msgs := frESP(6)
+	r := newFrRig(5000)
+	r.f.sess.Dirs[0].SYNFrame = 0
+	frames := r.sendCut(frStream(msgs), frLens(msgs), 0)
+	want := frCounts(Framing{UnframedSegments: 1, UnframedBytes: 100, UnframedFrame: frames[0], Resyncs: 1}, msgs[1:])
+	if got := r.fm(); got != want {
+		t.Errorf("framing %+v\nwant    %+v", got, want)
+	}
+	if e := r.esp(); e.Packets != 5 || e.FirstSeq != 2 || e.LastSeq != 6 || e.SeqMissing+e.Repeats+e.Late != 0 {
+		t.Errorf("ESP %+v; want ESP 2..6", e)
+	}
+}
+
+// TestFramingZeroBodies: messages whose bodies are zeros (as in an
+// anonymized copy) frame as the originals do, although the zeros before
+// a trailer whose counter byte is 17 or 50 look like a trailer starting
+// 8 bytes early.
+func TestFramingZeroBodies(t *testing.T) {
+	msgs := frIKEESP(60) // trailer counters 1..61
+	for _, m := range msgs {
+		head := 8
+		if !m.esp {
+			head = 36
+		}
+		clear(m.b[head : len(m.b)-trailerLen])
+	}
+	stream, lens := frStream(msgs), frLens(msgs)
+	for _, seg := range []int{300, 150, 1000} {
+		var segs []int
+		for off := 0; off < len(stream); off += seg {
+			segs = append(segs, min(seg, len(stream)-off))
+		}
+		r := newFrRig(1)
+		frames := r.sendCut(stream, segs, 0)
+		if got, want := r.fm(), frCounts(frLayout(lens, segs, frames), msgs); got != want {
+			t.Errorf("%d-byte segments: framing %+v\nwant %+v", seg, got, want)
+		}
+		checkClean(t, r, msgs)
+	}
 }

@@ -476,9 +476,10 @@ type DupAckRun struct {
 	// requested byte (seq <= Ack < seq+len) before the first duplicate
 	// ACK, 0 when the capture never saw it (lost before the capture
 	// point). Only the data sender's last 64 data segments before the
-	// first duplicate ACK are looked at (the latest that carried the
-	// byte wins): 0 while SeenBefore is set means only that it is not
-	// among them (sent earlier, or in a hole the capture missed).
+	// first duplicate ACK, and none the asking side had acknowledged in
+	// full before, are looked at (the latest that carried the byte
+	// wins): 0 while SeenBefore is set means only that it is not among
+	// them (sent earlier, or in a hole the capture missed).
 	RequestedFrame uint64
 
 	// Fingerprint of the duplicate ACKs themselves: how many carried SACK

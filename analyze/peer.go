@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"sync"
-
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 	"github.com/ctcpdiag/ctcpdiag/internal/seq"
 )
@@ -68,11 +66,45 @@ type segRing struct {
 	rec [segRingSize]segRec
 }
 
-// ringPool holds the rings of flows that left the flow table: a flow takes
-// one pair when it carries its first data segment and gives it back when
-// it is retired, so that an analysis allocates about as many as it holds
-// data-carrying flows at once, not one per flow (and a SYN flood none).
-var ringPool = sync.Pool{New: func() any { return new([2]segRing) }}
+// ringStore hands out the ring pairs of a tracker's flows. A byte the
+// other side has acknowledged is never requested again (a duplicate ACK
+// repeats the asking side's latest ACK), so a direction's ring is emptied
+// when the other side acknowledges everything it sent, and the flow gives
+// its pair back when both are empty, or when it is retired; it takes one
+// again with its next data segment. An analysis thus holds about as many
+// pairs as it has flows with bytes in flight at once (2 KiB each), not
+// one per flow, and a SYN flood none. Pairs are carved from blocks (see
+// carve), and the store lives in the tracker's spare and goes with it to
+// the next analysis (up to maxSpareFlows pairs): few allocations, and
+// none once a reused table's store has enough.
+type ringStore struct {
+	free  []*[2]segRing // given back, to be used again
+	block [][2]segRing  // the block new pairs are carved from
+}
+
+// get returns a pair of empty rings.
+func (rs *ringStore) get() *[2]segRing {
+	n := len(rs.free)
+	if n == 0 {
+		return &carve(&rs.block, [2]segRing{}, 1, 32)[0]
+	}
+	r := rs.free[n-1]
+	rs.free[n-1] = nil
+	rs.free = rs.free[:n-1]
+	r[0].n, r[1].n = 0, 0
+	return r
+}
+
+// put gives a pair back.
+func (rs *ringStore) put(r *[2]segRing) { rs.free = append(rs.free, r) }
+
+// trim keeps at most n pairs for the next analysis.
+func (rs *ringStore) trim(n int) {
+	if len(rs.free) > n {
+		clear(rs.free[n:])
+		rs.free = rs.free[:n]
+	}
+}
 
 // peerHalf is the fingerprint state of one direction of a TCP flow.
 type peerHalf struct {
@@ -88,32 +120,49 @@ type peerConn struct {
 	rings     *[2]segRing // nil until the flow's first data segment
 	synDir    Dir         // direction of Handshake.SYNFrame, when set
 	synAckDir Dir         // direction of Handshake.SYNACKFrame, when set
+	hsDone    bool        // Handshake.ACKFrame is set
 }
 
-// release gives the flow's rings back to the pool; the flow must get no
-// more packets.
-func (pc *peerConn) release() {
+// release gives the flow's rings back to rs; the flow must get no more
+// packets.
+func (pc *peerConn) release(rs *ringStore) {
 	if pc.rings != nil {
-		ringPool.Put(pc.rings)
+		rs.put(pc.rings)
 		pc.rings = nil
 	}
 }
 
-// record remembers a data segment sent in direction d.
-func (pc *peerConn) record(d Dir, sq, n uint32, frame uint64) {
+// record remembers a data segment sent in direction d, taking the flow's
+// rings from rs on its first.
+func (pc *peerConn) record(rs *ringStore, d Dir, sq, n uint32, frame uint64) {
 	if pc.rings == nil {
-		pc.rings = ringPool.Get().(*[2]segRing)
-		pc.rings[0].n, pc.rings[1].n = 0, 0
+		pc.rings = rs.get()
 	}
 	r := &pc.rings[d]
 	r.rec[r.n&(segRingSize-1)] = segRec{seq: sq, len: n, frame: frame}
 	r.n++
 }
 
+// acked empties the ring of direction d once the other side acknowledged
+// (ack) everything d sent (nextseq, 0 when unknown), and gives the pair
+// back to rs when both rings are empty.
+func (pc *peerConn) acked(rs *ringStore, d Dir, ack, nextseq uint32) {
+	r := pc.rings
+	if nextseq == 0 || seq.Value(ack).LessThan(seq.Value(nextseq)) {
+		return
+	}
+	r[d].n = 0
+	if r[d.Other()].n == 0 {
+		pc.release(rs)
+	}
+}
+
 // carrier returns the frame of the latest of the data segments sent in
 // direction d and still remembered that carried byte ack (seq <= ack <
 // seq+len), or 0 when none of them did: the byte was never seen, or was
-// sent more than segRingSize data segments earlier.
+// sent more than segRingSize data segments earlier, or before the other
+// side acknowledged everything d had sent (a duplicate ACK whose number
+// went back below such an ACK, which only odd captures show).
 func (pc *peerConn) carrier(d Dir, ack uint32) uint64 {
 	if pc.rings == nil {
 		return 0
@@ -161,6 +210,7 @@ func (pc *peerConn) handshake(hs *Handshake, p *decode.Packet, d Dir) {
 	case decode.FlagACK:
 		if hs.SYNACKFrame != 0 && d != pc.synAckDir {
 			hs.ACKFrame, hs.ACKTime = p.Frame, p.Time
+			pc.hsDone = true
 		}
 	}
 }
@@ -186,6 +236,9 @@ func (t *tracker) observePeer(f *flow, p *decode.Packet, d Dir, ta uint16, segle
 		}
 		idOK = !p.DF || p.IPID != 0
 	}
+	if pc.rings != nil && flags&decode.FlagACK != 0 {
+		pc.acked(&t.spare.rings, d.Other(), p.Ack, c.half[d.Other()].nextseq)
+	}
 	if flags&decode.FlagACK != 0 && p.SACKBlocks > 0 {
 		ps.SACKAcks++
 		if ps.SACKFrame == 0 {
@@ -193,7 +246,7 @@ func (t *tracker) observePeer(f *flow, p *decode.Packet, d Dir, ta uint16, segle
 		}
 	}
 
-	if s.Handshake.ACKFrame == 0 {
+	if !pc.hsDone {
 		pc.handshake(&s.Handshake, p, d)
 	}
 	if flags&decode.FlagSYN != 0 {
@@ -218,7 +271,7 @@ func (t *tracker) observePeer(f *flow, p *decode.Packet, d Dir, ta uint16, segle
 			}
 			h.lastID, h.idSet = p.IPID, true
 		}
-		pc.record(d, p.Seq, seglen, p.Frame)
+		pc.record(&t.spare.rings, d, p.Seq, seglen, p.Frame)
 		return
 	}
 	dup := ta&aDuplicateAck != 0

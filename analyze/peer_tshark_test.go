@@ -132,7 +132,8 @@ func refFingerprint(s *analyze.Session, segs []tsharkSeg) refPeer {
 	ref.peer[0].SYNWScale, ref.peer[1].SYNWScale = -1, -1
 	var synSeen, idSet [2]bool
 	var lastID [2]uint16
-	var data [2][]tsharkSeg // data segments so far
+	var data [2][]tsharkSeg // data segments since the other side last acknowledged everything
+	var next [2]uint32      // highest seq+len (+1 for SYN, FIN) so far, 0 none
 	var synDir, synAckDir analyze.Dir
 	var lastAck [2]uint32
 	for _, g := range segs {
@@ -152,6 +153,12 @@ func refFingerprint(s *analyze.Session, segs []tsharkSeg) refPeer {
 				ps.NoDF++
 			}
 			idOK = !g.df || g.id != 0
+		}
+		if end := g.seq + g.n + uint32(min(1, g.flags&(syn|fin))); next[d] == 0 || int32(end-next[d]) > 0 {
+			next[d] = end
+		}
+		if o := d.Other(); g.flags&ack != 0 && next[o] != 0 && int32(g.ack-next[o]) >= 0 {
+			data[o] = data[o][:0] // acknowledged: never requested again
 		}
 		if g.flags&ack != 0 && g.sack {
 			ps.SACKAcks++

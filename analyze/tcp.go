@@ -91,6 +91,8 @@ type tcpConn struct {
 	firstRTT int64 // handshake RTT (0: unknown)
 
 	peer peerConn // who sent what (peer.go)
+
+	fr [2]framer // cTCP framing of each direction's byte stream (framing.go)
 }
 
 func newTCPHalf() tcpHalf { return tcpHalf{winScale: wsUnknown, curRun: -1} }

@@ -243,6 +243,8 @@ type tracker struct {
 	packets    uint64
 	spare      *spare // the maps, flows and done array came from it; nil once released
 
+	esps espSlab // flows' ESP sequence state (espseq.go)
+
 	end         int64     // time of the last packet
 	evicted     uint64    // conversations evicted from the maps
 	dropped     uint64    // evicted sessions not kept in the report
@@ -261,8 +263,9 @@ type spare struct {
 	tcp, udp, esp map[flowKey]*flow
 	recent        [recentSlots]*flow // all nil
 	done          []retired
-	tcpFlows      []*flow // with their tcpConn
-	flows         []*flow // UDP and ESP
+	tcpFlows      []*flow   // with their tcpConn
+	flows         []*flow   // UDP and ESP
+	rings         ringStore // TCP flows' recent data segments (peer.go)
 }
 
 var spares = sync.Pool{New: func() any { return &spare{} }}
@@ -310,6 +313,7 @@ func (t *tracker) release() {
 	}
 	t.spare, t.recent = nil, nil
 	clear(sp.recent[:])
+	sp.rings.trim(maxSpareFlows)
 	sp.tcp, sp.udp, sp.esp, sp.done = nil, nil, nil, nil
 	if t.peak <= maxSpareFlows {
 		clear(t.tcp)
@@ -444,6 +448,7 @@ func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
 		f.sess = t.newSession(p)
 	}
 	f.cls.init()
+	f.cls.slab = &t.esps
 	return f
 }
 
@@ -670,7 +675,7 @@ func interesting(s *Session) bool {
 func (t *tracker) retire(f *flow, evicted bool) {
 	s := f.sess
 	if f.tcp != nil {
-		f.tcp.peer.release()
+		f.tcp.peer.release(&t.spare.rings)
 	}
 	// A session that ended with RST or FIN is silent only until its end;
 	// one still open is silent until the end of the capture (set in finish).
@@ -749,6 +754,7 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 	f.sess = f.store
 	f.sess.Peer[0].SYNWScale, f.sess.Peer[1].SYNWScale = -1, -1 // no SYN seen yet
 	f.cls.init()
+	f.cls.slab = &t.esps
 	f.sess.Stream = t.streams
 	t.streams++
 	t.tcp[keyFor(p)] = f
