@@ -64,18 +64,21 @@ func TestRingsInFlightOnly(t *testing.T) {
 	send(client, headend, 151, 501, decode.FlagACK|decode.FlagPSH, 50)
 	held(true, 2, 0)
 	pair := f.tcp.peer.rings
+	// The tracker's spare may come from an earlier analysis with rings
+	// of its own in the store: count from what is there now.
+	free0 := len(store.free)
 	send(headend, client, 501, 151, decode.FlagACK, 0) // half of it
 	held(true, 2, 0)
 	send(headend, client, 501, 201, decode.FlagACK|decode.FlagPSH, 10) // all of it, and data
 	held(true, 0, 1)
 	send(client, headend, 201, 511, decode.FlagACK, 0)
 	held(false, 0, 0)
-	if len(store.free) != 1 || store.free[0] != pair {
-		t.Fatalf("the pair is not back in the store: %d free", len(store.free))
+	if n := len(store.free); n != free0+1 || store.free[n-1] != pair {
+		t.Fatalf("the pair is not back in the store: %d free, %d before", n, free0)
 	}
 	send(client, headend, 201, 511, decode.FlagACK|decode.FlagPSH, 50)
 	held(true, 1, 0)
-	if f.tcp.peer.rings != pair || len(store.free) != 0 {
+	if f.tcp.peer.rings != pair || len(store.free) != free0 {
 		t.Fatalf("the next data segment did not take the pair back")
 	}
 	var c Capture

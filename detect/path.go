@@ -219,12 +219,14 @@ func buildPath(s *analyze.Session, reqs []Request) *Path {
 			pa.StackFor[o] = true
 		}
 		if pa.Resends[d] && !pa.Resends[o] {
-			pa.add(EvResent, d, firstRetransmitFrames(s, d), fmt.Sprintf("the %s side resent bytes (%s flagged), which a cTCP endpoint never does",
-				d.Side(), plural(s.Dirs[d].Counts.Retransmissions, "retransmission")))
+			// analyze keeps no frame list of retransmissions: the
+			// finding's filter shows them.
+			pa.add(EvResent, d, nil, fmt.Sprintf("the %s side resent bytes (%s), which a cTCP endpoint never does",
+				d.Side(), resendText(s, d)))
 			pa.StackFor[o] = true
 		}
 		if pe.SYNMSS == ASAMSS {
-			pa.add(EvMSSClamp, d, []uint64{s.Dirs[d].SYNFrame}, fmt.Sprintf("the %s side's SYN carries MSS %d, the Cisco ASA's default clamp: an ASA normalizes this flow",
+			pa.add(EvMSSClamp, d, []uint64{s.Dirs[d].SYNFrame}, fmt.Sprintf("the %s side's SYN carries MSS %d, the Cisco ASA's default clamp: an ASA probably normalizes this flow (a host may use that MSS too)",
 				d.Side(), ASAMSS))
 		}
 		if f := &s.Framing[d]; f.Split > 0 {
@@ -247,8 +249,8 @@ func buildPath(s *analyze.Session, reqs []Request) *Path {
 	// resent: nothing held the flow on it.
 	for d := analyze.ClientToHeadend; d <= analyze.HeadendToClient; d++ {
 		if acc := &pa.Dirs[d]; acc.LostBeforeCapture > 0 && !pa.Resends[d] && holesPassed(s, d, reqs) {
-			pa.add(EvHoleAcked, d, acc.HoleFrames[:min(1, len(acc.HoleFrames))], fmt.Sprintf("the %s's stream has %s and its data went on past every one, acknowledged by the %s without the bytes being resent: nothing in the path held the flow on them",
-				d.Side(), plural(acc.LostBeforeCapture, "hole"), d.Other().Side()))
+			pa.add(EvHoleAcked, d, acc.HoleFrames[:min(1, len(acc.HoleFrames))], fmt.Sprintf("the %s's stream has %s and its data went on past every one without the bytes being resent or asked for: nothing in the path held the flow on them",
+				d.Side(), plural(acc.LostBeforeCapture, "hole")))
 		}
 	}
 	// A sender that resends makes that direction real TCP: then the
@@ -305,9 +307,24 @@ func (pa *Path) stackSentence() string {
 		strings.Join(names, " and the "), strings.Join(why, "; "))
 }
 
-// firstRetransmitFrames returns nothing: analyze keeps no frame list of
-// retransmissions, the filter shows them.
-func firstRetransmitFrames(*analyze.Session, analyze.Dir) []uint64 { return nil }
+// resendText says how direction d resent bytes: "2 retransmissions
+// flagged", "a hole filled later", "1 ESP message carried twice".
+func resendText(s *analyze.Session, d analyze.Dir) string {
+	var parts []string
+	if n := s.Dirs[d].Counts.Retransmissions; n > 0 {
+		parts = append(parts, plural(n, "retransmission")+" flagged")
+	}
+	if s.Dirs[d].Counts.OutOfOrder > 0 && s.Dirs[d].Counts.LostSegments > 0 {
+		parts = append(parts, "a hole filled later")
+	}
+	if n := s.ESP[d].Repeats; n > 0 {
+		parts = append(parts, plural(n, "ESP message")+" carried twice")
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "requested bytes sent again")
+	}
+	return strings.Join(parts, ", ")
+}
 
 // fingerprintDiffers compares a run's duplicate ACKs with the data the
 // same side sent: a different TTL, IP-IDs outside its series, or the

@@ -125,7 +125,7 @@ func judgeSession(c *analyze.Capture, sr *SessionResult) {
 		if !pa.Resends[d] {
 			d = d.Other()
 		}
-		how := plural(s.Dirs[d].Counts.Retransmissions, "retransmission") + " flagged"
+		how := resendText(s, d)
 		for i := range sr.Requests {
 			if r := sr.Requests[i].Run; r.By == d.Other() && r.CoverFrame != 0 && sr.Requests[i].Answer == Answered {
 				how = fmt.Sprintf("it resent the bytes the %s asked for in frame %d", r.By.Side(), r.CoverFrame)
