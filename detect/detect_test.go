@@ -178,7 +178,7 @@ func TestRun(t *testing.T) {
 					ID:       "unanswered-retransmit-request",
 					Severity: Critical,
 					Session:  0,
-					Summary: "session 0 (cTCP 192.168.1.20:51000 -> 203.0.113.5:10000): the headend asked for relative seq 48213 " +
+					Summary: "session 0 (cTCP 192.168.1.20:51000 -> 203.0.113.5:10000): the headend side asked for relative seq 48213 " +
 						"(5 duplicate ACKs, frames 112-130 over 1.0 s); the client never resent the bytes and sent 37 new segments past the hole; " +
 						"the bytes had crossed the capture point before the request, so they were lost beyond it; " +
 						"the session was reset (frame 900), 41.2 s later",

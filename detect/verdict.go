@@ -170,12 +170,16 @@ func judgeSession(c *analyze.Capture, sr *SessionResult) {
 }
 
 // asked says who asked for the bytes: "a TCP stack in the path asked,
-// in the headend's name," or "the headend asked".
+// in the headend's name,", "the headend asked" when its endpoint did, or
+// "the headend side asked" when the capture cannot tell which.
 func asked(r *Request) string {
-	if r.SentBy == SentByPathDevice {
+	switch r.SentBy {
+	case SentByPathDevice:
 		return "a TCP stack in the path asked, in the " + r.Run.By.Side() + "'s name,"
+	case SentByEndpoint:
+		return "the " + r.Run.By.Side() + " asked"
 	}
-	return "the " + r.Run.By.Side() + " asked"
+	return "the " + r.Run.By.Side() + " side asked"
 }
 
 // dupAckExtent gives a run's whole extent (DupAckExtent): never a
