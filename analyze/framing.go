@@ -145,15 +145,22 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 		}
 	}
 	x := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: p.Frame, inspect: inspect, lastEnd: -1}
-	if off := int32(start - fr.next); off < 0 {
-		if fr.inHole(start, seglen) && len(b) == int(seglen) {
-			// Late: bytes of the last hole, never seen before.
-			fc.frameLate(s, d, b, p.Frame)
-			if start == fr.holeLo {
-				fr.holeLo = start + seglen
-			}
+	off := int32(start - fr.next)
+	if n := fr.holePart(start, seglen); off < 0 && n > 0 && len(b) == int(seglen) {
+		// Late: bytes of the last hole, never seen before. A TCP stack
+		// that resends them may send bytes seen already with them: those
+		// are bytes seen again, below.
+		fc.frameLate(s, d, b[:n], p.Frame)
+		if start == fr.holeLo {
+			fr.holeLo = start + n
+		}
+		if n == seglen {
 			return
 		}
+		b, seglen, start = b[n:], seglen-n, start+n
+		off = int32(start - fr.next)
+	}
+	if off < 0 {
 		// Bytes seen again: a retransmission or an overlap.
 		fc.repeated(s, d, b, p.Frame)
 		old := uint32(-off)
@@ -565,9 +572,13 @@ func (c *tcpConn) framePending() uint64 {
 	return n
 }
 
-// inHole reports whether the seglen bytes from start lie in the last hole.
-func (fr *framer) inHole(start, seglen uint32) bool {
-	return fr.holeLo != fr.holeHi && int32(start-fr.holeLo) >= 0 && int32(fr.holeHi-(start+seglen)) >= 0
+// holePart returns how many of the seglen bytes from start lie in the
+// last hole, 0 unless the segment starts inside it.
+func (fr *framer) holePart(start, seglen uint32) uint32 {
+	if fr.holeLo == fr.holeHi || int32(start-fr.holeLo) < 0 || int32(fr.holeHi-start) <= 0 {
+		return 0
+	}
+	return min(seglen, fr.holeHi-start)
 }
 
 // frameLate frames a segment captured after the bytes that follow it (a

@@ -438,6 +438,24 @@ func TestFramingLate(t *testing.T) {
 			t.Errorf("ESP %+v; want 6 packets, ESP 4 late, nothing missing", e)
 		}
 	})
+	t.Run("hole filled with bytes seen already", func(t *testing.T) {
+		// ESP 4 is lost before the capture point; a TCP stack resends it
+		// in one segment with ESP 5, which the capture had seen.
+		msgs := frESP(6)
+		stream := frStream(msgs)
+		r := newFrRig(1)
+		for _, i := range []int{0, 1, 2, 4, 5} {
+			r.send(uint32(100*i+1), msgs[i].b, 100)
+		}
+		if e := r.esp(); e.SeqMissing != 1 || e.FirstMissing != 4 {
+			t.Fatalf("before the resend: ESP %+v; want ESP 4 missing", e)
+		}
+		resend := r.send(301, stream[300:500], 200)
+		e := r.esp()
+		if e.Late != 1 || e.SeqGaps+e.SeqMissing != 0 || e.Repeats != 1 || !slices.Equal(e.RepeatFrames, []uint64{resend}) || e.LastSeq != 6 {
+			t.Errorf("ESP %+v; want ESP 4 late, ESP 5 repeated in frame %d, nothing missing", e, resend)
+		}
+	})
 }
 
 // TestFramingRepeat: a retransmitted segment is not framed again, but the

@@ -101,9 +101,16 @@
 // segments and resends its own data to the client), raw-retransmit (the
 // raw client resends after three duplicate ACKs: healthy on the client
 // side; socat then delivers the messages it held behind the hole in one
-// segment, so the headend side sees a TCP stack in the path) and
-// raw-retransmit-ooo (it resends at the first, after a 20 ms handshake:
-// Wireshark calls the resent segment out-of-order).
+// segment, whole messages sharing it, which is no evidence of a TCP stack:
+// healthy on the headend side too) and raw-retransmit-ooo (it resends at
+// the first, after a 20 ms handshake: Wireshark calls the resent segment
+// out-of-order).
+//
+// proxy-loss-to-client-inorder: as proxy-loss-to-client, with a raw
+// client that acknowledges only the bytes it got in order (a naive TCP
+// imitation, RawOptions.InOrderAck): its duplicate ACKs make socat resend
+// the lost segment, with the next message in the same segment. Healthy on
+// both sides, and the resent message fills its ESP gap (nothing missing).
 //
 // The cases build their own namespaces and run at once, about 12 s in
 // all (the whole test about 35 s). They take turns for building and

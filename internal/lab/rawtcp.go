@@ -130,6 +130,11 @@ type RawOptions struct {
 	// resends the segment a run of that many duplicate ACKs asks for, once
 	// (the control case with the same framing and the same real proxy).
 	RetransmitAfter int
+	// InOrderAck makes the endpoint acknowledge only the bytes it got in
+	// order, as a naive TCP imitation does: behind a hole its ACK stays
+	// put, so every later segment draws a duplicate ACK. It still never
+	// resends and does not reassemble: bytes past the hole are dropped.
+	InOrderAck bool
 	// HandshakeDelay delays the ACK that completes an active open, which
 	// makes the handshake round trip a capture shows (and Wireshark's
 	// out-of-order threshold) that long.
@@ -543,8 +548,9 @@ func (e *RawEndpoint) handle(seg segment) {
 		e.lastData = time.Now()
 		e.recv = append(e.recv, rawData{off: seg.seq - e.irs - 1, data: slices.Clone(seg.payload)})
 	}
-	// The highest byte received, holes or not.
-	if end := seg.seq + n; int32(end-e.rcvNxt) > 0 {
+	// The highest byte received, holes or not (in order only with
+	// InOrderAck).
+	if end := seg.seq + n; int32(end-e.rcvNxt) > 0 && (!e.o.InOrderAck || int32(seg.seq-e.rcvNxt) <= 0) {
 		e.rcvNxt = end
 	}
 	finAck := false

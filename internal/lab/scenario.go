@@ -82,11 +82,12 @@ type Case struct {
 	// ciphertext size (small inner packets when 0).
 	Pace time.Duration
 	CT   int
-	// WindowScale, RetransmitAfter and HandshakeDelay are the raw
-	// client's RawOptions.
+	// WindowScale, RetransmitAfter, HandshakeDelay and InOrderAck are
+	// the raw client's RawOptions.
 	WindowScale     int
 	RetransmitAfter int
 	HandshakeDelay  time.Duration
+	InOrderAck      bool
 }
 
 // Cases are the lab's scenarios: the seven that show each verdict rule
@@ -104,6 +105,7 @@ var Cases = []Case{
 	{Name: "ctcp-loss-bulk", Proxy: true, DropToHeadend: true, Length: 6 * time.Second, Pace: 5 * time.Millisecond, CT: 1280, WindowScale: 8},
 	{Name: "raw-retransmit", Proxy: true, DropToHeadend: true, Length: 2500 * time.Millisecond, RetransmitAfter: 3},
 	{Name: "raw-retransmit-ooo", Proxy: true, DropToHeadend: true, Length: 2500 * time.Millisecond, RetransmitAfter: 1, HandshakeDelay: 20 * time.Millisecond},
+	{Name: "proxy-loss-to-client-inorder", Proxy: true, DropToClient: true, Length: 6 * time.Second, InOrderAck: true},
 }
 
 // Log is what the lab itself did in one run, written as JSON next to the
@@ -499,7 +501,7 @@ func (r *runner) do() error {
 	} else {
 		port := 49152 + uint16(rand.IntN(8000))
 		e, err := DialRaw(l.Client, netip.AddrPortFrom(netip.MustParseAddr(ClientAddr), port), r.dial,
-			RawOptions{WindowScale: c.WindowScale, RetransmitAfter: c.RetransmitAfter, HandshakeDelay: c.HandshakeDelay})
+			RawOptions{WindowScale: c.WindowScale, RetransmitAfter: c.RetransmitAfter, HandshakeDelay: c.HandshakeDelay, InOrderAck: c.InOrderAck})
 		if err != nil {
 			return err
 		}
