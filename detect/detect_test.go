@@ -448,9 +448,11 @@ func TestRun(t *testing.T) {
 				if !strings.Contains(r.VerdictWhy, "client->headend: 3 of 300 ESP sequence numbers missing (1.00 %)") {
 					t.Errorf("VerdictWhy = %q", r.VerdictWhy)
 				}
-				l := r.Sessions[0].Loss
-				if l == nil || l.Basis != "esp" {
+				if l := r.Sessions[0].Loss; l == nil || l.ESPGaps[0] != 2 {
 					t.Fatalf("loss = %+v", l)
+				}
+				if a := r.Sessions[0].Path.Dirs[0]; a.Basis != "esp" || a.Num != 3 || a.Den != 300 {
+					t.Errorf("client->headend accounting %+v, want 3 of 300 ESP sequence numbers", a)
 				}
 			},
 		},

@@ -7,20 +7,20 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
-// Loss is the loss measured on one cTCP session. Arrays are indexed by
-// analyze.Dir (the direction the lost data was sent in).
+// Loss is what shows loss on one cTCP session: the flags Wireshark sets
+// and the ESP packets missing or carried twice. Arrays are indexed by
+// analyze.Dir (the direction the lost data was sent in). The loss rate is
+// per direction, in Path.Dirs (DirAccount), never one figure for both.
 type Loss struct {
-	// LostSegments counts Wireshark's "previous segment not captured" flags;
-	// DataSegments the data segments seen.
+	// LostSegments counts Wireshark's "previous segment not captured"
+	// flags.
 	LostSegments [2]int
-	DataSegments [2]uint64
 	// Retransmissions counts the segments Wireshark flags as
 	// retransmissions (fast and spurious included), both directions.
 	Retransmissions int
-	// ESPGaps counts jumps in the ESP sequence numbers carried inside the
-	// session; ESPMissing the sequence numbers skipped; ESPPackets the ESP
-	// packets seen.
-	ESPGaps, ESPMissing, ESPPackets [2]uint64
+	// ESPGaps counts the gaps in the ESP sequence numbers carried inside
+	// the session.
+	ESPGaps [2]uint64
 	// ESPRepeats counts ESP packets carried a second time (same SPI and
 	// sequence number): the tunnel packet was resent, so one was lost.
 	ESPRepeats [2]uint64
@@ -30,14 +30,6 @@ type Loss struct {
 	// DupAcks counts Wireshark's duplicate ACKs on the session, also those
 	// in runs shorter than --dupacks: each shows the receiver saw a hole.
 	DupAcks int
-	// Rate is the measured loss rate in [0, 1], the larger of two
-	// measures: missing ESP sequence numbers over the ESP sequence numbers
-	// expected (seen + missing), Basis "esp"; lost-segment flags over data
-	// segments, Basis "tcp". (A loss before the capture point leaves the ESP
-	// sequence unbroken in the capture, a loss after it shows no TCP hole,
-	// so the larger measure is the better estimate.)
-	Rate  float64
-	Basis string
 }
 
 // Any reports whether the session shows any loss or retransmission.
@@ -47,7 +39,7 @@ func (l *Loss) Any() bool {
 }
 
 // PacketLoss measures the loss on each cTCP session: lost segments,
-// retransmissions and ESP sequence gaps, and a loss rate.
+// retransmissions and ESP sequence gaps, with a rate per direction.
 //
 // Its result is a []*Loss indexed by session, nil for sessions that are not
 // cTCP. It reports a warning for each cTCP session that shows any of them.
@@ -57,10 +49,11 @@ var PacketLoss = &Detector{
 
 Counts Wireshark's lost-segment, retransmission, out-of-order and
 duplicate-ACK flags, the gaps in the ESP sequence numbers inside the tunnel
-and the ESP packets carried twice, per direction, and computes a loss
-rate: the larger of missing ESP sequence numbers over those expected and
-lost-segment flags over data segments. cTCP cannot
-recover from any loss, so every lost segment is a chance to hit the failure.`,
+and the ESP packets carried twice, per direction, and states the loss of
+each direction with its rate (path-behaviour's accounting: missing ESP
+sequence numbers over those expected, or holes over data segments). cTCP
+cannot recover from any loss, so every lost segment is a chance to hit
+the failure.`,
 	Requires: []*Detector{PathBehaviour},
 	Run:      runPacketLoss,
 }
@@ -94,47 +87,15 @@ func runPacketLoss(p *Pass) error {
 	return nil
 }
 
-// lossesOf returns the PacketLoss result from a pass that requires it.
-func lossesOf(p *Pass) []*Loss {
-	v, _ := p.ResultOf[PacketLoss].([]*Loss)
-	return v
-}
-
 // measureLoss collects the loss facts of one session.
 func measureLoss(s *analyze.Session) *Loss {
 	l := &Loss{Retransmissions: s.Counts.Retransmissions, OutOfOrder: s.Counts.OutOfOrder, DupAcks: s.Counts.DupAcks}
 	for d := range 2 {
 		l.LostSegments[d] = s.Dirs[d].Counts.LostSegments
-		l.DataSegments[d] = s.Dirs[d].DataSegments
 		l.ESPGaps[d] = s.ESP[d].SeqGaps
-		l.ESPMissing[d] = s.ESP[d].SeqMissing
-		l.ESPPackets[d] = s.ESP[d].Packets
 		l.ESPRepeats[d] = s.ESP[d].Repeats
 	}
-	l.setRate()
 	return l
-}
-
-// setRate computes Rate and Basis from the counts.
-func (l *Loss) setRate() {
-	var espSeen, espMissing, lost, data uint64
-	for d := range 2 {
-		espSeen += l.ESPPackets[d]
-		espMissing += l.ESPMissing[d]
-		lost += uint64(max(0, l.LostSegments[d]))
-		data += l.DataSegments[d]
-	}
-	var espRate, tcpRate float64
-	if espSeen > 0 {
-		espRate = float64(espMissing) / float64(espSeen+espMissing)
-	}
-	if data > 0 {
-		tcpRate = min(1, float64(lost)/float64(data))
-	}
-	l.Basis, l.Rate = "tcp", tcpRate
-	if espSeen > 0 && espRate >= tcpRate {
-		l.Basis, l.Rate = "esp", espRate
-	}
 }
 
 // sentence describes the loss per direction, each rate with its

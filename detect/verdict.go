@@ -387,11 +387,11 @@ func confidenceWhy(sr *SessionResult) string {
 	var next string
 	switch pa.CapturePoint {
 	case ClientSide:
-		next = "capture on the headend side of the device in the path too (" + ascCapture(sr) + ") to see what it delivers"
+		next = "capture on the headend side of the device in the path too (" + asaCapture(sr) + ") to see what it delivers"
 	case HeadendSide:
-		next = "capture on the client side of the device in the path (on the client, or on the ASA's outside interface: " + ascCapture(sr) + ") to see its duplicate ACKs"
+		next = "capture on the client side of the device in the path (on the client, or on the ASA's outside interface: " + asaCapture(sr) + ") to see its duplicate ACKs"
 	default:
-		next = "capture on both sides of the device in the path (" + ascCapture(sr) + ")"
+		next = "capture on both sides of the device in the path (" + asaCapture(sr) + ")"
 	}
 	switch {
 	case sr.Verdict == Affected && sr.Confidence == Proven:
@@ -401,16 +401,16 @@ func confidenceWhy(sr *SessionResult) string {
 	case sr.Verdict == AtRisk && sr.Confidence == Probable:
 		return "Probable: the failure needs one lost segment, which this capture did not show unanswered. " + where + " Next: " + next + "."
 	case sr.Verdict == AtRisk:
-		return "Possible: the capture shows loss or a stall but not its effect. " + where + " Next: " + next + "."
+		return "Possible: the capture shows a sign of the failure (see the verdict) but not its effect. " + where + " Next: " + next + "."
 	case sr.Verdict == Healthy:
 		return "Healthy as far as this capture shows; loss beyond the capture point would show only as requests or holes on the far side. " + where + " Next, if the tunnel still fails: " + next + "."
 	}
 	return where + " Next: " + next + "."
 }
 
-// ascCapture is the ASA capture command for the session's flow, with
+// asaCapture is the ASA capture command for the session's flow, with
 // placeholders where the addresses seen may be a NAT's or a proxy's.
-func ascCapture(sr *SessionResult) string {
+func asaCapture(sr *SessionResult) string {
 	s := sr.Session
 	client, headend, _, _ := configAddrs(s, sr.Path)
 	return fmt.Sprintf("capture CTCP interface <IF> match tcp host %s host %s eq %d", client, headend, s.Headend.Port())

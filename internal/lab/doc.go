@@ -112,6 +112,12 @@
 // the lost segment, with the next message in the same segment. Healthy on
 // both sides, and the resent message fills its ESP gap (nothing missing).
 //
+// proxy-loss-to-headend-short: as proxy-loss-to-headend, but the client
+// sends for 3 s only, so the captures end before the headend's 3 s
+// dead-peer timeout: the client side still proves the failure, while the
+// headend side sees the client->headend stream stop with no teardown
+// before the end (at-risk, possible).
+//
 // The cases build their own namespaces and run at once, about 12 s in
 // all (the whole test about 35 s). They take turns for building and
 // tearing down their labs and for the handshakes, and the endpoints'

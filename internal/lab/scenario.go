@@ -91,9 +91,10 @@ type Case struct {
 }
 
 // Cases are the lab's scenarios: the seven that show each verdict rule
-// from both sides of the device (doc.go says what each shows), then three
-// kept from the first lab (bulk transfer with window scaling, and a raw
-// client made to retransmit).
+// from both sides of the device (doc.go says what each shows), three kept
+// from the first lab (bulk transfer with window scaling, and a raw client
+// made to retransmit), a client that acknowledges in order only, and the
+// failure captured too briefly to see the teardown (at-risk, possible).
 var Cases = []Case{
 	{Name: "proxy-loss-to-headend", Proxy: true, DropToHeadend: true, Length: 6 * time.Second},
 	{Name: "routed-loss", DropToHeadend: true, DropToClient: true, Length: 6 * time.Second},
@@ -106,6 +107,7 @@ var Cases = []Case{
 	{Name: "raw-retransmit", Proxy: true, DropToHeadend: true, Length: 2500 * time.Millisecond, RetransmitAfter: 3},
 	{Name: "raw-retransmit-ooo", Proxy: true, DropToHeadend: true, Length: 2500 * time.Millisecond, RetransmitAfter: 1, HandshakeDelay: 20 * time.Millisecond},
 	{Name: "proxy-loss-to-client-inorder", Proxy: true, DropToClient: true, Length: 6 * time.Second, InOrderAck: true},
+	{Name: "proxy-loss-to-headend-short", Proxy: true, DropToHeadend: true, Length: 3 * time.Second},
 }
 
 // Log is what the lab itself did in one run, written as JSON next to the
