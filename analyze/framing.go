@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"bytes"
-
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 )
 
@@ -63,8 +61,6 @@ const (
 	kindIKE                // UDP 500->500 + IKE: length known
 	kindOther              // SPI 0, or an IKE length too short
 )
-
-var zero4 = []byte{0, 0, 0, 0}
 
 // framer is the framing state of one direction of a TCP flow.
 type framer struct {
@@ -271,7 +267,7 @@ func (fr *framer) run(x *frameCtx, buf []byte, base int) int {
 	i := 0
 	for i < len(buf) {
 		if fr.mode == fmHunt {
-			p, ok := findTrailer(buf, i)
+			p, ok := decode.FindCTCPTrailer(buf, i)
 			if !ok {
 				return p
 			}
@@ -311,7 +307,7 @@ func (fr *framer) run(x *frameCtx, buf []byte, base int) int {
 		// ESP (or unknown): the message ends at the first trailer after
 		// its first minBody bytes.
 		from := min(len(buf), i+max(0, minBody-int(fr.got)))
-		p, ok := findTrailer(buf, from)
+		p, ok := decode.FindCTCPTrailer(buf, from)
 		if !ok {
 			fr.got += uint32(p - i)
 			return p
@@ -321,52 +317,6 @@ func (fr *framer) run(x *frameCtx, buf []byte, base int) int {
 		fr.emit(x, base+i, buf[p:i], true)
 	}
 	return i
-}
-
-// findTrailer returns the first offset at or after from where a cTCP
-// trailer starts in b, with ok set. Without one, it returns the first
-// offset where a trailer may start whose 16 bytes b does not hold (len(b)
-// if there is none): the bytes from there must wait for the next ones.
-func findTrailer(b []byte, from int) (int, bool) {
-	for i := from; i < len(b); {
-		j := bytes.Index(b[i:], zero4)
-		if j < 0 {
-			break
-		}
-		p := i + j
-		if p+trailerLen > len(b) {
-			return p, false
-		}
-		if decode.CTCPTrailerAt(b[p:]) {
-			// Two trailers cannot overlap: where zeros before a trailer
-			// make one seem to start a few bytes early (a body of
-			// zeros, as an anonymized copy has), the later one is it.
-			for q := p + 1; q < p+trailerLen && q+trailerLen <= len(b); q++ {
-				if b[q] == 0 && decode.CTCPTrailerAt(b[q:]) {
-					p = q
-				}
-			}
-			return p, true
-		}
-		i = p + 1
-	}
-	// Fewer than 4 bytes left after every later offset: a trailer may
-	// start where they are all zero.
-	for q := max(from, len(b)-3); q < len(b); q++ {
-		if allZero(b[q:min(q+4, len(b))]) {
-			return q, false
-		}
-	}
-	return len(b), false
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
@@ -600,7 +550,7 @@ func (fc *flowClass) frameLate(s *Session, d Dir, b []byte, frame uint64) {
 				return
 			}
 		} else {
-			p, ok := findTrailer(b, minBody)
+			p, ok := decode.FindCTCPTrailer(b, minBody)
 			if !ok {
 				return
 			}

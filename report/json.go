@@ -420,10 +420,7 @@ func (e *jsonEncoder) session(s *Session) {
 	e.str("verdict_why", s.SessionWhy)
 	e.str("capture_point", s.CapturePoint)
 	e.str("capture_point_why", s.CapturePointWhy)
-	e.key("path")
-	if pi := s.Path; pi == nil {
-		e.null()
-	} else {
+	optional(e, "path", s.Path, func(pi PathInfo) {
 		e.open('{')
 		e.boolPtr("tcp_stack_in_path", pi.TCPStackInPath)
 		array(e, "evidence", pi.Evidence, func(ev *PathEvidence) {
@@ -435,7 +432,7 @@ func (e *jsonEncoder) session(s *Session) {
 			e.close('}')
 		})
 		e.close('}')
-	}
+	})
 	array(e, "directions", s.Directions, func(d *Direction) {
 		e.open('{')
 		e.str("from", d.From)

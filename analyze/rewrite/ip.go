@@ -262,14 +262,6 @@ func (f *frame) tcpPayload(off, end, plen int, k flowDir) {
 			}
 			return
 		}
-		if trailer && !inner {
-			// One message: its ciphertext becomes 0xff, not zero, so
-			// that no run of zeros before the trailer frames as one.
-			out := f.out[off : off+len(b)]
-			for i := range out {
-				out[i] = 0xff
-			}
-		}
 		f.keep(off, messageHead(b))
 		if trailer {
 			f.keepRange(end-decode.CTCPTrailerLen, end)
@@ -306,16 +298,12 @@ func messageHead(b []byte) int {
 func (f *frame) innerTrailers(off int, b []byte, end bool) bool {
 	var at [64]int
 	n := 0
-	for i := 0; i+decode.CTCPTrailerLen <= len(b) && n < len(at); {
-		j := bytes.Index(b[i:], zero4[:])
-		if j < 0 {
+	for i := 8; i+decode.CTCPTrailerLen <= len(b) && n < len(at); {
+		p, ok := decode.FindCTCPTrailer(b, i)
+		if !ok {
 			break
 		}
-		p := i + j
 		i = p + 1
-		if p+decode.CTCPTrailerLen > len(b) || p < 8 || !decode.CTCPTrailerAt(b[p:]) {
-			continue
-		}
 		next := b[p+decode.CTCPTrailerLen:]
 		if len(next) > 0 && !(len(next) >= 4 && (decode.IsIKEinUDP500(next) || next[0]|next[1]|next[2]|next[3] != 0)) {
 			continue
@@ -339,9 +327,6 @@ func (f *frame) innerTrailers(off int, b []byte, end bool) bool {
 	f.keepRange(off+len(b)-decode.CTCPTrailerLen, off+len(b))
 	return true
 }
-
-// zero4 is the start of every cTCP trailer.
-var zero4 [4]byte
 
 // UDP ports of tunnels the decoder follows.
 const (

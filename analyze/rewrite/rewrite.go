@@ -49,9 +49,9 @@
 // every trailer inside the segment with the message head after it, and
 // the segment's first and last 16 bytes (pieces of a trailer or head
 // that span segments), also of segments without a trailer in a flow
-// direction that carried one. In cTCP segments the bytes not kept are
-// 0xff rather than zero: a run of zeros next to a kept trailer would look
-// like another trailer to the framing. A TCP segment cut by the snaplen keeps its first 8
+// direction that carried one. In those segments the bytes not kept are
+// 0xff rather than zero: a run of zeros beside kept bytes could look like
+// a trailer to the framing. A TCP segment cut by the snaplen keeps its first 8
 // bytes (36 for IKE), because the analysis recognises cTCP by them when
 // the trailer was cut off: up to 8 bytes of such segments of any TCP
 // connection survive. Everything else is zero: other payloads, the ICMP
