@@ -86,7 +86,7 @@ func recommend(c *analyze.Capture, res *Result, primary int) []Recommendation {
 	} else {
 		recs = append(recs, x.ipsecOverUDP(), x.stateBypass(), x.anyConnect())
 	}
-	if !x.nat && x.clientKnown {
+	if x.clientKnown { // a public client address seen on the client side
 		recs = append(recs, x.nativeESP())
 	}
 	if r, ok := x.fixLoss(); ok {
@@ -278,7 +278,7 @@ tunnel-group <TUNNEL_GROUP> webvpn-attributes
 func (x *recContext) stateBypass() Recommendation {
 	port := x.s.Headend.Port()
 	client := aclHost(x.client)
-	if !x.clientKnown && x.nat {
+	if x.nat {
 		client = "any"
 	}
 	var why string
