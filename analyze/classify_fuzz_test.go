@@ -8,7 +8,7 @@ import (
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // fuzzRecord is one segment (or datagram) of a FuzzClassify input.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 func floodCapture(t testing.TB, flows int) []byte {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 // TestRecentFlowsAgreeWithMap checks the invariant the cache of recent

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
-	"github.com/ctcpdiag/ctcpdiag/internal/lab"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/lab"
 )
 
 // frMsg is one cTCP message as a sender puts it in a segment: an ESP

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // FuzzAnalyze runs the whole analyze path (reader, decoder, tracker,

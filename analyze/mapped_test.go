@@ -9,7 +9,7 @@ import (
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 // TestFileShrinksWhileMapped cuts a large capture short while it is being

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // TestSeries checks the time-sequence picture of the proxy-stall cTCP

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 // Stage benchmarks of the analyze package; the read and decode stages are

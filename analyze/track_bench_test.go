@@ -7,8 +7,8 @@ import (
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // decodeAll returns the frames of the capture in data that carry IP,

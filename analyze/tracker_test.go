@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 func sample(t *testing.T, name string, opts analyze.Options) *analyze.Capture {

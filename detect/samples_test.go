@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // readTSV reads the first two tab-separated columns of a file, skipping

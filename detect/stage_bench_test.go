@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/detect"
-	"github.com/ctcpdiag/ctcpdiag/internal/benchcap"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/benchcap"
 )
 
 // BenchmarkRunLarge measures the detect stage on the result of analyzing

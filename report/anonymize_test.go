@@ -17,7 +17,7 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 	"github.com/ctcpdiag/ctcpdiag/detect"
 	"github.com/ctcpdiag/ctcpdiag/internal/anon"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 var testMapper = anon.NewMapper(anon.KeyFromString("report anonymize test"))

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // browserCheck runs inside the page: it measures each graph and the data

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/detect"
-	"github.com/ctcpdiag/ctcpdiag/internal/benchcap"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/benchcap"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 // manifestRow holds the MANIFEST.tsv columns TestPublicCaptures checks.

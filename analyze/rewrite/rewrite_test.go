@@ -20,7 +20,7 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze/rewrite"
 	"github.com/ctcpdiag/ctcpdiag/detect"
 	"github.com/ctcpdiag/ctcpdiag/internal/anon"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
 	"github.com/ctcpdiag/ctcpdiag/internal/anon"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 	"net/netip"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/e2e/*.golden")

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 // scanArgs runs scan (merge: merge) with args and returns the exit status
@@ -42,7 +42,7 @@ func samplesDir(t *testing.T) string {
 	return d
 }
 
-// sampleVerdicts returns the verdict internal/samplegen expects for each
+// sampleVerdicts returns the verdict internal/testkit/samplegen expects for each
 // committed sample, by file name.
 func sampleVerdicts() map[string]string {
 	m := map[string]string{}

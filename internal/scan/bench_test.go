@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 // BenchmarkScan scans 2,000 generated captures of 100 packets each with 1

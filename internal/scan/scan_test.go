@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
-	"github.com/ctcpdiag/ctcpdiag/internal/testcaps"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
 )
 
 func sample(t testing.TB, name string) []byte {
@@ -28,7 +28,7 @@ func sample(t testing.TB, name string) []byte {
 	return b
 }
 
-// verdictOf returns the verdict internal/samplegen expects for the
+// verdictOf returns the verdict internal/testkit/samplegen expects for the
 // committed sample name.
 func verdictOf(t testing.TB, name string) string {
 	t.Helper()

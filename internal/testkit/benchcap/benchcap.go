@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
-	"github.com/ctcpdiag/ctcpdiag/internal/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
 // Analyzed returns the analysis of samplegen.Large(packets, seed), named

@@ -1,0 +1,12 @@
+// Package testkit holds no code itself: its subpackages are the kits that the
+// tests, the benchmarks and the sample generator share, never imported by the
+// product (cmd, report, detect, analyze, internal/scan, internal/anon,
+// internal/seq):
+//
+//   - samplegen builds the committed sample captures (samples/) and the
+//     synthetic captures of the tests and benchmarks;
+//   - lab runs real kernel TCP stacks in network namespaces around a proxy or
+//     a router and captures both sides;
+//   - testcaps finds the public captures in ../shared/captures/public;
+//   - benchcap builds the large benchmark capture once per test binary.
+package testkit
