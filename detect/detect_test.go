@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -581,7 +582,8 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("Validate(Detectors): %v", err)
 	}
 	run := func(*Pass) error { return nil }
-	a := &Detector{Name: "a", Doc: "a", Run: run}
+	a := &Detector{Name: "a", Doc: "a", Run: run, ResultType: reflect.TypeFor[int]()}
+	none := &Detector{Name: "none", Doc: "x", Run: run}
 	tests := []struct {
 		name string
 		ds   []*Detector
@@ -596,6 +598,7 @@ func TestValidate(t *testing.T) {
 		{"no doc", []*Detector{{Name: "b", Run: run}}, `detector "b" has no doc`},
 		{"no run", []*Detector{{Name: "b", Doc: "x"}}, `detector "b" has no run function`},
 		{"requires later", []*Detector{{Name: "b", Doc: "x", Run: run, Requires: []*Detector{a}}, a}, `detector "b" requires "a", which does not come before it`},
+		{"requires no result", []*Detector{none, {Name: "b", Doc: "x", Run: run, Requires: []*Detector{none}}}, `detector "b" requires "none", which publishes no result`},
 		{"ok", []*Detector{a, {Name: "b-2", Doc: "x", Run: run, Requires: []*Detector{a}}}, ""},
 	}
 	for _, tt := range tests {
@@ -607,6 +610,65 @@ func TestValidate(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("Validate = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestResultTypes checks that the runner holds every detector to its
+// declared ResultType and that resultOf reads only what a detector requires,
+// as the type it is: a wrong or missing result is an error, never a zero
+// value.
+func TestResultTypes(t *testing.T) {
+	c := &analyze.Capture{}
+	publish := func(v any) func(*Pass) error {
+		return func(p *Pass) error { p.SetResult(v); return nil }
+	}
+	nothing := func(*Pass) error { return nil }
+	intType := reflect.TypeFor[int]()
+	a := &Detector{Name: "a", Doc: "x", ResultType: intType, Run: publish(7)}
+	b := &Detector{Name: "b", Doc: "x", ResultType: intType, Run: publish(8)}
+	read := func(from *Detector, as string) *Detector {
+		return &Detector{Name: "reader", Doc: "x", Requires: []*Detector{a}, ResultType: intType, Run: func(p *Pass) error {
+			var v int
+			var err error
+			switch as {
+			case "int":
+				v, err = resultOf[int](p, from)
+			case "string":
+				_, err = resultOf[string](p, from)
+			}
+			if err != nil {
+				return err
+			}
+			p.SetResult(v * 10)
+			return nil
+		}}
+	}
+	tests := []struct {
+		name string
+		ds   []*Detector
+		want string
+	}{
+		{"wrong type", []*Detector{{Name: "w", Doc: "x", ResultType: intType, Run: publish("seven")}}, "detector w published a string; it declares a int"},
+		{"missing", []*Detector{{Name: "m", Doc: "x", ResultType: intType, Run: nothing}}, "detector m published no result; it declares a int"},
+		{"undeclared", []*Detector{{Name: "u", Doc: "x", Run: publish(1)}}, "detector u published a int but declares no result type"},
+		{"not required", []*Detector{a, b, read(b, "int")}, `detector reader: detector "reader" reads the result of "b", which it does not require`},
+		{"read as other type", []*Detector{a, read(a, "string")}, `detector reader: detector "reader" reads the result of "a" as string; it is a int`},
+		{"ok", []*Detector{a, read(a, "int")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, results, err := runDetectors(c, Config{DupAcks: 2}, tt.ds)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Fatalf("runDetectors = %q, want %q", got, tt.want)
+			}
+			if err == nil && results[tt.ds[len(tt.ds)-1]] != 70 {
+				t.Errorf("reader published %v, want 70", results[tt.ds[len(tt.ds)-1]])
 			}
 		})
 	}

@@ -2,30 +2,40 @@
 // verdict and ranked recommendations.
 //
 // Run applies the detectors in the Detectors registry to an
-// analyze.Capture, in order, then decides the verdict and, for affected
-// and at-risk captures, the recommendations. Detection only reads the
-// capture; it uses the capture's timestamps as its only clock and never
-// iterates a map into its output, so the same capture always gives the
-// same Result.
+// analyze.Capture, in order; the verdict detector judges the sessions and
+// the capture and, for affected and at-risk captures, ranks the
+// recommendations. Detection only reads the capture; it uses the capture's
+// timestamps as its only clock and never iterates a map into its output, so
+// the same capture always gives the same Result. Run also puts the findings
+// in the one order every report format shows (sortFindings).
 //
 // # Detectors
 //
 // Detectors work like golang.org/x/tools/go/analysis analyzers: each is a
 // package-level *Detector with a Name (the ID of its findings), a Doc whose
-// first line is its title, optional Requires and a Run(*Pass) error. A
-// Pass gives read-only access to the capture, the results of the required
-// detectors (Pass.ResultOf) and a Report function; SetResult publishes a
-// result for later detectors. Validate checks a registry. One detector per
-// file:
+// first line is its title, optional Requires, the ResultType it publishes
+// (nil for none) and a Run(*Pass) error. A Pass gives read-only access to
+// the capture, the results of the required detectors (read with resultOf,
+// which returns an error rather than a zero value for a detector not
+// required or a type not declared) and a Report function; SetResult
+// publishes the result, which the runner checks against ResultType.
+// Validate checks a registry: names, order, and that every required
+// detector publishes a result. One detector per file:
 //
 //   - retransmit-request (request.go): judges the retransmit requests.
-//   - one-way-stall (stall.go): one side silent while the other sends.
+//   - path-behaviour (path.go): who answers in the endpoints' names, the
+//     capture point, where the loss was.
 //   - session-outcome (outcome.go): reset, closed, reconnected, stalled,
-//     running.
+//     running; the longest one-way stall of each VPN session.
 //   - unanswered-retransmit-request (unanswered.go): the critical findings.
 //   - packet-loss (loss.go): lost segments, retransmissions, ESP gaps.
 //   - vpn-transports (transports.go): the VPN transports seen.
 //   - udp-blocked (transports.go): unanswered IKE / NAT-T from the client.
+//   - verdict (run.go, verdict.go, recommend.go): the verdict of each cTCP
+//     session and of the capture, the recommendations; no findings.
+//   - one-way-stall (stall.go): one side silent while the other sends,
+//     reported after the verdict as what it proves (critical where the
+//     verdict rests on it, else a warning).
 //
 // # Retransmit requests
 //
@@ -56,9 +66,10 @@
 // queue timeout) while the other direction sends at least
 // StallOtherSegments (3) data segments is stalled. The longest such
 // silence (DirStats.Silence or EndSilence) is kept. Seen from beyond the
-// proxy, this is the only trace of the failure. Stalls are reported (as
-// warnings) for cTCP sessions only; on other VPN transports they only feed
-// the session outcome.
+// proxy, this is the only trace of the failure. Stalls are reported for
+// cTCP sessions only, as warnings, or as critical findings where the
+// affected/probable verdict rests on them; on other VPN transports they only
+// feed the session outcome.
 //
 // # Session outcome
 //

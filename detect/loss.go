@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -54,13 +55,17 @@ each direction with its rate (path-behaviour's accounting: missing ESP
 sequence numbers over those expected, or holes over data segments). cTCP
 cannot recover from any loss, so every lost segment is a chance to hit
 the failure.`,
-	Requires: []*Detector{PathBehaviour},
-	Run:      runPacketLoss,
+	Requires:   []*Detector{PathBehaviour},
+	ResultType: reflect.TypeFor[[]*Loss](),
+	Run:        runPacketLoss,
 }
 
 func runPacketLoss(p *Pass) error {
 	c := p.Capture
-	paths := pathsOf(p)
+	paths, err := resultOf[[]*Path](p, PathBehaviour)
+	if err != nil {
+		return err
+	}
 	all := make([]*Loss, len(c.Sessions))
 	for i, s := range c.Sessions {
 		if !isCTCP(s) {

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -36,15 +37,21 @@ running otherwise. A reset, closed or stalled session whose client address
 opened a later session to the same headend address and port, starting after
 the RST, the FIN or the last data, is reconnected instead (the outcome frame
 is the new session's first frame).`,
-	Requires: []*Detector{RetransmitRequest, PathBehaviour, OneWayStall},
-	Run:      runSessionOutcome,
+	Requires:   []*Detector{RetransmitRequest, PathBehaviour},
+	ResultType: reflect.TypeFor[[]SessionResult](),
+	Run:        runSessionOutcome,
 }
 
 func runSessionOutcome(p *Pass) error {
 	c := p.Capture
-	reqs := requestsOf(p)
-	paths := pathsOf(p)
-	stalls := stallsOf(p)
+	reqs, err := resultOf[[][]Request](p, RetransmitRequest)
+	if err != nil {
+		return err
+	}
+	paths, err := resultOf[[]*Path](p, PathBehaviour)
+	if err != nil {
+		return err
+	}
 	out := make([]SessionResult, len(c.Sessions))
 	peers := &peerChain{c: c}
 	for i, s := range c.Sessions {
@@ -63,8 +70,8 @@ func runSessionOutcome(p *Pass) error {
 				}
 			}
 		}
-		if i < len(stalls) {
-			sr.Stall = stalls[i]
+		if s.Transport.IsVPN() {
+			sr.Stall = findStall(s)
 		}
 		decideOutcome(c, peers, i, sr)
 		for j := range sr.Requests {
@@ -84,13 +91,6 @@ func runSessionOutcome(p *Pass) error {
 	}
 	p.SetResult(out)
 	return nil
-}
-
-// outcomesOf returns the SessionOutcome result from a pass that requires
-// it.
-func outcomesOf(p *Pass) []SessionResult {
-	v, _ := p.ResultOf[SessionOutcome].([]SessionResult)
-	return v
 }
 
 // peerKey groups the sessions a reconnect may join: same protocol, client

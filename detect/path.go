@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -144,13 +145,17 @@ initial TTL is next to it) and the handshake's time split. Loss is placed
 per direction: a hole in the stream was lost before the capture point,
 bytes seen and then asked for again after it, an ACK of unseen bytes is
 capture loss.`,
-	Requires: []*Detector{RetransmitRequest},
-	Run:      runPathBehaviour,
+	Requires:   []*Detector{RetransmitRequest},
+	ResultType: reflect.TypeFor[[]*Path](),
+	Run:        runPathBehaviour,
 }
 
 func runPathBehaviour(p *Pass) error {
 	c := p.Capture
-	reqs := requestsOf(p)
+	reqs, err := resultOf[[][]Request](p, RetransmitRequest)
+	if err != nil {
+		return err
+	}
 	all := make([]*Path, len(c.Sessions))
 	for i, s := range c.Sessions {
 		if s.Proto != 6 {
@@ -180,12 +185,6 @@ func runPathBehaviour(p *Pass) error {
 	}
 	p.SetResult(all)
 	return nil
-}
-
-// pathsOf returns the PathBehaviour result from a pass that requires it.
-func pathsOf(p *Pass) []*Path {
-	v, _ := p.ResultOf[PathBehaviour].([]*Path)
-	return v
 }
 
 // buildPath collects the evidence of one TCP session.

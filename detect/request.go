@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
@@ -44,7 +45,8 @@ sending data above it. It is inconclusive when the capture ends (or the
 session's last packet comes) less than 1 s after the first duplicate ACK and
 the data sender sent fewer than 2 new segments, or when the data sender sent
 nothing afterwards at all.`,
-	Run: runRetransmitRequest,
+	ResultType: reflect.TypeFor[[][]Request](),
+	Run:        runRetransmitRequest,
 }
 
 func runRetransmitRequest(p *Pass) error {
@@ -75,13 +77,6 @@ func runRetransmitRequest(p *Pass) error {
 	}
 	p.SetResult(all)
 	return nil
-}
-
-// requestsOf returns the RetransmitRequest result from a pass that
-// requires it.
-func requestsOf(p *Pass) [][]Request {
-	v, _ := p.ResultOf[RetransmitRequest].([][]Request)
-	return v
 }
 
 // judgeRequest applies the answered / unanswered / inconclusive rule to one

@@ -3,6 +3,7 @@ package detect
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -20,12 +21,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// Run applies every detector in Detectors to c, then decides the verdict
-// and the recommendations. It reads c and never modifies it; the Result
-// points into c (Request.Run, SessionResult.Session), so c must stay
-// unchanged while the Result is used. Run is deterministic: the same
-// capture and config give the same Result. It is safe to call
-// concurrently on different or the same captures.
+// Run applies every detector in Detectors to c; the last, CaptureVerdict,
+// decides the verdict and the recommendations. It reads c and never
+// modifies it; the Result points into c (Request.Run,
+// SessionResult.Session), so c must stay unchanged while the Result is
+// used. Run is deterministic: the same capture and config give the same
+// Result. It is safe to call concurrently on different or the same
+// captures.
 func Run(c *analyze.Capture, cfg Config) (*Result, error) {
 	if c == nil {
 		return nil, errNilCapture
@@ -38,65 +40,65 @@ func Run(c *analyze.Capture, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	res.Sessions, _ = results[SessionOutcome].([]SessionResult)
-	losses, _ := results[PacketLoss].([]*Loss)
+	res, ok := results[CaptureVerdict].(*Result)
+	if !ok {
+		return nil, fmt.Errorf("detect: the registry has no %s detector", CaptureVerdict.Name)
+	}
+	sortFindings(findings)
+	res.Findings = findings
+	return res, nil
+}
+
+// CaptureVerdict judges every cTCP session and the capture (the rules are
+// judgeSession's), and recommends what to change.
+//
+// Its result is the *Result that Run returns, without the findings: the
+// sessions (SessionOutcome's, with PacketLoss's Loss and the verdict of
+// each cTCP session), the transports, the blocked UDP flows, the verdict,
+// Focus and Recommendations. It reports no finding.
+var CaptureVerdict = &Detector{
+	Name: "verdict",
+	Doc: `judge each cTCP session and the capture, and recommend the fix
+
+Each cTCP session is affected (proven by an unanswered request, or probable
+when seen beyond the device), healthy, at-risk (probable or possible),
+inconclusive or healthy, in that order of rules; the capture takes the worst
+session's verdict and confidence. For an affected or at-risk capture it
+recommends IPsec over UDP (NAT-T) first, AnyConnect first when UDP is shown
+blocked, TCP state bypass as a stopgap, and removing the loss.`,
+	Requires:   []*Detector{SessionOutcome, PacketLoss, VPNTransports, UDPBlocked},
+	ResultType: reflect.TypeFor[*Result](),
+	Run:        runCaptureVerdict,
+}
+
+func runCaptureVerdict(p *Pass) error {
+	outcomes, err := resultOf[[]SessionResult](p, SessionOutcome)
+	if err != nil {
+		return err
+	}
+	losses, err := resultOf[[]*Loss](p, PacketLoss)
+	if err != nil {
+		return err
+	}
+	res := &Result{Sessions: slices.Clone(outcomes)}
+	if res.Transports, err = resultOf[[]TransportCount](p, VPNTransports); err != nil {
+		return err
+	}
+	if res.UDPBlocked, err = resultOf[[]int](p, UDPBlocked); err != nil {
+		return err
+	}
 	for i := range res.Sessions {
 		if i < len(losses) {
 			res.Sessions[i].Loss = losses[i]
 		}
 	}
-	res.Transports, _ = results[VPNTransports].([]TransportCount)
-	res.UDPBlocked, _ = results[UDPBlocked].([]int)
-	primary := decideVerdict(c, res)
-	findings = stopFindings(res, findings)
-	sortFindings(findings)
-	res.Findings = findings
+	primary := decideVerdict(p.Capture, res)
 	res.Focus = focus(res)
 	if primary >= 0 && (res.Verdict == Affected || res.Verdict == AtRisk) {
-		res.Recommendations = recommend(c, res, primary)
+		res.Recommendations = recommend(p.Capture, res, primary)
 	}
-	return res, nil
-}
-
-// stopFindings adds a critical finding for each session whose stream
-// stopped as the failure looks beyond the device (SessionResult.Stop), in
-// place of the one-way-stall warning for the same session, which says
-// less.
-func stopFindings(res *Result, findings []Finding) []Finding {
-	stopped := map[int]bool{}
-	for i := range res.Sessions {
-		if res.Sessions[i].Stop != nil {
-			stopped[res.Sessions[i].Session.ID] = true
-		}
-	}
-	if len(stopped) == 0 {
-		return findings
-	}
-	out := findings[:0]
-	for _, f := range findings {
-		if f.ID == OneWayStall.Name && stopped[f.Session] {
-			continue
-		}
-		out = append(out, f)
-	}
-	for i := range res.Sessions {
-		sr := &res.Sessions[i]
-		st := sr.Stop
-		if st == nil {
-			continue
-		}
-		s := sr.Session
-		out = append(out, Finding{
-			ID:              OneWayStall.Name,
-			Severity:        Critical,
-			Session:         s.ID,
-			Summary:         describeSession(s) + ": " + stopSentence(sr, st) + "; probable, not proven: " + "a client that vanished looks alike from here",
-			Frames:          evidenceFrames(st.Silence.FromFrame, st.Silence.OtherFirstFrame, st.HoleFrame, sr.OutcomeFrame),
-			WiresharkFilter: fmt.Sprintf("%s && frame.number >= %d", sessionFilter(s), st.Silence.FromFrame),
-		})
-	}
-	return out
+	p.SetResult(res)
+	return nil
 }
 
 // focus picks Result.Focus: affected cTCP sessions, then at-risk ones,
@@ -137,9 +139,11 @@ func severityRank(s Severity) int {
 	return 2
 }
 
-// sortFindings orders findings worst first, then capture-wide before
-// per-session, then by session, then by first frame. The sort is stable,
-// so findings that tie keep the detectors' order.
+// sortFindings puts findings in report order, the one order every format
+// shows (report does not sort them again): worst first, then capture-wide
+// before per-session, then by session, then by first evidence frame (Frames
+// are sorted), then by ID. The sort is stable, so findings that still tie
+// keep the order their detector reported them in.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		if c := cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)); c != 0 {
@@ -155,6 +159,9 @@ func sortFindings(fs []Finding) {
 		if len(b.Frames) > 0 {
 			fb = b.Frames[0]
 		}
-		return cmp.Compare(fa, fb)
+		if c := cmp.Compare(fa, fb); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
 	})
 }

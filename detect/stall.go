@@ -28,56 +28,60 @@ type Stall struct {
 	Silence analyze.Silence
 }
 
-// OneWayStall finds the sessions of a VPN transport in which one side's
-// data stopped for at least StallMin while the other side sent at least
-// StallOtherSegments data segments.
+// OneWayStall reports the one-way stalls of cTCP sessions: one side's data
+// stopped for at least StallMin while the other side sent at least
+// StallOtherSegments data segments (findStall; SessionOutcome records the
+// longest one of every VPN session in SessionResult.Stall).
 //
-// Its result is a []*Stall indexed by session: the longest qualifying
-// silence of the session (from DirStats.Silence or DirStats.EndSilence, the
-// open one when equal), nil when none; plain TCP and UDP are not examined.
-// It reports a warning for each stalled cTCP session; stalls on other VPN
-// transports only feed the session outcome.
+// It runs after the verdict so that each stall is reported once, as what
+// it proves: a critical finding where the verdict rests on it (the stream
+// stopped as the failure looks beyond the device: SessionResult.Stop),
+// else a warning. It publishes no result.
 var OneWayStall = &Detector{
 	Name: "one-way-stall",
 	Doc: `find one-way stalls: one side's data stops while the other keeps sending
 
 A direction that sends no data for at least 5 s while the other direction
 sends at least 3 data segments is stalled. From a capture point beyond the
-stateful proxy no duplicate ACK is seen, and the failure shows only this way.`,
-	Run: runOneWayStall,
+stateful proxy no duplicate ACK is seen, and the failure shows only this way:
+where the stream stopped and the session was then torn down, replaced or
+silent to the end (the affected/probable rule), the finding is critical.`,
+	Requires: []*Detector{CaptureVerdict},
+	Run:      runOneWayStall,
 }
 
 func runOneWayStall(p *Pass) error {
-	c := p.Capture
-	all := make([]*Stall, len(c.Sessions))
-	for i, s := range c.Sessions {
-		if !s.Transport.IsVPN() {
-			continue
-		}
-		st := findStall(s)
-		if st == nil {
-			continue
-		}
-		all[i] = st
+	res, err := resultOf[*Result](p, CaptureVerdict)
+	if err != nil {
+		return err
+	}
+	for i := range res.Sessions {
+		sr := &res.Sessions[i]
+		s := sr.Session
 		if !isCTCP(s) {
 			continue
 		}
-		p.Report(Finding{
-			Severity:        Warning,
-			Session:         s.ID,
-			Summary:         describeSession(s) + ": " + stallSentence(st),
-			Frames:          evidenceFrames(st.Silence.FromFrame, st.Silence.OtherFirstFrame, st.Silence.ToFrame),
-			WiresharkFilter: stallFilter(s, st),
-		})
+		if st := sr.Stop; st != nil {
+			p.Report(Finding{
+				Severity:        Critical,
+				Session:         s.ID,
+				Summary:         describeSession(s) + ": " + stopSentence(sr, st) + "; probable, not proven: a client that vanished looks alike from here",
+				Frames:          evidenceFrames(st.Silence.FromFrame, st.Silence.OtherFirstFrame, st.HoleFrame, sr.OutcomeFrame),
+				WiresharkFilter: fmt.Sprintf("%s && frame.number >= %d", sessionFilter(s), st.Silence.FromFrame),
+			})
+			continue
+		}
+		if st := sr.Stall; st != nil {
+			p.Report(Finding{
+				Severity:        Warning,
+				Session:         s.ID,
+				Summary:         describeSession(s) + ": " + stallSentence(st),
+				Frames:          evidenceFrames(st.Silence.FromFrame, st.Silence.OtherFirstFrame, st.Silence.ToFrame),
+				WiresharkFilter: stallFilter(s, st),
+			})
+		}
 	}
-	p.SetResult(all)
 	return nil
-}
-
-// stallsOf returns the OneWayStall result from a pass that requires it.
-func stallsOf(p *Pass) []*Stall {
-	v, _ := p.ResultOf[OneWayStall].([]*Stall)
-	return v
 }
 
 // isStall applies the thresholds to one silence.

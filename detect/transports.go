@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,8 @@ var VPNTransports = &Detector{
 Counts the sessions of each VPN transport (cTCP, IKE over TCP, Cisco IPsec
 over UDP, NAT-T, IKE, ESP, AnyConnect TLS and DTLS) and says how each cTCP
 session was recognised, and whether that is sure or a port-based guess.`,
-	Run: runVPNTransports,
+	ResultType: reflect.TypeFor[[]TransportCount](),
+	Run:        runVPNTransports,
 }
 
 func runVPNTransports(p *Pass) error {
@@ -113,13 +115,6 @@ func runVPNTransports(p *Pass) error {
 	return nil
 }
 
-// transportsOf returns the VPNTransports result from a pass that requires
-// it.
-func transportsOf(p *Pass) []TransportCount {
-	v, _ := p.ResultOf[VPNTransports].([]TransportCount)
-	return v
-}
-
 // UDPBlockedMinPackets is how many client packets without a reply make an
 // IKE or NAT-T flow "blocked" (IKE retransmits; one lone packet may just be
 // the end of the capture).
@@ -139,7 +134,8 @@ A UDP flow to port 500 or 4500 (or classified IKE or NAT-T) with at least 2
 packets from the client and none from the headend means UDP to the headend
 does not get through: IPsec over UDP and native ESP will not work until it
 does, so AnyConnect over TLS is recommended first.`,
-	Run: runUDPBlocked,
+	ResultType: reflect.TypeFor[[]int](),
+	Run:        runUDPBlocked,
 }
 
 func runUDPBlocked(p *Pass) error {
@@ -174,12 +170,6 @@ func runUDPBlocked(p *Pass) error {
 		WiresharkFilter: streamsFilter(sessions[:min(len(sessions), maxFindingFrames)]),
 	})
 	return nil
-}
-
-// udpBlockedOf returns the UDPBlocked result from a pass that requires it.
-func udpBlockedOf(p *Pass) []int {
-	v, _ := p.ResultOf[UDPBlocked].([]int)
-	return v
 }
 
 // isBlockedUDP applies the UDPBlocked rule to one session.

@@ -32,7 +32,10 @@ capture point, and what became of the session.`,
 }
 
 func runUnansweredRequest(p *Pass) error {
-	outcomes := outcomesOf(p)
+	outcomes, err := resultOf[[]SessionResult](p, SessionOutcome)
+	if err != nil {
+		return err
+	}
 	for i := range outcomes {
 		sr := &outcomes[i]
 		if !isCTCP(sr.Session) || sr.FirstUnanswered == nil {
