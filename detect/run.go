@@ -139,11 +139,11 @@ func severityRank(s Severity) int {
 	return 2
 }
 
-// sortFindings puts findings in report order, the one order every format
-// shows (report does not sort them again): worst first, then capture-wide
-// before per-session, then by session, then by first evidence frame (Frames
-// are sorted), then by ID. The sort is stable, so findings that still tie
-// keep the order their detector reported them in.
+// sortFindings puts findings in report order (sorted once, here): the one
+// order every format shows, report does not sort them again. Worst first,
+// then capture-wide before per-session, then by session, then by first
+// evidence frame (Frames are sorted), then by ID. The sort is stable, so
+// findings that still tie keep the order their detector reported them in.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		if c := cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)); c != 0 {
