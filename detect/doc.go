@@ -86,9 +86,11 @@
 // # Loss
 //
 // For each cTCP session: Wireshark's lost-segment and retransmission
-// flags, and ESP sequence gaps inside the tunnel, per direction. The loss
-// rate is the larger of missing ESP sequence numbers over those expected
-// and lost-segment flags over data segments.
+// flags, and ESP sequence gaps inside the tunnel, per direction, placed
+// before the capture point, after it or as capture loss (path-behaviour).
+// Each direction's rate names its numerator and denominator: missing ESP
+// sequence numbers over those expected where ESP was framed, holes over
+// data segments otherwise; rates of the two directions are never mixed.
 //
 // # Transports and blocked UDP
 //
@@ -100,24 +102,30 @@
 // # Verdict
 //
 // Only sessions with Transport analyze.TransportCTCP decide; duplicate
-// ACKs on other transports are info findings. In order:
+// ACKs on other transports are info findings. Each cTCP session is judged
+// alone (judgeSession) and the capture takes the worst verdict and its
+// confidence. The rules, in order (docs/detection.md, "The verdict"):
 //
-//   - affected: a cTCP session has an unanswered request;
-//   - at-risk: a cTCP session has an answered request, loss (lost
-//     segments, ESP gaps or retransmissions) or a one-way stall;
-//   - inconclusive: a cTCP session has a request that cannot be judged and
-//     nothing else shows a problem; or no cTCP session is both recognised
-//     by content (TransportSure) and carrying data (a port-based guess or
-//     an empty session cannot be called healthy);
-//   - healthy: otherwise;
+//   - affected/proven: an unanswered request;
+//   - affected/probable: seen beyond the device, one direction stops while
+//     the other keeps sending, then the session is torn down (Stop);
+//   - healthy: a sender resends lost bytes (a real TCP stack carries the
+//     framing);
+//   - at-risk/probable: a TCP stack in the path answers in a cTCP
+//     endpoint's name;
+//   - at-risk/possible: loss or a stall whose effect the capture cannot
+//     judge;
+//   - inconclusive: cTCP only by a port-based guess, or no data;
+//   - healthy: otherwise (loss, if any, was tolerated);
 //   - no-ctcp: no cTCP session at all.
 //
 // # Findings
 //
-// Severity is critical for an unanswered request on cTCP, warning for
-// at-risk evidence on cTCP (answered or inconclusive requests, loss, one-way
-// stalls) and info otherwise. Findings are sorted by severity, then session
-// (-1, capture-wide, first), then first frame. Frames are ascending and
+// Severity is critical for an unanswered request on cTCP and for a stream
+// that stopped as the affected/probable rule says, warning for at-risk
+// evidence on cTCP (answered or inconclusive requests, loss, one-way
+// stalls) and info otherwise. Run sorts the findings once, in the order
+// every report format shows (sortFindings). Frames are ascending and
 // capped at 64; each finding carries a Wireshark display filter that shows
 // its evidence, using relative ack numbers and tcp.stream / udp.stream.
 // At most 10 unanswered requests per session get their own finding; one
@@ -126,17 +134,12 @@
 // # Recommendations
 //
 // Only for affected and at-risk captures, built around the session the
-// verdict rests on. The client is taken to be behind NAT when its address
-// in the capture is private (RFC 1918), CGNAT (RFC 6598, 100.64.0.0/10) or
-// IPv6 unique local (fc00::/7); only the address is tested. Ranking:
-//
-//   - client UDP 500/4500 unanswered: anyconnect, tcp-state-bypass,
-//     ipsec-over-udp (native-esp too without NAT);
-//   - behind NAT: ipsec-over-udp, tcp-state-bypass, anyconnect;
-//   - no NAT: native-esp, ipsec-over-udp, tcp-state-bypass, anyconnect;
-//   - then fix-packet-loss whenever the capture shows loss or requests.
-//
-// The tcp-state-bypass configuration names the observed client, or any
-// when the client is behind NAT (its public address is unknown), and the
-// headend address and port; IPv6 addresses use host with IPv6 syntax.
+// verdict rests on (recommend; docs/detection.md, "Recommendations"):
+// anyconnect first when the client's UDP 500/4500 went unanswered, else
+// ipsec-over-udp (NAT-T) first, then tcp-state-bypass and anyconnect;
+// native-esp only as an alternative after those, for a public client seen
+// from the client side; fix-packet-loss last whenever the capture shows
+// loss or requests. A configuration never names an address that may be a
+// NAT's or a proxy's: placeholders (<CLIENT_PUBLIC_IP>, <HEADEND_IP>) with
+// the reason take its place.
 package detect

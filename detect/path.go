@@ -254,7 +254,8 @@ func buildPath(s *analyze.Session, reqs []Request) *Path {
 	}
 	// A sender that resends makes that direction real TCP: then the
 	// capture shows TCP stacks, not necessarily one in the path, and the
-	// session is judged by the resends (DESIGN.md, healthy).
+	// session is judged by the resends (docs/detection.md, "The verdict":
+	// healthy).
 	resends := pa.Resends[0] || pa.Resends[1]
 	stack := !resends && (pa.StackFor[0] || pa.StackFor[1])
 	switch {

@@ -80,7 +80,7 @@ func runRetransmitRequest(p *Pass) error {
 }
 
 // judgeRequest applies the answered / unanswered / inconclusive rule to one
-// run (DESIGN.md "Facts the analysis must get right").
+// run (docs/detection.md, "Retransmit requests").
 func judgeRequest(c *analyze.Capture, s *analyze.Session, r *analyze.DupAckRun) Request {
 	sender := r.By.Other().Side()
 	asker := r.By.Side()

@@ -2,7 +2,8 @@ package detect
 
 import "github.com/ctcpdiag/ctcpdiag/analyze"
 
-// Verdict is the capture-level answer (DESIGN.md contract values).
+// Verdict is the capture-level answer (the JSON contract's values,
+// docs/json.md).
 type Verdict string
 
 // Verdicts, from worst to best.

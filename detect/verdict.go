@@ -81,13 +81,14 @@ func decideVerdict(c *analyze.Capture, res *Result) int {
 	return -1
 }
 
-// judgeSession applies the verdict rules of DESIGN.md to one cTCP
-// session, in order: affected/proven (an unanswered request),
-// affected/probable (seen beyond the device: one direction stops while
-// the other keeps sending, then teardown), healthy (a sender resends:
-// real TCP carries the framing), at-risk/probable (a TCP stack answers in
-// a cTCP endpoint's name), at-risk/possible (loss or a stall whose effect
-// the capture cannot judge), inconclusive (a guess, or no data), healthy.
+// judgeSession applies the verdict rules (docs/detection.md, "The
+// verdict") to one cTCP session, in order: affected/proven (an unanswered
+// request), affected/probable (seen beyond the device: one direction
+// stops while the other keeps sending, then teardown), healthy (a sender
+// resends: real TCP carries the framing), at-risk/probable (a TCP stack
+// answers in a cTCP endpoint's name), at-risk/possible (loss or a stall
+// whose effect the capture cannot judge), inconclusive (a guess, or no
+// data), healthy.
 func judgeSession(c *analyze.Capture, sr *SessionResult) {
 	s := sr.Session
 	pa := sr.Path

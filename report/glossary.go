@@ -8,7 +8,7 @@ type glossaryEntry struct {
 }
 
 // glossary is the same in every report, in reading order. It follows
-// DESIGN.md and docs/domain-reference.md.
+// docs/detection.md and docs/domain.md.
 var glossary = []glossaryEntry{
 	{"cTCP",
 		"Cisco IPsec over TCP: the legacy Cisco VPN Client and the ASA carry IPsec (IKE and ESP) in segments that look like TCP, by default on TCP port 10000.",
@@ -37,13 +37,4 @@ var glossary = []glossaryEntry{
 	{"confidence",
 		"How sure the verdict is. Proven: this capture shows the failure itself, an unanswered retransmit request.",
 		"Probable: it shows strong signs but not the failure itself (a capture at another point can prove it); possible: there is cTCP loss whose effect this capture cannot show."},
-}
-
-// glossary writes the glossary section: one list item a term, what it is
-// and why it matters on two lines.
-func (m *mdWriter) glossary() {
-	m.printf("\n## Glossary\n\n")
-	for _, g := range glossary {
-		m.printf("- **%s**: %s  \n  %s\n", mdText(g.Term), mdText(g.What), mdText(g.Why))
-	}
 }

@@ -4,10 +4,6 @@ import (
 	"bufio"
 	"html/template"
 	"io"
-	"strconv"
-	"strings"
-
-	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
 // WriteHTML writes rep as one self-contained HTML page: a heading that
@@ -24,26 +20,9 @@ import (
 // characters are shown escaped as in WriteText. The output depends only on
 // rep.
 func WriteHTML(w io.Writer, rep *Report) error {
-	v := htmlView{Rep: rep, Glossary: glossary}
-	if !transportsStated(rep) {
-		v.Transports = transportsSentence(rep, clean)
-	}
-	notes, guess := sessionNotes(rep, clean)
-	v.Guess = guess
-	for _, n := range notes {
-		hn := htmlNote{ID: n.s.ID, Transport: n.transport, Filter: n.s.WiresharkFilter, Facts: n.facts, More: n.more}
-		for _, q := range n.requests {
-			hn.Requests = append(hn.Requests, htmlRequest{Text: q.text, State: q.state.String(), Why: q.why, See: q.see})
-		}
-		v.Notes = append(v.Notes, hn)
-	}
+	v := htmlView{view: newView(rep), Graphs: make([]htmlGraph, len(rep.Graphs))}
 	for i := range rep.Graphs {
-		v.Graphs = append(v.Graphs, htmlGraph{G: &rep.Graphs[i], SVG: layoutGraph(&rep.Graphs[i], i+1)})
-	}
-	for _, i := range rep.Listing.Shown {
-		if i >= 0 && i < len(rep.Sessions) {
-			v.Shown = append(v.Shown, &rep.Sessions[i])
-		}
+		v.Graphs[i] = htmlGraph{SVG: layoutGraph(&rep.Graphs[i], i+1), Evidence: &v.Evidence[i]}
 	}
 	bw := bufio.NewWriter(w)
 	if err := htmlTemplate.Execute(bw, &v); err != nil {
@@ -52,60 +31,20 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	return bw.Flush()
 }
 
+// htmlView is the view with the graphs drawn.
 type htmlView struct {
-	Rep    *Report
-	Shown  []*Session
+	*view
 	Graphs []htmlGraph
-	// Transports lists the VPN transports seen, "" when a finding does.
-	Transports string
-	// Notes are the session notes (sessionNotes), Guess whether a listed
-	// VPN transport was only guessed.
-	Notes    []htmlNote
-	Guess    bool
-	Glossary []glossaryEntry
-}
-
-// htmlNote is a sessionNote for the template. Its strings have been
-// cleaned, not escaped: the template escapes them.
-type htmlNote struct {
-	ID                int
-	Transport, Filter string
-	Facts             []string
-	Requests          []htmlRequest
-	More              int
-}
-
-// htmlRequest is a requestNote for the template; State is "answered",
-// "unanswered" or "inconclusive".
-type htmlRequest struct {
-	Text, State, Why, See string
 }
 
 type htmlGraph struct {
-	G   *Graph
-	SVG svgGraph
+	SVG      svgGraph
+	Evidence *evidenceView
 }
 
-// OtherSessions is the line about the sessions the table leaves out, ""
-// when none.
-func (v *htmlView) OtherSessions() string {
-	return otherSessionsSentence(v.Rep.Listing)
-}
-
+// htmlFuncs choose CSS classes and place the graphs' text; they compose
+// no sentence.
 var htmlFuncs = template.FuncMap{
-	"c":             clean,
-	"heading":       func() string { return headingPrefix },
-	"path":          func(r *Report) string { return clean(displayPath(r)) },
-	"verdictLine":   func(r *Report) string { return clean(verdictLine(r)) },
-	"confidenceWhy": func(r *Report) string { return clean(r.ConfidenceWhy) },
-	"label":         transportLabel,
-	"group":         func(n any) string { return group(toInt64(n)) },
-	"noHash":        func() string { return noHash },
-	"plural": func(n any, one, many string) string {
-		return plural(toInt64(n), one, many)
-	},
-	"frames":       frameList,
-	"verdictLabel": func(v string) string { return clean(verdictLabel(v)) },
 	"verdictClass": func(v string) string {
 		switch v {
 		case "affected", "at-risk", "healthy", "no-ctcp", "inconclusive":
@@ -120,31 +59,12 @@ var htmlFuncs = template.FuncMap{
 		}
 		return "sev-other"
 	},
-	"upper":   func(s string) string { return strings.ToUpper(clean(s)) },
-	"seconds": formatSeconds,
-	"offset":  func(s float64) string { return strconv.FormatFloat(s, 'f', 6, 64) },
-	"config":  func(s string) string { return strings.Join(cleanLines(s), "\n") },
-	"guess": func(s *Session) bool {
-		return !s.TransportSure && analyze.Transport(s.Transport).IsVPN()
-	},
 	"rot": func(x, y float64) string {
 		return "rotate(-90 " + num(x) + " " + num(y) + ")"
 	},
 	"sub":  func(a, b float64) float64 { return a - b },
 	"div2": func(a float64) float64 { return a / 2 },
 	"add":  func(a, b float64) float64 { return a + b },
-}
-
-func toInt64(n any) int64 {
-	switch n := n.(type) {
-	case int:
-		return int64(n)
-	case int64:
-		return n
-	case uint64:
-		return int64(n)
-	}
-	return 0
 }
 
 var htmlTemplate = template.Must(template.New("report").Funcs(htmlFuncs).Parse(htmlSource))
@@ -156,7 +76,7 @@ const htmlSource = `<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>ctcpdiag: {{verdictLabel .Rep.Verdict}} - {{path .Rep}}</title>
+<title>{{.Title}}</title>
 <style>
 :root { color-scheme: light; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1b1b1b; background: #fff; margin: 0 auto; max-width: 1100px; padding: 0 20px 40px; }
@@ -246,49 +166,42 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 </style>
 </head>
 <body>
-{{with .Rep}}<h1>{{heading}}<code>{{path .}}</code></h1>
+<h1>{{template "phrase" .Heading}}</h1>
 
 <header class="banner {{verdictClass .Verdict}}">
-<div class="label">{{verdictLabel .Verdict}}</div>
-<p>{{verdictLine .}}</p>
-{{if .ConfidenceWhy}}<p class="confidence">{{confidenceWhy .}}</p>{{end}}
+<div class="label">{{.VerdictLabel}}</div>
+<p>{{.VerdictLine}}</p>
+{{with .ConfidenceWhy}}<p class="confidence">{{.}}</p>{{end}}
 </header>
 
 <section id="capture">
 <h2>Capture</h2>
-{{with .Capture}}<table class="kv">
-<tr><th>File</th><td><code>{{c .Path}}</code></td></tr>
-<tr><th>Format</th><td>{{c .Format}}{{if and .Compression (ne .Compression "none")}}, {{c .Compression}}-compressed{{end}}</td></tr>
-<tr><th>Size</th><td>{{plural .Size "byte" "bytes"}}</td></tr>
-<tr><th>SHA-256</th><td>{{if .SHA256}}<code>{{c .SHA256}}</code>{{else}}{{noHash}}{{end}}</td></tr>
-<tr><th>Packets</th><td>{{group .Packets}}</td></tr>
-<tr><th>Time span</th><td>{{if and .Start .End}}{{c .Start}} to {{c .End}} ({{seconds .Duration}}){{else}}no packets{{end}}</td></tr>
-<tr><th>Link types</th><td>{{range $i, $l := .LinkTypes}}{{if $i}}, {{end}}{{c $l}}{{else}}none{{end}}</td></tr>
-<tr><th>TCP analysis</th><td>{{with .Stats.TCP}}{{plural .DupAcks "dup ACK" "dup ACKs"}}, {{plural .Retransmissions "retransmission" "retransmissions"}}, {{plural .LostSegments "lost segment" "lost segments"}}, {{plural .OutOfOrder "out-of-order segment" "out-of-order segments"}}, {{plural .ZeroWindows "zero window" "zero windows"}}{{end}} in {{plural .Stats.TCPStreams "TCP stream" "TCP streams"}}</td></tr>
-<tr><th>Warnings</th><td>{{if .Warnings}}<ul>{{range .Warnings}}<li>{{c .}}</li>{{end}}</ul>{{else}}none{{end}}</td></tr>
-</table>{{end}}
+<table class="kv">
+{{range .Capture}}<tr><th>{{.Label}}</th><td>{{template "phrase" .Value}}</td></tr>
+{{end}}<tr><th>Warnings</th><td>{{with .Warnings}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{else}}none{{end}}</td></tr>
+</table>
 </section>
 
 <section id="sessions">
 <h2>Sessions</h2>
-{{end}}{{with .Transports}}<p>VPN transports seen: {{.}}.</p>
-{{end}}{{if .Shown}}<table>
+{{with .Transports}}<p>{{.}}.</p>
+{{end}}{{if .Sessions}}<table>
 <tr><th>ID</th><th>Transport</th><th>Client</th><th>Headend</th><th>Frames</th><th>Packets</th><th>Dup ACKs</th><th>Retrans</th><th>Lost</th><th>Requests</th><th>Outcome</th></tr>
-{{range .Shown}}<tr><td class="n">{{.ID}}</td><td>{{c (label .Transport)}}{{if guess .}}?{{end}}</td><td><code>{{c .Client}}</code></td><td><code>{{c .Headend}}</code></td><td class="n">{{.FirstFrame}}-{{.LastFrame}}</td><td class="n">{{group .Packets}}</td><td class="n">{{group .DupAcks}}</td><td class="n">{{group .Retransmissions}}</td><td class="n">{{group .LostSegments}}</td><td>{{len .RetransmitRequests}}{{if .Unanswered}} <span class="unanswered">({{.Unanswered}} unanswered)</span>{{end}}</td><td>{{c .Outcome}}</td></tr>
+{{range .Sessions}}<tr><td class="n">{{.ID}}</td><td>{{.Transport}}</td><td><code>{{.Client}}</code></td><td><code>{{.Headend}}</code></td><td class="n">{{.Frames}}</td><td class="n">{{.Packets}}</td><td class="n">{{.DupAcks}}</td><td class="n">{{.Retrans}}</td><td class="n">{{.Lost}}</td><td>{{.Requests}}{{with .Unanswered}} <span class="unanswered">({{.}})</span>{{end}}</td><td>{{.Outcome}}</td></tr>
 {{end}}</table>
-{{else if not .Rep.Sessions}}<p>No TCP sessions or VPN flows.</p>
-{{end}}{{with .OtherSessions}}<p>{{.}}</p>
-{{end}}{{range .Notes}}<div class="notes"><strong>Session {{.ID}}</strong>, {{c .Transport}} <code>{{c .Filter}}</code>
+{{else if .NoSessions}}<p>No TCP sessions or VPN flows.</p>
+{{end}}{{with .Others}}<p>{{if $.OthersAfter}}Plus {{end}}{{.}}.</p>
+{{end}}{{range .Notes}}<div class="notes"><strong>Session {{.ID}}</strong>, {{.Transport}} <code>{{.Filter}}</code>
 <ul>
 {{range .Facts}}<li>{{.}}</li>
-{{end}}{{range .Requests}}<li>{{.Text}}: <span class="{{.State}}">{{.State}}</span>{{if .See}} (see finding <code>{{c .See}}</code>){{else if .Why}} ({{.Why}}){{end}}</li>
-{{end}}{{with .More}}<li>... {{.}} more retransmit requests (see the JSON report)</li>
+{{end}}{{range .Requests}}<li>{{.Text}}: <span class="{{.State}}">{{.State}}</span>{{with .After}} {{template "phrase" .}}{{end}}</li>
+{{end}}{{with .More}}<li>{{.}} (see the JSON report)</li>
 {{end}}</ul></div>
 {{end}}{{if .Guess}}<p class="muted">? transport recognised from a partial pattern or the port only.</p>
 {{end}}</section>
 {{range .Graphs}}
 <section class="big" id="{{.SVG.ID}}">
-<h2>Time-sequence graph: {{c .G.Title}}</h2>
+<h2>Time-sequence graph: {{.Evidence.Title}}</h2>
 <figure>
 {{with .SVG}}<svg class="tsg" viewBox="0 0 {{.Width}} {{.Height}}" width="{{.Width}}" height="{{.Height}}" role="img" aria-label="{{.Title}}">
 <text class="title" x="{{.PlotLeft}}" y="18">{{.Title}}</text>
@@ -317,23 +230,23 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 {{end}}<text class="axis" x="{{add .PlotLeft (div2 .PlotW)}}" y="{{.TimeY}}">time (s) from the session's first packet</text>
 {{range .Legend}}<g class="legend"><rect class="{{.Class}}" x="{{.X}}" y="{{sub .Y 9}}" width="14" height="10"/><text x="{{add .X 20}}" y="{{.Y}}">{{.Label}}</text></g>
 {{end}}</svg>{{end}}
-<figcaption>x: time in seconds from the session's first packet ({{c .G.Start}}, {{seconds .G.Duration}} in all); y: relative sequence number in bytes, per direction. Data segments are grouped into time buckets.</figcaption>
+<figcaption>x: time in seconds from the session's first packet ({{.Evidence.Start}}, {{.Evidence.Duration}} in all); y: relative sequence number in bytes, per direction. Data segments are grouped into time buckets.</figcaption>
 </figure>
-{{if .G.Evidence}}<h3>Evidence frames</h3>
+{{with .Evidence}}{{if .Rows}}<h3>Evidence frames</h3>
 <table>
 <tr><th>Frame</th><th>Time (s)</th><th>Direction</th><th>What it shows</th></tr>
-{{range .G.Evidence}}<tr><td class="n">{{.Frame}}</td><td class="n">{{if .HasTime}}{{offset .Offset}}{{end}}</td><td>{{c .Direction}}</td><td>{{c .What}}</td></tr>
+{{range .Rows}}<tr><td class="n">{{.Frame}}</td><td class="n">{{.Time}}</td><td>{{.Direction}}</td><td>{{.What}}</td></tr>
 {{end}}</table>
-{{with .G.EvidenceOmitted}}<p class="muted">{{plural . "more retransmit request" "more retransmit requests"}} not listed (see the JSON report).</p>
-{{end}}{{end}}</section>
+{{with .Omitted}}<p class="muted">{{.}}</p>
+{{end}}{{end}}{{end}}</section>
 {{end}}
-{{with .Rep}}<section class="big" id="findings">
+<section class="big" id="findings">
 <h2>Findings</h2>
 {{range .Findings}}<div class="finding">
-<p><span class="sev {{sevClass .Severity}}">{{upper .Severity}}</span> <code>{{c .ID}}</code>{{with .Session}} (session {{.}}){{end}}</p>
-<p>{{c .Summary}}</p>
-{{if .Frames}}<p class="muted">Frames: {{frames .Frames}}</p>
-{{end}}{{if .WiresharkFilter}}<p class="muted">Wireshark filter: <code>{{c .WiresharkFilter}}</code></p>
+<p><span class="sev {{sevClass .Severity}}">{{.Label}}</span> <code>{{.ID}}</code>{{with .Session}} ({{.}}){{end}}</p>
+<p>{{.Summary}}</p>
+{{with .Frames}}<p class="muted">Frames: {{.}}</p>
+{{end}}{{with .Filter}}<p class="muted">Wireshark filter: <code>{{.}}</code></p>
 {{end}}</div>
 {{else}}<p>None.</p>
 {{end}}</section>
@@ -341,23 +254,24 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 <section class="big" id="recommendations">
 <h2>Recommendations</h2>
 {{range .Recommendations}}<div class="rec">
-<h3>{{.Rank}}. {{if .Title}}{{c .Title}}{{else}}{{c .Action}}{{end}} <code>{{c .Action}}</code></h3>
-{{if .Why}}<p><strong>Why:</strong> {{c .Why}}</p>
-{{end}}{{with config .Config}}<p><strong>Configuration:</strong></p>
-<pre><code>{{.}}</code></pre>
-{{end}}{{if .Caution}}<p class="caution"><strong>Caution:</strong> {{c .Caution}}</p>
+<h3>{{.Rank}}. {{.Title}} <code>{{.Action}}</code></h3>
+{{with .Why}}<p><strong>Why:</strong> {{.}}</p>
+{{end}}{{with .Config}}<p><strong>Configuration:</strong></p>
+<pre><code>{{range $i, $l := .}}{{if $i}}
+{{end}}{{$l}}{{end}}</code></pre>
+{{end}}{{with .Caution}}<p class="caution"><strong>Caution:</strong> {{.}}</p>
 {{end}}</div>
 {{else}}<p>None.</p>
 {{end}}</section>
-{{end}}
+
 <section id="glossary">
 <h2>Glossary</h2>
 <dl class="glossary">
 {{range .Glossary}}<dt>{{.Term}}</dt><dd>{{.What}}<br>{{.Why}}</dd>
 {{end}}</dl>
 </section>
-{{with .Rep}}
-<footer><p class="muted">Report by {{c .Tool.Name}} {{c .Tool.Version}}.</p></footer>
-{{end}}</body>
+
+<footer><p class="muted">{{.Footer}}</p></footer>
+</body>
 </html>
-`
+{{define "phrase"}}{{range .}}{{if .Code}}<code>{{.S}}</code>{{else}}{{.S}}{{end}}{{end}}{{end}}`

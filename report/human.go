@@ -1,8 +1,9 @@
 package report
 
 import (
+	"fmt"
 	"slices"
-
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,11 +11,17 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/detect"
 )
 
-// This file holds the wording that the human-oriented renderers (text,
-// Markdown, HTML) share, so that a sentence reads the same in each: the
-// heading and verdict lines, durations, the extent of a duplicate-ACK
-// run and the choice of what the notes leave to the findings. Its
-// functions return unescaped text; each renderer escapes it.
+// This file holds the wording of the human-oriented reports, which
+// newView puts together: the heading and verdict lines, numbers,
+// durations, the extent of a duplicate-ACK run, the stall, and the choice
+// of what the notes leave to the findings. Its functions return unescaped
+// text; newView cleans it.
+
+// Limits of the human-oriented reports; the JSON report has everything.
+const (
+	maxTextFrames   = 20 // frames listed per finding
+	maxTextRequests = 10 // retransmit requests listed per session
+)
 
 // displayPath is the capture's name as the human-oriented reports write
 // it: the path as given, "standard input" for "-".
@@ -25,22 +32,32 @@ func displayPath(r *Report) string {
 	return r.Capture.Path
 }
 
-// headingLine is the first line of every human-oriented report, which
-// names the capture, so that reports pasted one after another cannot be
-// confused: "ctcpdiag report: samples/ctcp-proxy-stall.pcap". Markdown
-// and HTML write headingPrefix and the name as code.
-func headingLine(r *Report) string {
-	return headingPrefix + displayPath(r)
+// headingPrefix starts the first line of every human-oriented report,
+// which names the capture (as code), so that reports pasted one after
+// another cannot be confused: "ctcpdiag report: samples/x.pcap".
+const headingPrefix = "ctcpdiag report: "
+
+// verdictLabels are the headline words of each verdict.
+var verdictLabels = map[string]string{
+	"affected":     "AFFECTED",
+	"at-risk":      "AT RISK",
+	"healthy":      "HEALTHY",
+	"no-ctcp":      "NO cTCP",
+	"inconclusive": "INCONCLUSIVE",
 }
 
-// headingPrefix starts the heading line.
-const headingPrefix = "ctcpdiag report: "
+func verdictLabel(v string) string {
+	if l, ok := verdictLabels[v]; ok {
+		return l
+	}
+	return strings.ToUpper(v)
+}
 
 // verdictLine is the verdict line of every human-oriented report, the one
 // sentence a ticket quotes: "Verdict for samples/x.pcap: AFFECTED - <the
 // verdict's why>". It names the capture, so that the line still says
-// which capture it is about when quoted alone. Renderers escape it as a
-// whole and may only style it (colour, bold, banner).
+// which capture it is about when quoted alone. Renderers may only style
+// it (colour, bold, banner).
 //
 // verdictConfidence is where the verdict's confidence goes, right after
 // the verdict word.
@@ -137,13 +154,13 @@ func transportsStated(rep *Report) bool {
 // transportsSentence lists the VPN transports seen, for the sessions
 // section of a report without the capture-wide finding that lists them:
 // "cTCP (1 session), NAT-T (1 session)" or "none".
-func transportsSentence(rep *Report, esc func(string) string) string {
+func transportsSentence(rep *Report) string {
 	if len(rep.Transports) == 0 {
 		return "none"
 	}
 	parts := make([]string, len(rep.Transports))
 	for i, tc := range rep.Transports {
-		parts[i] = esc(transportLabel(tc.Transport)) + " (" + plural(int64(tc.Sessions), "session", "sessions") + ")"
+		parts[i] = transportLabel(tc.Transport) + " (" + plural(int64(tc.Sessions), "session", "sessions") + ")"
 	}
 	return strings.Join(parts, ", ")
 }
@@ -185,4 +202,117 @@ func requester(q *RetransmitRequest) string {
 		return "a TCP stack in the path, in the " + q.RequestedBy + "'s name,"
 	}
 	return q.RequestedBy
+}
+
+// frameList writes frames as "1, 2, 3", the first maxTextFrames of them.
+func frameList(frames []uint64) string {
+	var b strings.Builder
+	for i, f := range frames {
+		if i == maxTextFrames {
+			fmt.Fprintf(&b, " ... (%d more)", len(frames)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatUint(f, 10))
+	}
+	return b.String()
+}
+
+// group writes n with commas between groups of three digits.
+func group(n int64) string {
+	if n >= 0 && n < 1000 {
+		return strconv.FormatInt(n, 10)
+	}
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return group(n) + " " + many
+}
+
+// stallPhrase describes a stall after the side's name: "sent no data for
+// 44.7 s after frame 141 until the end of the capture, while the other
+// side sent 3 data segments".
+func stallPhrase(st *Stall) string {
+	until := "until the end of the capture"
+	switch {
+	case st.Open && st.ToFrame != 0:
+		until = fmt.Sprintf("until the session ended at frame %d", st.ToFrame)
+	case !st.Open:
+		until = fmt.Sprintf("until frame %d", st.ToFrame)
+	}
+	after := "from its start"
+	if st.FromFrame > 0 {
+		after = fmt.Sprintf("after frame %d", st.FromFrame)
+	}
+	return fmt.Sprintf("sent no data for %s %s %s, while the other side sent %s",
+		formatSeconds(st.Seconds), after, until,
+		plural(int64(st.OtherSegments), "data segment", "data segments"))
+}
+
+// otherSessionsNoun names the sessions left out of the sessions table:
+// "TCP sessions", "UDP flows" or "sessions", singular for one.
+func otherSessionsNoun(l Listing) string {
+	what := "TCP sessions"
+	switch {
+	case l.OtherTCP == 0:
+		what = "UDP flows"
+	case l.OtherUDP > 0:
+		what = "sessions"
+	}
+	if l.OtherTCP+l.OtherUDP == 1 {
+		what = strings.TrimSuffix(what, "s")
+	}
+	return what
+}
+
+// tcpAnalysisPhrase summarises the capture's TCP analysis counts.
+func tcpAnalysisPhrase(c *Capture) string {
+	tc := c.Stats.TCP
+	return fmt.Sprintf("%s, %s, %s, %s, %s in %s",
+		plural(int64(tc.DupAcks), "dup ACK", "dup ACKs"),
+		plural(int64(tc.Retransmissions), "retransmission", "retransmissions"),
+		plural(int64(tc.LostSegments), "lost segment", "lost segments"),
+		plural(int64(tc.OutOfOrder), "out-of-order segment", "out-of-order segments"),
+		plural(int64(tc.ZeroWindows), "zero window", "zero windows"),
+		plural(int64(c.Stats.TCPStreams), "TCP stream", "TCP streams"))
+}
+
+// noHash stands for the SHA-256 of a capture analyzed with --no-hash
+// (capture.sha256 is "" in JSON).
+const noHash = "not computed (--no-hash)"
+
+// formatPhrase is the capture's format: "pcapng, gzip-compressed".
+func formatPhrase(c *Capture) string {
+	switch c.Compression {
+	case "", "none":
+		return c.Format
+	}
+	return c.Format + ", " + c.Compression + "-compressed"
+}
+
+// linkTypesPhrase lists the capture's link types ("none" without any).
+func linkTypesPhrase(c *Capture) string {
+	if len(c.LinkTypes) == 0 {
+		return "none"
+	}
+	return strings.Join(c.LinkTypes, ", ")
 }

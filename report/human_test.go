@@ -110,8 +110,8 @@ func TestVerdictLine(t *testing.T) {
 	}
 	c.Path = "-"
 	rep = Build(c, r, testTool)
-	if got, want := headingLine(rep), "ctcpdiag report: standard input"; got != want {
-		t.Errorf("headingLine = %q, want %q", got, want)
+	if got, want := newView(rep).Heading.String(), "ctcpdiag report: standard input"; got != want {
+		t.Errorf("heading = %q, want %q", got, want)
 	}
 	text, md, html := renderAll(t, rep)
 	for name, out := range map[string][]byte{"text": text, "markdown": md, "html": html} {
@@ -128,30 +128,41 @@ func TestNotesSayEachFactOnce(t *testing.T) {
 	for _, path := range sampleFiles(t) {
 		base := filepath.Base(path)
 		rep := buildSample(t, path, "samples/"+base)
-		notes, _ := sessionNotes(rep, clean)
+		notes, _ := sessionNotes(rep, shownSessions(rep))
 		for _, n := range notes {
+			s := sessionByID(rep, n.ID)
 			for _, f := range rep.Findings {
-				if f.Session == nil || *f.Session != n.s.ID {
+				if f.Session == nil || *f.Session != n.ID {
 					continue
 				}
-				for _, fact := range n.facts {
+				for _, fact := range n.Facts {
 					if strings.Contains(f.Summary, fact) {
-						t.Errorf("%s: session %d: the note %q repeats finding %s", base, n.s.ID, fact, f.ID)
+						t.Errorf("%s: session %d: the note %q repeats finding %s", base, n.ID, fact, f.ID)
 					}
 				}
-				for _, q := range n.requests {
-					if q.why != "" && strings.Contains(f.Summary, q.why) {
-						t.Errorf("%s: session %d: the request note's why %q repeats finding %s", base, n.s.ID, q.why, f.ID)
+				for _, q := range n.Requests {
+					why := strings.TrimSuffix(strings.TrimPrefix(q.After.String(), "("), ")")
+					if len(q.After) == 1 && strings.Contains(f.Summary, why) {
+						t.Errorf("%s: session %d: the request note's why %q repeats finding %s", base, n.ID, why, f.ID)
 					}
 				}
-				if f.ID == detect.OneWayStall.Name && n.s.Stall != nil {
-					for _, fact := range n.facts {
+				if f.ID == detect.OneWayStall.Name && s.Stall != nil {
+					for _, fact := range n.Facts {
 						if strings.Contains(fact, "sent no data") {
-							t.Errorf("%s: session %d: stall said in a note and in finding %s", base, n.s.ID, f.ID)
+							t.Errorf("%s: session %d: stall said in a note and in finding %s", base, n.ID, f.ID)
 						}
 					}
 				}
 			}
 		}
 	}
+}
+
+func sessionByID(rep *Report, id int) *Session {
+	for i := range rep.Sessions {
+		if rep.Sessions[i].ID == id {
+			return &rep.Sessions[i]
+		}
+	}
+	return nil
 }

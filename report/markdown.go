@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-
-	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
 // WriteMarkdown writes rep as GitHub-flavoured Markdown, to paste into a
@@ -28,17 +25,24 @@ import (
 // backtick run they hold. The output depends only on rep and ends with a
 // newline.
 func WriteMarkdown(w io.Writer, rep *Report) error {
+	v := newView(rep)
 	bw := bufio.NewWriter(w)
 	m := &mdWriter{w: bw}
-	m.printf("# %s%s\n\n", headingPrefix, mdCode(displayPath(rep), false))
-	m.verdict(rep)
-	m.capture(rep)
-	m.sessions(rep)
-	m.findings(rep)
-	m.evidence(rep)
-	m.recommendations(rep)
-	m.glossary()
-	m.printf("\n---\n\n*Report by %s %s.*\n", mdText(rep.Tool.Name), mdText(rep.Tool.Version))
+	m.printf("# %s\n\n", mdPhrase(v.Heading, false))
+	m.printf("**%s**\n", mdText(v.VerdictLine))
+	if v.ConfidenceWhy != "" {
+		m.printf("\n%s\n", mdText(v.ConfidenceWhy))
+	}
+	m.capture(v)
+	m.sessions(v)
+	m.findings(v)
+	m.evidence(v)
+	m.recommendations(v)
+	m.printf("\n## Glossary\n\n")
+	for _, g := range v.Glossary {
+		m.printf("- **%s**: %s  \n  %s\n", mdText(g.Term), mdText(g.What), mdText(g.Why))
+	}
+	m.printf("\n---\n\n*%s*\n", mdText(v.Footer))
 	if m.err != nil {
 		return m.err
 	}
@@ -57,20 +61,7 @@ func (m *mdWriter) printf(format string, a ...any) {
 	_, m.err = fmt.Fprintf(m.w, format, a...)
 }
 
-func verdictLabel(v string) string {
-	if l, ok := verdictLabels[v]; ok {
-		return l
-	}
-	return strings.ToUpper(v)
-}
-
-func (m *mdWriter) verdict(rep *Report) {
-	m.printf("**%s**\n", mdText(verdictLine(rep)))
-	if rep.ConfidenceWhy != "" {
-		m.printf("\n%s\n", mdText(rep.ConfidenceWhy))
-	}
-}
-
+// row writes a table row of cells, already escaped.
 func (m *mdWriter) row(cells ...string) {
 	m.printf("|")
 	for _, c := range cells {
@@ -79,173 +70,155 @@ func (m *mdWriter) row(cells ...string) {
 	m.printf("\n")
 }
 
-func (m *mdWriter) capture(rep *Report) {
-	c := &rep.Capture
+func (m *mdWriter) capture(v *view) {
 	m.printf("\n## Capture\n\n| | |\n|---|---|\n")
-	m.row("File", mdCode(c.Path, true))
-	m.row("Format", formatPhrase(c, mdText))
-	m.row("Size", plural(c.Size, "byte", "bytes"))
-	if c.SHA256 == "" {
-		m.row("SHA-256", noHash)
-	} else {
-		m.row("SHA-256", mdCode(c.SHA256, true))
+	for _, f := range v.Capture {
+		m.row(f.Label, mdPhrase(f.Value, true))
 	}
-	m.row("Packets", group(int64(c.Packets)))
-	if c.Start != nil && c.End != nil {
-		m.row("Time span", fmt.Sprintf("%s to %s (%s)", mdText(*c.Start), mdText(*c.End), formatSeconds(c.Duration)))
-	} else {
-		m.row("Time span", "no packets")
-	}
-	m.row("Link types", linkTypesPhrase(c, mdText))
-	m.row("TCP analysis", tcpAnalysisPhrase(c))
-	if len(c.Warnings) == 0 {
+	if len(v.Warnings) == 0 {
 		m.row("Warnings", "none")
 		return
 	}
-	m.row("Warnings", plural(int64(len(c.Warnings)), "warning", "warnings")+" (below)")
+	m.row("Warnings", mdText(v.WarningCount)+" (below)")
 	m.printf("\nWarnings:\n\n")
-	for _, wn := range c.Warnings {
+	for _, wn := range v.Warnings {
 		m.printf("- %s\n", mdText(wn))
 	}
 }
 
-func (m *mdWriter) sessions(rep *Report) {
+func (m *mdWriter) sessions(v *view) {
 	m.printf("\n## Sessions\n")
-	if !transportsStated(rep) {
-		m.printf("\nVPN transports seen: %s.\n", transportsSentence(rep, mdText))
+	if v.Transports != "" {
+		m.printf("\n%s.\n", mdText(v.Transports))
 	}
-	if len(rep.Sessions) == 0 {
+	if v.NoSessions {
 		m.printf("\nNo TCP sessions or VPN flows.\n")
 		return
 	}
-	l := rep.Listing
-	if len(l.Shown) > 0 {
+	if len(v.Sessions) > 0 {
 		m.printf("\n| ID | Transport | Client | Headend | Frames | Packets | Dup ACKs | Retrans | Lost | Requests | Outcome |\n")
 		m.printf("|---:|---|---|---|---:|---:|---:|---:|---:|---|---|\n")
-		for _, i := range l.Shown {
-			s := &rep.Sessions[i]
-			transport := mdText(transportLabel(s.Transport))
-			if !s.TransportSure && analyze.Transport(s.Transport).IsVPN() {
-				transport += "?"
+		for _, s := range v.Sessions {
+			req := mdText(s.Requests)
+			if s.Unanswered != "" {
+				req += " (**" + mdText(s.Unanswered) + "**)"
 			}
-			req := strconv.Itoa(len(s.RetransmitRequests))
-			if s.Unanswered > 0 {
-				req += fmt.Sprintf(" (**%d unanswered**)", s.Unanswered)
-			}
-			m.row(strconv.Itoa(s.ID), transport, mdCode(s.Client, true), mdCode(s.Headend, true),
-				fmt.Sprintf("%d-%d", s.FirstFrame, s.LastFrame), group(int64(s.Packets)),
-				group(int64(s.DupAcks)), group(int64(s.Retransmissions)), group(int64(s.LostSegments)),
+			m.row(mdText(s.ID), mdText(s.Transport), mdCode(s.Client, true), mdCode(s.Headend, true),
+				mdText(s.Frames), mdText(s.Packets), mdText(s.DupAcks), mdText(s.Retrans), mdText(s.Lost),
 				req, mdText(s.Outcome))
 		}
 	}
-	if s := otherSessionsSentence(l); s != "" {
-		m.printf("\n%s\n", s)
+	switch {
+	case v.Others == "":
+	case v.OthersAfter:
+		m.printf("\nPlus %s.\n", mdText(v.Others))
+	default:
+		m.printf("\n%s.\n", mdText(v.Others))
 	}
-	m.sessionNotes(rep)
-}
-
-func (m *mdWriter) sessionNotes(rep *Report) {
-	notes, guess := sessionNotes(rep, mdText)
-	for _, n := range notes {
-		s := n.s
-		m.printf("\n**Session %d** (%s, %s)\n\n", s.ID, n.transport, mdCode(s.WiresharkFilter, false))
-		for _, f := range n.facts {
-			m.printf("- %s\n", f)
+	for _, n := range v.Notes {
+		m.printf("\n**Session %d** (%s, %s)\n\n", n.ID, mdText(n.Transport), mdCode(n.Filter, false))
+		for _, f := range n.Facts {
+			m.printf("- %s\n", mdText(f))
 		}
-		for _, q := range n.requests {
-			state := q.state.String()
-			if q.state != answered {
+		for _, q := range n.Requests {
+			state := q.State
+			if state != "answered" {
 				state = "**" + state + "**"
 			}
-			m.printf("- %s: %s", q.text, state)
-			switch {
-			case q.see != "":
-				m.printf(" (see finding %s)", mdCode(q.see, false))
-			case q.why != "":
-				m.printf(" (%s)", q.why)
+			m.printf("- %s: %s", mdText(q.Text), state)
+			if q.After != nil {
+				m.printf(" %s", mdPhrase(q.After, false))
 			}
 			m.printf("\n")
 		}
-		if n.more > 0 {
-			m.printf("- ... %d more retransmit requests (see the JSON report)\n", n.more)
+		if n.More != "" {
+			m.printf("- %s (see the JSON report)\n", mdText(n.More))
 		}
 	}
-	if guess {
+	if v.Guess {
 		m.printf("\n? transport recognised from a partial pattern or the port only.\n")
 	}
 }
 
-func (m *mdWriter) findings(rep *Report) {
+func (m *mdWriter) findings(v *view) {
 	m.printf("\n## Findings\n\n")
-	if len(rep.Findings) == 0 {
+	if len(v.Findings) == 0 {
 		m.printf("None.\n")
 		return
 	}
-	for i, f := range rep.Findings {
+	for i, f := range v.Findings {
 		if i > 0 {
 			m.printf("\n")
 		}
-		m.printf("**%s** %s", mdText(strings.ToUpper(f.Severity)), mdCode(f.ID, false))
-		if f.Session != nil {
-			m.printf(" (session %d)", *f.Session)
+		m.printf("**%s** %s", mdText(f.Label), mdCode(f.ID, false))
+		if f.Session != "" {
+			m.printf(" (%s)", mdText(f.Session))
 		}
 		m.printf("  \n%s\n", mdText(f.Summary))
-		if len(f.Frames) > 0 {
-			m.printf("- Frames: %s\n", frameList(f.Frames))
+		if f.Frames != "" {
+			m.printf("- Frames: %s\n", mdText(f.Frames))
 		}
-		if f.WiresharkFilter != "" {
-			m.printf("- Wireshark filter: %s\n", mdCode(f.WiresharkFilter, false))
+		if f.Filter != "" {
+			m.printf("- Wireshark filter: %s\n", mdCode(f.Filter, false))
 		}
 	}
 }
 
-func (m *mdWriter) evidence(rep *Report) {
-	for _, g := range rep.Graphs {
-		if len(g.Evidence) == 0 {
+func (m *mdWriter) evidence(v *view) {
+	for _, e := range v.Evidence {
+		if len(e.Rows) == 0 {
 			continue
 		}
-		m.printf("\n## Evidence: %s\n\n", mdText(g.Title))
-		m.printf("Times are seconds from the session's first packet (%s).\n\n", mdText(g.Start))
+		m.printf("\n## Evidence: %s\n\n", mdText(e.Title))
+		m.printf("%s\n\n", mdText(e.Note))
 		m.printf("| Frame | Time (s) | Direction | What it shows |\n|---:|---:|---|---|\n")
-		for _, e := range g.Evidence {
-			t := ""
-			if e.HasTime {
-				t = strconv.FormatFloat(e.Offset, 'f', 6, 64)
-			}
-			m.row(strconv.FormatUint(e.Frame, 10), t, mdText(e.Direction), mdText(e.What))
+		for _, r := range e.Rows {
+			m.row(mdText(r.Frame), mdText(r.Time), mdText(r.Direction), mdText(r.What))
 		}
-		if g.EvidenceOmitted > 0 {
-			m.printf("\n%s not listed (see the JSON report).\n",
-				plural(int64(g.EvidenceOmitted), "more retransmit request", "more retransmit requests"))
+		if e.Omitted != "" {
+			m.printf("\n%s\n", mdText(e.Omitted))
 		}
 	}
 }
 
-func (m *mdWriter) recommendations(rep *Report) {
+func (m *mdWriter) recommendations(v *view) {
 	m.printf("\n## Recommendations\n\n")
-	if len(rep.Recommendations) == 0 {
+	if len(v.Recommendations) == 0 {
 		m.printf("None.\n")
 		return
 	}
-	for i, r := range rep.Recommendations {
+	for i, r := range v.Recommendations {
 		if i > 0 {
 			m.printf("\n")
 		}
-		title := r.Title
-		if title == "" {
-			title = r.Action
-		}
-		m.printf("### %d. %s (%s)\n", r.Rank, mdText(title), mdCode(r.Action, false))
+		m.printf("### %s. %s (%s)\n", r.Rank, mdText(r.Title), mdCode(r.Action, false))
 		if r.Why != "" {
 			m.printf("\n**Why:** %s\n", mdText(r.Why))
 		}
-		if lines := cleanLines(r.Config); len(lines) > 0 {
-			m.printf("\n**Configuration:**\n\n%s", mdFence(lines))
+		if len(r.Config) > 0 {
+			m.printf("\n**Configuration:**\n\n%s", mdFence(r.Config))
 		}
 		if r.Caution != "" {
 			m.printf("\n> **Caution:** %s\n", mdText(r.Caution))
 		}
 	}
+}
+
+// mdPhrase writes p: its prose with mdText, its code with mdCode (inTable:
+// in a table cell).
+func mdPhrase(p phrase, inTable bool) string {
+	if len(p) == 1 && !p[0].Code {
+		return mdText(p[0].S)
+	}
+	var b strings.Builder
+	for _, s := range p {
+		if s.Code {
+			b.WriteString(mdCode(s.S, inTable))
+		} else {
+			b.WriteString(mdText(s.S))
+		}
+	}
+	return b.String()
 }
 
 // mdText escapes s (after clean) for Markdown prose and table cells with
@@ -258,35 +231,44 @@ func (m *mdWriter) recommendations(rep *Report) {
 func mdText(s string) string {
 	s = clean(s)
 	var b strings.Builder
-	b.Grow(len(s) + 8)
+	escaped, last := false, 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '\\', '`', '*', '_', '[', ']', '|', '~', '#', '!', '<':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '&':
-			if startsReference(s[i+1:]) {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(c)
-		case ':':
-			if i > 0 && isLetter(s[i-1]) && i+1 < len(s) && s[i+1] != ' ' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(c)
-		case '-', '+', '=', '>', '.', ')':
-			// List, heading, quote and thematic-break markers only
-			// matter where the text starts a line.
-			if i == 0 && c != '.' && c != ')' || (c == '.' || c == ')') && i > 0 && allDigits(s[:i]) && (i+1 == len(s) || s[i+1] == ' ') {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
+		if !mdEscapes(s, i) {
+			continue
 		}
+		if !escaped {
+			b.Grow(len(s) + 8)
+			escaped = true
+		}
+		b.WriteString(s[last:i])
+		b.WriteByte('\\')
+		last = i
 	}
+	if !escaped {
+		return s
+	}
+	b.WriteString(s[last:])
 	return b.String()
+}
+
+// mdEscapes reports whether mdText escapes s[i].
+func mdEscapes(s string, i int) bool {
+	switch s[i] {
+	case '\\', '`', '*', '_', '[', ']', '|', '~', '#', '!', '<':
+		return true
+	case '&':
+		return startsReference(s[i+1:])
+	case ':':
+		return i > 0 && isLetter(s[i-1]) && i+1 < len(s) && s[i+1] != ' '
+	case '-', '+', '=', '>':
+		// List, heading, quote and thematic-break markers only matter
+		// where the text starts a line.
+		return i == 0
+	case '.', ')':
+		// An ordered list marker: digits, then "." or ")".
+		return i > 0 && allDigits(s[:i]) && (i+1 == len(s) || s[i+1] == ' ')
+	}
+	return false
 }
 
 // startsReference reports whether s, the text after an "&", would make it

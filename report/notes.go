@@ -1,55 +1,46 @@
 package report
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
 )
 
-// sessionNote is what the text, Markdown and HTML reports say under their
-// session table about one listed session: a VPN session, or one with
-// retransmit requests or a stall. Each fact is said once: what a finding
-// about the session already says is left out here. Capture-derived text
-// in it has been passed through the renderer's escaping function.
+// sessionNote is what the reports say under their sessions table about
+// one listed session: a VPN session, or one with retransmit requests or a
+// stall. Each fact is said once: what a finding about the session already
+// says is left out here.
 type sessionNote struct {
-	s *Session
-	// transport is the session's transport, as the reports name it.
-	transport string
-	// facts are the lines before the requests: how the transport was
+	// ID is the session's ID; Transport names its transport as the
+	// reports do, Filter is its Wireshark display filter (code).
+	ID                int
+	Transport, Filter string
+	// Facts are the lines before the requests: how the transport was
 	// recognised, the stall, the reconnection, the time to the outcome.
-	facts []string
-	// requests are the first maxTextRequests retransmit requests; more
-	// is how many are left out.
-	requests []requestNote
-	more     int
+	Facts []string
+	// Requests are the first maxTextRequests retransmit requests; More
+	// says how many are left out ("... 2 more retransmit requests"), ""
+	// when none.
+	Requests []requestNote
+	More     string
 }
 
-// requestNote is one retransmit request: text ("headend asked for ack 1
-// with 3 duplicate ACKs, frames 5-9 over 12 ms"), then its state, then
-// why, if known, or, when a finding already says why, that finding's ID
-// (see, not escaped: renderers write it as they write finding IDs).
+// requestNote is one retransmit request: Text ("headend asked for ack 1
+// with 3 duplicate ACKs, frames 5-9 over 12 ms"), its State ("answered",
+// "unanswered" or "inconclusive"), then After: why, if known, or, when a
+// finding already says why, that finding ("(see finding x)"); nil when
+// neither.
 type requestNote struct {
-	text  string
-	state answerState
-	why   string
-	see   string
+	Text, State string
+	After       phrase
 }
 
-type answerState int
-
-const (
-	answered answerState = iota
-	unanswered
-	inconclusive
-)
-
-// sessionNotes returns the notes of rep's listed sessions that have
-// something to say, and whether a VPN transport among the listed sessions
-// was only guessed.
-func sessionNotes(rep *Report, esc func(string) string) (notes []sessionNote, guess bool) {
-	for _, i := range rep.Listing.Shown {
-		s := &rep.Sessions[i]
+// sessionNotes returns the notes of the listed sessions shown that have
+// something to say, and whether a VPN transport among them was only
+// guessed.
+func sessionNotes(rep *Report, shown []*Session) (notes []sessionNote, guess bool) {
+	for _, s := range shown {
 		vpn := analyze.Transport(s.Transport).IsVPN()
 		if !s.TransportSure && vpn {
 			guess = true
@@ -57,47 +48,33 @@ func sessionNotes(rep *Report, esc func(string) string) (notes []sessionNote, gu
 		if !vpn && len(s.RetransmitRequests) == 0 && s.Stall == nil {
 			continue
 		}
-		n := sessionNote{s: s, transport: esc(transportLabel(s.Transport))}
+		n := sessionNote{ID: s.ID, Transport: clean(transportLabel(s.Transport)), Filter: clean(s.WiresharkFilter)}
 		if vpn && s.TransportWhy != "" && statedIn(rep, s.ID, s.TransportWhy) == nil {
-			n.facts = append(n.facts, esc(s.TransportWhy))
+			n.Facts = append(n.Facts, clean(s.TransportWhy))
 		}
 		if st := s.Stall; st != nil && findingWith(rep, &s.ID, detect.OneWayStall.Name, nil) == nil {
-			n.facts = append(n.facts, esc(st.Side)+" "+stallPhrase(st))
+			n.Facts = append(n.Facts, clean(st.Side+" "+stallPhrase(st)))
 		}
 		outcomeStated := findingWith(rep, &s.ID, detect.SessionOutcome.Name, nil) != nil
 		if s.NextSession != nil && !outcomeStated {
-			n.facts = append(n.facts, fmt.Sprintf("reconnected as session %d", *s.NextSession))
+			n.Facts = append(n.Facts, "reconnected as session "+strconv.Itoa(*s.NextSession))
 		}
 		// The time to the outcome means nothing for a session still
 		// running at the end of the capture.
 		if s.TimeToOutcome != nil && !outcomeStated && s.Outcome != string(detect.Running) {
-			n.facts = append(n.facts, fmt.Sprintf("%s %s after the first unanswered retransmit request",
-				esc(s.Outcome), formatSeconds(*s.TimeToOutcome)))
+			n.Facts = append(n.Facts, clean(s.Outcome+" "+formatSeconds(*s.TimeToOutcome)+" after the first unanswered retransmit request"))
+		}
+		if len(s.RetransmitRequests) > 0 {
+			n.Requests = make([]requestNote, 0, min(len(s.RetransmitRequests), maxTextRequests))
 		}
 		for k := range s.RetransmitRequests {
 			if k == maxTextRequests {
-				n.more = len(s.RetransmitRequests) - k
+				n.More = "... " + strconv.Itoa(len(s.RetransmitRequests)-k) + " more retransmit requests"
 				break
 			}
-			q := &s.RetransmitRequests[k]
-			r := requestNote{
-				text:  fmt.Sprintf("%s asked for ack %d with %s", esc(requester(q)), q.Ack, requestExtent(q)),
-				state: answered,
-			}
-			switch {
-			case q.Answered == nil:
-				r.state = inconclusive
-			case !*q.Answered:
-				r.state = unanswered
-			}
-			if f := requestStatedBy(rep, s.ID, q); f != nil {
-				r.see = f.ID
-			} else if q.Why != "" {
-				r.why = esc(q.Why)
-			}
-			n.requests = append(n.requests, r)
+			n.Requests = append(n.Requests, newRequestNote(rep, s.ID, &s.RetransmitRequests[k]))
 		}
-		if len(n.facts) == 0 && len(n.requests) == 0 {
+		if len(n.Facts) == 0 && len(n.Requests) == 0 {
 			continue
 		}
 		notes = append(notes, n)
@@ -105,13 +82,21 @@ func sessionNotes(rep *Report, esc func(string) string) (notes []sessionNote, gu
 	return notes, guess
 }
 
-// String returns the state's word.
-func (a answerState) String() string {
-	switch a {
-	case unanswered:
-		return "unanswered"
-	case inconclusive:
-		return "inconclusive"
+func newRequestNote(rep *Report, id int, q *RetransmitRequest) requestNote {
+	r := requestNote{
+		Text:  clean(requester(q) + " asked for ack " + strconv.FormatUint(uint64(q.Ack), 10) + " with " + requestExtent(q)),
+		State: "answered",
 	}
-	return "answered"
+	switch {
+	case q.Answered == nil:
+		r.State = "inconclusive"
+	case !*q.Answered:
+		r.State = "unanswered"
+	}
+	if f := requestStatedBy(rep, id, q); f != nil {
+		r.After = phrase{{S: "(see finding "}, {S: clean(f.ID), Code: true}, {S: ")"}}
+	} else if q.Why != "" {
+		r.After = prose("(" + q.Why + ")")
+	}
+	return r
 }

@@ -41,7 +41,8 @@ type Report struct {
 	// order of the contract's transport list.
 	Transports []TransportCount `json:"transports"`
 	// Sessions are all TCP sessions and VPN flows of the capture, by ID.
-	Sessions        []Session        `json:"sessions"`
+	Sessions []Session `json:"sessions"`
+	// Findings are in detect's order, the one every format shows.
 	Findings        []Finding        `json:"findings"`
 	Recommendations []Recommendation `json:"recommendations"`
 
@@ -279,8 +280,9 @@ type Finding struct {
 	ID       string `json:"id"`
 	Severity string `json:"severity"`
 	// Session is the session ID, nil for capture-wide findings.
-	Session         *int     `json:"session"`
-	Summary         string   `json:"summary"`
+	Session *int   `json:"session"`
+	Summary string `json:"summary"`
+	// Frames are ascending, without repeats.
 	Frames          []uint64 `json:"frames"`
 	WiresharkFilter string   `json:"wireshark_filter"`
 }
@@ -366,7 +368,7 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 			ID:              f.ID,
 			Severity:        string(f.Severity),
 			Summary:         f.Summary,
-			Frames:          sortedFrames(f.Frames),
+			Frames:          append([]uint64{}, f.Frames...),
 			WiresharkFilter: f.WiresharkFilter,
 		}
 		if f.Session >= 0 {
@@ -375,7 +377,6 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 		}
 		rep.Findings = append(rep.Findings, rf)
 	}
-	slices.SortStableFunc(rep.Findings, compareFindings)
 
 	for _, rc := range r.Recommendations {
 		rep.Recommendations = append(rep.Recommendations, Recommendation{
@@ -584,51 +585,6 @@ func buildListing(rs []Session) Listing {
 func listed(s *Session) bool {
 	vpn := analyze.Transport(s.Transport).IsVPN()
 	return vpn || s.DupAcks > 0 || s.Retransmissions > 0 || s.LostSegments > 0 || len(s.RetransmitRequests) > 0
-}
-
-var severityOrder = map[string]int{"critical": 0, "warning": 1, "info": 2}
-
-// compareFindings orders findings by severity (critical first), then
-// session (capture-wide first), then first evidence frame, then ID.
-func compareFindings(a, b Finding) int {
-	sa, ok := severityOrder[a.Severity]
-	if !ok {
-		sa = len(severityOrder)
-	}
-	sb, ok := severityOrder[b.Severity]
-	if !ok {
-		sb = len(severityOrder)
-	}
-	if c := cmp.Compare(sa, sb); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(sessionKey(a.Session), sessionKey(b.Session)); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(firstFrame(a.Frames), firstFrame(b.Frames)); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.ID, b.ID)
-}
-
-func sessionKey(p *int) int {
-	if p == nil {
-		return -1
-	}
-	return *p
-}
-
-func firstFrame(f []uint64) uint64 {
-	if len(f) == 0 {
-		return 0
-	}
-	return f[0]
-}
-
-func sortedFrames(f []uint64) []uint64 {
-	out := append([]uint64{}, f...)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // FormatTime formats ns (nanoseconds since the Unix epoch) with TimeLayout.

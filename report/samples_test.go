@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"html/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,22 +55,35 @@ func buildSample(t testing.TB, path, name string) *Report {
 	return BuildWith(c, res, testTool, Extras{Series: series})
 }
 
-// TestSampleGolden renders every committed sample as Markdown and HTML
-// and compares with testdata/<sample>.md.golden and .html.golden.
+// TestSampleGolden renders every committed sample, with its graphs, as
+// text, Markdown and HTML and compares with testdata/<sample>.txt.golden,
+// .md.golden and .html.golden. Every format shows every evidence row.
 func TestSampleGolden(t *testing.T) {
 	for _, path := range sampleFiles(t) {
 		base := filepath.Base(path)
 		t.Run(base, func(t *testing.T) {
 			rep := buildSample(t, path, "samples/"+base)
-			var md, html bytes.Buffer
+			var text, md, html bytes.Buffer
+			if err := WriteText(&text, rep, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
 			if err := WriteMarkdown(&md, rep); err != nil {
 				t.Fatal(err)
 			}
 			if err := WriteHTML(&html, rep); err != nil {
 				t.Fatal(err)
 			}
+			golden(t, base+".txt.golden", text.Bytes())
 			golden(t, base+".md.golden", md.Bytes())
 			golden(t, base+".html.golden", html.Bytes())
+			for _, g := range rep.Graphs {
+				for _, e := range g.Evidence {
+					if !strings.Contains(text.String(), e.What) || !strings.Contains(md.String(), mdText(e.What)) ||
+						!strings.Contains(html.String(), template.HTMLEscapeString(e.What)) {
+						t.Errorf("evidence row of frame %d (%q) missing from a format", e.Frame, e.What)
+					}
+				}
+			}
 
 			// Byte-identical across runs.
 			rep2 := buildSample(t, path, "samples/"+base)

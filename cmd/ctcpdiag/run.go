@@ -12,10 +12,11 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/detect"
 	"github.com/ctcpdiag/ctcpdiag/internal/anon"
+	"github.com/ctcpdiag/ctcpdiag/internal/pipeline"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
-// Exit statuses (DESIGN.md).
+// Exit statuses (docs/design.md, "Exit status").
 const (
 	exitOK       = 0 // analyzed, nothing affected
 	exitAffected = 1 // at least one capture affected
@@ -88,12 +89,12 @@ type outcome struct {
 }
 
 // exitStatus decides the exit status of an analyze run, the only place
-// that does (DESIGN.md): 2 when an input could not be read at all, when
-// there was no input, or when the report could not be written; otherwise 1
-// when at least one capture is affected, else 0. 2 wins over 1, as in grep
-// and diff: an unreadable file among affected captures still gives 2. The
-// other inputs are analyzed and reported all the same, and each unreadable
-// one is named on standard error.
+// that does (docs/design.md, "Exit status"): 2 when an input could not be
+// read at all, when there was no input, or when the report could not be
+// written; otherwise 1 when at least one capture is affected, else 0. 2
+// wins over 1, as in grep and diff: an unreadable file among affected
+// captures still gives 2. The other inputs are analyzed and reported all
+// the same, and each unreadable one is named on standard error.
 func exitStatus(outcomes []outcome, writeErr error) int {
 	if writeErr != nil || len(outcomes) == 0 {
 		return exitFailure
@@ -118,18 +119,20 @@ func runAnalyze(opts *Options, e *env) int {
 	if opts.Format == "text" {
 		color = useColor(opts.Color, opts.Output, e)
 	}
-	aopts := analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash}
-	cfg := detect.Config{DupAcks: opts.DupAcks}
-	tool := report.Tool{Name: "ctcpdiag", Version: versionFunc()}
+	popts := pipeline.Options{
+		Analyze: analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash},
+		Detect:  detect.Config{DupAcks: opts.DupAcks},
+		Tool:    report.Tool{Name: "ctcpdiag", Version: versionFunc()},
+		Graphs:  opts.Format == "html",
+	}
 	// One mapping for the whole run: the same address maps alike in every
 	// report. A random key is never printed.
-	var mapper *anon.Mapper
 	if opts.Anonymize {
 		key := anon.RandomKey()
 		if opts.AnonKey != "" {
 			key = anon.KeyFromString(opts.AnonKey)
 		}
-		mapper = anon.NewMapper(key)
+		popts.Mapper = anon.NewMapper(key)
 	}
 
 	// Reports go straight to standard output, one after another, or are
@@ -143,45 +146,29 @@ func runAnalyze(opts *Options, e *env) int {
 	var outcomes []outcome
 	var writeErr error
 	for _, path := range opts.Files {
-		in, err := openInput(path, e.stdin, opts.Format == "html")
+		in, err := openInput(path, e.stdin, popts.Graphs)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
 			outcomes = append(outcomes, outcome{err: err})
 			continue
 		}
-		c, err := in.analyze(aopts)
-		if err != nil {
-			in.close()
-			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
-			outcomes = append(outcomes, outcome{err: err})
-			continue
-		}
-		res, err := detect.Run(c, cfg)
-		if err != nil {
-			// A detector failed: report what analyze found, unjudged.
-			fmt.Fprintf(e.stderr, "ctcpdiag: %s: %s\n", report.Printable(path), report.Printable(err.Error()))
-			res = nil
-		}
-		var x report.Extras
-		if opts.Format == "html" && res != nil && len(res.Focus) > 0 {
-			// The graphs need a second read of the capture.
-			specs := make([]analyze.SeriesSpec, len(res.Focus))
-			for i, id := range res.Focus {
-				specs[i] = analyze.SeriesSpec{Session: c.Sessions[id]}
-			}
-			if x.Series, err = in.series(specs); err != nil {
-				fmt.Fprintf(e.stderr, "ctcpdiag: %s: drawing the graphs: %s\n", report.Printable(path), report.Printable(err.Error()))
-			}
-		}
+		res, err := pipeline.Run(in.Input, popts)
 		in.close()
-		rep := report.BuildWith(c, res, tool, x)
-		if mapper != nil {
-			rep = report.Anonymize(rep, mapper)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
+			outcomes = append(outcomes, outcome{err: err})
+			continue
+		}
+		if res.DetectErr != nil {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s: %s\n", report.Printable(path), report.Printable(res.DetectErr.Error()))
+		}
+		if res.GraphErr != nil {
+			fmt.Fprintf(e.stderr, "ctcpdiag: %s: drawing the graphs: %s\n", report.Printable(path), report.Printable(res.GraphErr.Error()))
 		}
 		first := len(outcomes) == 0 || allFailed(outcomes)
-		outcomes = append(outcomes, outcome{verdict: detect.Verdict(rep.Verdict)})
+		outcomes = append(outcomes, outcome{verdict: detect.Verdict(res.Report.Verdict)})
 		if writeErr == nil {
-			writeErr = render(out, rep, opts.Format, color, first)
+			writeErr = render(out, res.Report, opts.Format, color, first)
 		}
 	}
 	if writeErr == nil && opts.Output != "" && !allFailed(outcomes) {
@@ -229,28 +216,26 @@ func render(w io.Writer, rep *report.Report, format string, color, first bool) e
 
 // input is one capture to analyze: a file, or standard input, which is
 // copied to a temporary file first when it must be read twice (the graphs
-// of the HTML report need a second pass).
+// of the HTML report need a second read).
 type input struct {
-	path  string    // as given; "-" for standard input
-	file  string    // the file to read ("" to read stdin once)
-	stdin io.Reader // standard input when file is ""
-	temp  bool      // file is a temporary copy to remove
+	pipeline.Input
+	temp bool // File is a temporary copy to remove
 }
 
 func openInput(path string, stdin io.Reader, twice bool) (*input, error) {
-	in := &input{path: path, file: path}
+	in := &input{Input: pipeline.Input{Path: path, File: path}}
 	if path != "-" {
 		return in, nil
 	}
 	if !twice {
-		in.file, in.stdin = "", stdin
+		in.File, in.R = "", stdin
 		return in, nil
 	}
 	f, err := os.CreateTemp("", "ctcpdiag-stdin-*")
 	if err != nil {
 		return nil, err
 	}
-	in.file, in.temp = f.Name(), true
+	in.File, in.temp = f.Name(), true
 	if _, err := io.Copy(f, stdin); err != nil {
 		f.Close()
 		in.close()
@@ -263,33 +248,9 @@ func openInput(path string, stdin io.Reader, twice bool) (*input, error) {
 	return in, nil
 }
 
-// analyze runs the first pass; the capture is named as the user gave it.
-func (in *input) analyze(opts analyze.Options) (*analyze.Capture, error) {
-	if in.file == "" {
-		return analyze.Reader(in.stdin, "-", opts)
-	}
-	if !in.temp {
-		return analyze.File(in.file, opts)
-	}
-	f, err := os.Open(in.file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return analyze.Reader(f, "-", opts)
-}
-
-// series runs the second pass for the graphs.
-func (in *input) series(specs []analyze.SeriesSpec) ([]analyze.TimeSeq, error) {
-	if in.file == "" {
-		return nil, errors.New("standard input was read once")
-	}
-	return analyze.Series(in.file, specs)
-}
-
 func (in *input) close() {
 	if in.temp {
-		os.Remove(in.file)
+		os.Remove(in.File)
 		in.temp = false
 	}
 }

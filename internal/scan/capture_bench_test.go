@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/internal/pipeline"
 	"github.com/ctcpdiag/ctcpdiag/internal/testkit/benchcap"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
@@ -27,11 +28,12 @@ func BenchmarkCapture(b *testing.B) {
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			res, err := detect.Run(c, detect.Config{})
-			if err != nil {
-				b.Fatal(err)
+			// The report as a scan's worker builds it.
+			out := pipeline.Report(c, pipeline.Input{Path: "dir/small.pcap"}, pipeline.Options{Tool: tool})
+			if out.DetectErr != nil {
+				b.Fatal(out.DetectErr)
 			}
-			r := &Result{Path: "dir/small.pcap", Kind: KindCapture, Report: report.Build(c, res, tool)}
+			r := &Result{Path: "dir/small.pcap", Kind: KindCapture, Report: out.Report}
 			if err := jw.Write(r); err != nil {
 				b.Fatal(err)
 			}

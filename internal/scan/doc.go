@@ -3,6 +3,9 @@
 // recursively, shell-style globs, .tar, .tar.gz, .tgz and .zip archives
 // read in place), analyzes them on a pool of workers and hands the results
 // to a Writer in a deterministic order, whatever the number of workers.
+// It is a driver: each capture's report comes from internal/pipeline, the
+// same path "ctcpdiag analyze" takes, so a capture scanned and a capture
+// analyzed give the same report.
 //
 // # Inputs
 //

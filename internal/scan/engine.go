@@ -22,6 +22,7 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/detect"
+	"github.com/ctcpdiag/ctcpdiag/internal/pipeline"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
@@ -68,11 +69,12 @@ type Options struct {
 	// Jobs is the number of captures analyzed at a time (0: the number of
 	// CPUs).
 	Jobs int
-	// Analyze and Detect are passed to every analysis.
+	// Analyze, Detect and Tool are the options of every capture's report,
+	// built by internal/pipeline as "ctcpdiag analyze" builds it (no
+	// graphs, real addresses).
 	Analyze analyze.Options
 	Detect  detect.Config
-	// Tool names the program in the reports.
-	Tool report.Tool
+	Tool    report.Tool
 	// Shard restricts the scan to one shard.
 	Shard Shard
 	// BufferLimit and ZipInMemoryLimit bound the memory of archive
@@ -117,6 +119,7 @@ func Scan(ctx context.Context, paths []string, opts Options, w Writer) (*Summary
 	}
 	e := &engine{
 		opts:  opts,
+		popts: pipeline.Options{Analyze: opts.Analyze, Detect: opts.Detect, Tool: opts.Tool},
 		units: units,
 		// Queues let the feeder, the workers and the collector run
 		// without waking one another for every small capture (about 8 %
@@ -163,6 +166,7 @@ func Scan(ctx context.Context, paths []string, opts Options, w Writer) (*Summary
 // engine is the state of one Scan.
 type engine struct {
 	opts  Options
+	popts pipeline.Options // what every capture's report is built with
 	units []unit
 	jobs  chan *job
 	msgs  chan msg
@@ -562,18 +566,16 @@ func (e *engine) run(j *job) (*Result, bool) {
 		r, size = j.pipe, j.size
 	}
 	jr := &jobReader{r: r, e: e, left: size, count: count}
-	c, err := analyze.Reader(jr, j.path, e.opts.Analyze)
+	// A detector that fails leaves the report unjudged, as analyze shows
+	// it (Result.DetectErr); a scan has no standard error to name it on.
+	out, err := pipeline.Run(pipeline.Input{Path: j.path, R: jr}, e.popts)
 	if jr.interrupted {
 		return nil, true
 	}
 	if err != nil {
 		return classify(j, err), false
 	}
-	res, err := detect.Run(c, e.opts.Detect)
-	if err != nil {
-		res = nil // reported unjudged, as analyze does
-	}
-	return &Result{Path: j.path, Kind: KindCapture, Report: report.Build(c, res, e.opts.Tool)}, false
+	return &Result{Path: j.path, Kind: KindCapture, Report: out.Report}, false
 }
 
 // classify turns an analysis error into a skip (a file that is no

@@ -1,7 +1,7 @@
 // Package testkit holds no code itself: its subpackages are the kits that the
 // tests, the benchmarks and the sample generator share, never imported by the
-// product (cmd, report, detect, analyze, internal/scan, internal/anon,
-// internal/seq):
+// product (cmd, report, detect, analyze, internal/scan, internal/pipeline,
+// internal/anon, internal/seq):
 //
 //   - samplegen builds the committed sample captures (samples/) and the
 //     synthetic captures of the tests and benchmarks;

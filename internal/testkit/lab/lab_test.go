@@ -522,7 +522,7 @@ func intPtr(p *int) string {
 }
 
 // jsonReport is the part of the JSON report the lab checks (the contract
-// in DESIGN.md).
+// in docs/json.md).
 type jsonReport struct {
 	Capture struct {
 		Stats struct {
