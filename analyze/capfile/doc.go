@@ -2,7 +2,9 @@
 // variants: microsecond or nanosecond timestamps, either byte order) and
 // pcapng, optionally wrapped in gzip or zstd. It hands out each frame's
 // bytes, timestamp, lengths and link type, numbered exactly as Wireshark
-// numbers them, and nothing else: decoding is the caller's job.
+// numbers them, and nothing else: decoding is the caller's job. It also
+// writes pcap and pcapng files, the one writer of the project (see
+// Writing).
 //
 // # Usage
 //
@@ -65,16 +67,53 @@
 // refused, and the read buffer grows only as data actually arrives, so a
 // lying length costs at most about twice the input's real size.
 //
+// # Writing
+//
+// Writer writes pcapng (draft-ietf-opsawg-pcapng): one little-endian
+// section header block with optional comment, hardware, OS and
+// application options; interface description blocks with link type,
+// snaplen, if_tsresol (microseconds or nanoseconds, or left out), name and
+// comment; enhanced packet blocks with optional comments and options (the
+// custom ones with their Private Enterprise Number); custom blocks, which
+// use up a frame number as they do when read. PcapWriter writes classic
+// pcap, little-endian, in microseconds or nanoseconds. Both take a Packet
+// (timestamp in nanoseconds as FrameInfo.Time, original length, data,
+// comment, options), write exactly the bytes asked for (no snaplen cut, no
+// option added), buffer their output (Flush at the end) and do not
+// allocate per packet; neither keeps a Packet's slices after the call.
+//
+//	w := capfile.NewWriter(f, "evidence.pcapng", capfile.Section{Comment: "case 42"})
+//	id, _ := w.AddInterface(capfile.Interface{LinkType: 1, TSResol: 9})
+//	w.WritePacket(capfile.Packet{Iface: id, Time: t, OrigLen: n, Data: b, Comment: "dup ACK"})
+//	if err := w.Flush(); err != nil { ... }
+//
+// Errors are sticky: the first one stops the writer, and every later
+// call, Flush and Err return it. It is a *WriteError giving the output's
+// name, the frame being written and the byte offset, around an I/O error
+// or ErrInvalid (a packet on an interface never described, an option
+// longer than 65535 bytes, a record a reader would refuse). A refused
+// block is found before its first byte is buffered, so Flush then still
+// writes a complete file of the blocks before it.
+//
+// Source gives back what the writers write: the options of the current
+// frame's packet block (Options), of the section header (SectionOptions)
+// and of each interface (InterfaceOptions).
+//
 // # Why not gopacket's pcapgo
 //
-// The design card names pcapgo (gopacket v1.1.19). It does not meet this
+// gopacket v1.1.19, which the decoder uses (docs/design.md,
+// "Dependencies"), has a capture reader, pcapgo. It does not meet this
 // package's contract: it cannot report byte offsets, its pcapng reader
 // wants the interface description block before the first packet and does
 // not number frames across non-packet records, its errors are untyped
 // capitalised strings without position, and it neither unwraps zstd nor
 // hashes the input. The formats are small, so this package has its own
 // readers; they are also faster (one buffer, zero-copy records, no
-// allocation per packet).
+// allocation per packet). pcapgo's NgWriter cannot write the files this
+// project needs either: it always writes if_tsresol 9, has no packet
+// comments or options and no custom blocks, refuses a captured length
+// above the original one (which damaged captures have and their copies
+// keep), and takes time.Time rather than the reader's timestamps.
 //
 // # Integrity and performance
 //

@@ -7,9 +7,10 @@ import (
 	"strings"
 )
 
-// Sentinel errors. Every error this package returns is an *InputError
+// Sentinel errors. Every error the readers return is an *InputError
 // whose Err is, or wraps, one of these (or an I/O or decompression error
-// from below, for which errors.Is works as usual).
+// from below, for which errors.Is works as usual); every error the writers
+// return is a *WriteError around ErrInvalid or an I/O error.
 var (
 	// ErrEmpty: the input holds no bytes at all (after decompression).
 	ErrEmpty = errors.New("empty file")
@@ -32,6 +33,11 @@ var (
 	// ErrChanged: the file shrank while it was being read (it is read
 	// through memory mappings, which fault past the new end).
 	ErrChanged = errors.New("file shrank while it was being read")
+	// ErrInvalid: a writer was asked for something the format cannot
+	// hold or a reader would refuse (a packet on an interface never
+	// described, an option longer than 65535 bytes, a record longer
+	// than MaxRecord, a comment in a pcap file).
+	ErrInvalid = errors.New("cannot be written")
 )
 
 // InputError reports a problem with the input, with its position when it

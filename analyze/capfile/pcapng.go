@@ -45,6 +45,7 @@ type iface struct {
 	units    uint64 // timestamp units per second (if_tsresol)
 	offset   int64  // if_tsoffset, in nanoseconds
 	global   int    // index across all sections
+	opts     []byte // its options (a copy)
 }
 
 // time converts a pcapng timestamp to nanoseconds since the epoch.
@@ -109,6 +110,7 @@ func (s *Source) readSHB(first bool) error {
 		return errorf(ErrUnsupported, "pcapng version %d.%d not supported", major, minor)
 	}
 	opts := b[24 : blen-4]
+	all := opts
 	for len(opts) > 0 {
 		if _, _, opts, err = s.nextOption(opts); err != nil {
 			return err
@@ -117,6 +119,7 @@ func (s *Source) readSHB(first bool) error {
 	if err := s.checkTrailer(b); err != nil {
 		return err
 	}
+	s.shbOpts = append(s.shbOpts[:0], all...)
 	s.w.skip(int(blen))
 	s.ifaceBase += len(s.ifaces)
 	s.ifaces = s.ifaces[:0]
@@ -252,6 +255,9 @@ func (s *Source) readIDB(b []byte) error {
 		global:   s.ifaceBase + len(s.ifaces),
 	}
 	opts := b[16 : len(b)-4]
+	if len(opts) > 0 {
+		f.opts = append([]byte(nil), opts...)
+	}
 	for len(opts) > 0 {
 		code, val, rest, err := s.nextOption(opts)
 		if err != nil {
@@ -340,8 +346,10 @@ func (s *Source) readPacket(btype uint32, b []byte) error {
 	if caplen > MaxRecord {
 		return errorf(ErrCorrupt, "packet block claims %d captured bytes, more than the %d accepted", caplen, MaxRecord)
 	}
+	s.opts = nil
 	if btype != blockSPB {
 		opts := b[end : blen-4]
+		s.opts = opts
 		for len(opts) > 0 {
 			code, val, rest, err := s.nextOption(opts)
 			if err != nil {

@@ -88,6 +88,8 @@ type Source struct {
 	// pcapng
 	ifaces    []iface // interfaces of the current section
 	ifaceBase int     // interfaces defined in earlier sections
+	shbOpts   []byte  // options of the current section header (a copy)
+	opts      []byte  // options of the current frame's block (aliases data's buffer)
 
 	frame  uint64
 	data   []byte
@@ -367,7 +369,7 @@ func (s *Source) Offset() int64 { return s.w.offset() }
 // does not close a reader given to New. Data is invalid after Close.
 func (s *Source) Close() error {
 	s.done = true
-	s.data = nil
+	s.data, s.opts = nil, nil
 	s.closeDecoders()
 	if s.file != nil {
 		err := s.file.Close()
@@ -405,7 +407,7 @@ func (s *Source) fail(offset int64, err error) {
 // hash and fixes the digest.
 func (s *Source) finish() {
 	s.done = true
-	s.data = nil
+	s.data, s.opts = nil, nil
 	s.info = FrameInfo{}
 	if s.dec != nil {
 		s.w.close()

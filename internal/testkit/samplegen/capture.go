@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"time"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 )
 
 // iface describes one capture interface of a pcapng file.
@@ -74,103 +76,36 @@ func (c *capture) esp(src, dst *host, esp []byte, outgoing bool) {
 	c.emit(src, dst, 50, esp, -1, outgoing)
 }
 
-// pcap returns the frames as a classic little-endian microsecond pcap file.
-func (c *capture) pcap() []byte {
-	var w bytes.Buffer
-	h := pcapHeader(c.ifaces[0].link, c.ifaces[0].snaplen)
-	w.Write(h[:])
+// pcap returns the frames as a classic little-endian microsecond pcap
+// file, each cut to the first interface's snaplen.
+func (c *capture) pcap() ([]byte, error) {
+	var b bytes.Buffer
+	i := c.ifaces[0]
+	w := capfile.NewPcapWriter(&b, "", capfile.Interface{LinkType: uint16(i.link), SnapLen: uint32(i.snaplen)})
 	for _, f := range c.frames {
-		writePcapRecord(&w, f.ts, f.data, c.ifaces[0].snaplen)
+		w.WritePacket(capfile.Packet{Time: f.ts.UnixNano(), OrigLen: len(f.data), Data: f.data[:min(len(f.data), i.snaplen)]})
 	}
-	return w.Bytes()
-}
-
-// pcapHeader returns the file header of a little-endian, microsecond pcap
-// file: every generator writes this format.
-func pcapHeader(link, snaplen int) [24]byte {
-	var h [24]byte
-	binary.LittleEndian.PutUint32(h[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(h[4:], 2)
-	binary.LittleEndian.PutUint16(h[6:], 4)
-	binary.LittleEndian.PutUint32(h[16:], uint32(snaplen))
-	binary.LittleEndian.PutUint32(h[20:], uint32(link))
-	return h
-}
-
-// putPcapRecord fills h with the header of a record stamped ts that holds
-// capLen bytes of an origLen-byte packet.
-func putPcapRecord(h *[16]byte, ts time.Time, capLen, origLen int) {
-	binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
-	binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
-	binary.LittleEndian.PutUint32(h[8:], uint32(capLen))
-	binary.LittleEndian.PutUint32(h[12:], uint32(origLen))
-}
-
-func writePcapRecord(w *bytes.Buffer, ts time.Time, data []byte, snaplen int) {
-	n := min(len(data), snaplen)
-	var h [16]byte
-	putPcapRecord(&h, ts, n, len(data))
-	w.Write(h[:])
-	w.Write(data[:n])
-}
-
-// pcapng returns the frames as a little-endian pcapng file with one
-// interface description block per interface.
-func (c *capture) pcapng() []byte {
-	var w bytes.Buffer
-	block := func(typ uint32, body []byte) {
-		for len(body)%4 != 0 {
-			body = append(body, 0)
-		}
-		n := uint32(12 + len(body))
-		var h [8]byte
-		binary.LittleEndian.PutUint32(h[0:], typ)
-		binary.LittleEndian.PutUint32(h[4:], n)
-		w.Write(h[:])
-		w.Write(body)
-		binary.LittleEndian.PutUint32(h[0:], n)
-		w.Write(h[:4])
+	if err := w.Flush(); err != nil {
+		return nil, err
 	}
-	opt := func(b []byte, code uint16, val []byte) []byte {
-		b = binary.LittleEndian.AppendUint16(b, code)
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(val)))
-		b = append(b, val...)
-		for len(b)%4 != 0 {
-			b = append(b, 0)
-		}
-		return b
-	}
-	// Section header block.
-	shb := binary.LittleEndian.AppendUint32(nil, 0x1a2b3c4d)
-	shb = binary.LittleEndian.AppendUint16(shb, 1)
-	shb = binary.LittleEndian.AppendUint16(shb, 0)
-	shb = binary.LittleEndian.AppendUint64(shb, 0xffffffffffffffff)
-	shb = opt(shb, 4, []byte("ctcpdiag samplegen"))
-	shb = opt(shb, 0, nil)
-	block(0x0a0d0d0a, shb)
+	return b.Bytes(), nil
+}
+
+// pcapng returns the frames as a little-endian pcapng file: shb_userappl
+// "ctcpdiag samplegen", one interface description block per interface
+// (if_name, if_tsresol 6), each frame cut to its interface's snaplen.
+func (c *capture) pcapng() ([]byte, error) {
+	var b bytes.Buffer
+	w := capfile.NewWriter(&b, "", capfile.Section{UserAppl: "ctcpdiag samplegen"})
 	for _, i := range c.ifaces {
-		idb := binary.LittleEndian.AppendUint16(nil, uint16(i.link))
-		idb = binary.LittleEndian.AppendUint16(idb, 0)
-		idb = binary.LittleEndian.AppendUint32(idb, uint32(i.snaplen))
-		idb = opt(idb, 2, []byte(i.name))
-		idb = opt(idb, 9, []byte{6}) // if_tsresol: microseconds
-		idb = opt(idb, 0, nil)
-		block(1, idb)
+		w.AddInterface(capfile.Interface{LinkType: uint16(i.link), SnapLen: uint32(i.snaplen), TSResol: 6, Name: i.name})
 	}
 	for _, f := range c.frames {
-		snap := c.ifaces[f.iface].snaplen
-		n := len(f.data)
-		if n > snap {
-			n = snap
-		}
-		us := uint64(f.ts.UnixMicro())
-		epb := binary.LittleEndian.AppendUint32(nil, uint32(f.iface))
-		epb = binary.LittleEndian.AppendUint32(epb, uint32(us>>32))
-		epb = binary.LittleEndian.AppendUint32(epb, uint32(us))
-		epb = binary.LittleEndian.AppendUint32(epb, uint32(n))
-		epb = binary.LittleEndian.AppendUint32(epb, uint32(len(f.data)))
-		epb = append(epb, f.data[:n]...)
-		block(6, epb)
+		n := min(len(f.data), c.ifaces[f.iface].snaplen)
+		w.WritePacket(capfile.Packet{Iface: f.iface, Time: f.ts.UnixNano(), OrigLen: len(f.data), Data: f.data[:n]})
 	}
-	return w.Bytes()
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

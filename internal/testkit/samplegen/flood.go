@@ -1,12 +1,13 @@
 package samplegen
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net/netip"
 	"time"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 )
 
 // FloodRate is the SYN rate of SYNFlood, in SYNs per second.
@@ -40,10 +41,7 @@ func SYNFlood(w io.Writer, flows int, seed int64) error {
 		}
 	}
 	shift := time.Duration(flows)*time.Second/FloodRate/2 - syn.Sub(Start)
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var buf [16]byte
-	hdr := pcapHeader(linkEthernet, 262144)
-	_, _ = bw.Write(hdr[:])
+	pw := capfile.NewPcapWriter(w, "", capfile.Interface{LinkType: linkEthernet, SnapLen: 262144})
 
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xf100d))
 	victim := host{mac: macHomeGW, addr: netip.AddrFrom4([4]byte{203, 0, 113, 80}), ttl: 64}
@@ -54,13 +52,13 @@ func SYNFlood(w io.Writer, flows int, seed int64) error {
 	gap := time.Second / FloodRate
 	ri := 0
 	for ri < len(real) && real[ri].ts.Add(shift).Before(now) {
-		writeRecord(bw, &buf, real[ri].ts.Add(shift), real[ri].data)
+		writeRecord(pw, real[ri].ts.Add(shift), real[ri].data)
 		ri++
 	}
 	for i := 0; i < flows; i++ {
 		now = now.Add(gap/2 + time.Duration(rng.Int64N(int64(gap)+1)))
 		for ri < len(real) && !real[ri].ts.Add(shift).After(now) {
-			writeRecord(bw, &buf, real[ri].ts.Add(shift), real[ri].data)
+			writeRecord(pw, real[ri].ts.Add(shift), real[ri].data)
 			ri++
 		}
 		// Distinct (address, port) per SYN: an odd multiplier permutes
@@ -73,19 +71,18 @@ func SYNFlood(w io.Writer, flows int, seed int64) error {
 		l4 = tcpHeader(l4[:0], sport, 443, rng.Uint32(), 0, flSYN, 1024, opt, nil)
 		pkt = appendLink(pkt[:0], linkEthernet, &src, &victim, false)
 		pkt = appendIP(pkt, &src, &victim, 6, l4, 16)
-		writeRecord(bw, &buf, now, pkt)
+		writeRecord(pw, now, pkt)
 	}
 	for ; ri < len(real); ri++ {
-		writeRecord(bw, &buf, real[ri].ts.Add(shift), real[ri].data)
+		writeRecord(pw, real[ri].ts.Add(shift), real[ri].data)
 	}
-	return bw.Flush()
+	return pw.Flush()
 }
 
-// writeRecord writes one pcap record; write errors surface at Flush.
-func writeRecord(w *bufio.Writer, h *[16]byte, ts time.Time, data []byte) {
-	putPcapRecord(h, ts, len(data), len(data))
-	_, _ = w.Write(h[:])
-	_, _ = w.Write(data)
+// writeRecord writes one pcap record; write errors are sticky and surface
+// at Flush.
+func writeRecord(w *capfile.PcapWriter, ts time.Time, data []byte) {
+	_ = w.WritePacket(capfile.Packet{Time: ts.UnixNano(), OrigLen: len(data), Data: data})
 }
 
 // mergeFrames merges two time-ordered frame lists (stable: a first on ties).

@@ -1,13 +1,14 @@
 package samplegen
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net/netip"
 	"time"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 )
 
 // Flow kinds in the large capture.
@@ -50,12 +51,8 @@ func Large(w io.Writer, packets int, seed int64) error {
 	if packets < 0 {
 		return errors.New("negative packet count")
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	hdr := pcapHeader(linkEthernet, 262144)
-	if _, err := bw.Write(hdr[:]); err != nil {
-		return err
-	}
-	g := &largeGen{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)), bw: bw}
+	pw := capfile.NewPcapWriter(w, "", capfile.Interface{LinkType: linkEthernet, SnapLen: 262144})
+	g := &largeGen{rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed)), pw: pw}
 	// 16 MiB of noise: larger than a zstd or gzip window, so the generated
 	// payloads do not compress far better than real (encrypted) traffic.
 	g.noise = make([]byte, 1<<24)
@@ -79,12 +76,12 @@ func Large(w io.Writer, packets int, seed int64) error {
 		}
 		g.fix(0)
 	}
-	return bw.Flush()
+	return pw.Flush()
 }
 
 type largeGen struct {
 	rng   *rand.Rand
-	bw    *bufio.Writer
+	pw    *capfile.PcapWriter
 	noise []byte
 	flows []lflow
 	heap  []int
@@ -92,7 +89,6 @@ type largeGen struct {
 	l4    []byte
 	opt   []byte
 	scr   []byte
-	rec   [16]byte
 	err   error
 	nflow uint32
 }
@@ -223,14 +219,7 @@ func (g *largeGen) write() {
 		return
 	}
 	ts := largeStart.Add(g.flows[g.heap[0]].next)
-	putPcapRecord(&g.rec, ts, len(g.buf), len(g.buf))
-	if _, err := g.bw.Write(g.rec[:]); err != nil {
-		g.err = err
-		return
-	}
-	if _, err := g.bw.Write(g.buf); err != nil {
-		g.err = err
-	}
+	g.err = g.pw.WritePacket(capfile.Packet{Time: ts.UnixNano(), OrigLen: len(g.buf), Data: g.buf})
 }
 
 // ctcpData builds a cTCP payload (ESP of n inner bytes + trailer) in g.opt-free scratch.

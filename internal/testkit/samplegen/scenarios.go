@@ -47,17 +47,17 @@ func Scenarios() []Scenario {
 		{Name: "ctcp-proxy-stall", File: "ctcp-proxy-stall.pcap", Expect: "affected",
 			Doc: "Client-side capture (client behind NAT, 192.168.1.23 -> 203.0.113.10:10000). UDP 500 and 4500 IKE attempts get no reply, the client falls back to cTCP. During an ESP download a client segment is lost after the capture point; an inspecting proxy in front of the headend sends 3 duplicate ACKs, then stops acknowledging; the client never retransmits and keeps sending (ESP ACKs, DPD); headend data stops, the headend's DPD fails, silence until the capture ends.",
 			Build: func() ([]byte, error) {
-				return buildStall(&stallOpts{seed: 1, port: 10000, clientNAT: true, udpFallback: true}).pcap(), nil
+				return buildStall(&stallOpts{seed: 1, port: 10000, clientNAT: true, udpFallback: true}).pcap()
 			}},
 		{Name: "ctcp-proxy-reset", File: "ctcp-proxy-reset.pcap", Expect: "affected",
 			Doc:   "Capture on the outside interface of an inspecting ASA in front of the headend (public client 198.51.100.77 -> 203.0.113.10:10000). Same failure as ctcp-proxy-stall; after its DPD retries fail the client resets the TCP connection and reconnects with a new TCP session and new IKE (outcome reconnected).",
-			Build: func() ([]byte, error) { return buildStall(&stallOpts{seed: 2, port: 10000, reset: true}).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildStall(&stallOpts{seed: 2, port: 10000, reset: true}).pcap() }},
 		{Name: "ctcp-healthy", File: "ctcp-healthy.pcap", Expect: "healthy",
 			Doc:   "Healthy cTCP (public client 198.51.100.77 -> 203.0.113.10:10000, ASA outside capture): IKEv1 aggressive mode, XAUTH, mode-cfg, quick mode, ESP both ways, DPD keepalives, clean FIN close, no loss.",
-			Build: func() ([]byte, error) { return buildHealthy(3).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildHealthy(3).pcap() }},
 		{Name: "ctcp-loss-no-proxy", File: "ctcp-loss-no-proxy.pcap", Expect: "healthy",
 			Doc:   "cTCP from a CGNAT client (100.72.18.205, client-side capture) straight to the headend, no proxy: two headend->client segments never reach the capture (Wireshark: previous segment not captured; ESP sequence gaps). The cTCP client does not send duplicate ACKs (it acknowledges the highest byte received) and the tunnel keeps running: the loss was tolerated, nothing in the path holds the flow.",
-			Build: func() ([]byte, error) { return buildLossNoProxy(4).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildLossNoProxy(4).pcap() }},
 	}, moreScenarios()...)
 }
 

@@ -14,19 +14,19 @@ func moreScenarios() []Scenario {
 	return []Scenario{
 		{Name: "tcp-dupack-answered", File: "tcp-dupack-answered.pcap", Expect: "no-ctcp",
 			Doc:   "No cTCP. An NDMP control session on TCP 10000 (10.20.0.15 -> 10.20.0.40:10000, record-marked NDMP messages, not cTCP) and an HTTP download over IPv6 captured on the server ([2001:db8:20::beef] -> [2001:db8:10::15]:80) in which a server segment is lost after the capture point: the client sends duplicate ACKs with SACK and the Linux server fast-retransmits the missing segment on the third.",
-			Build: func() ([]byte, error) { return buildDupAckAnswered(5).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildDupAckAnswered(5).pcap() }},
 		{Name: "natt", File: "natt.pcap", Expect: "no-ctcp",
 			Doc:   "IKEv1 main mode from a client behind NAT (192.168.1.23 -> 203.0.113.10): UDP 500 with NAT-D payloads, then UDP 4500 with the non-ESP marker, ESP-in-UDP both ways and 1-byte 0xFF NAT-T keepalives every 20 s.",
-			Build: func() ([]byte, error) { return buildNATT(6).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildNATT(6).pcap() }},
 		{Name: "esp", File: "esp.pcap", Expect: "no-ctcp",
 			Doc:   "IKEv1 main mode on UDP 500 between public addresses (198.51.100.77 -> 203.0.113.10), then native ESP (IP protocol 50) both ways with DPD.",
-			Build: func() ([]byte, error) { return buildESP(7).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildESP(7).pcap() }},
 		{Name: "ike-tcp-rfc8229", File: "ike-tcp-rfc8229.pcap", Expect: "no-ctcp",
 			Doc:   "RFC 8229 IKEv2 over TCP 4500 (198.51.100.77 -> 203.0.113.10:4500, Linux stacks): IKETCP prefix, length-prefixed IKE (non-ESP marker) and ESP messages, one spanning two segments and two sharing one. A client segment lost after the capture point gets duplicate ACKs and is retransmitted.",
-			Build: func() ([]byte, error) { return buildRFC8229(8).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildRFC8229(8).pcap() }},
 		{Name: "ctcp-port-8000", File: "ctcp-port-8000.pcap", Expect: "affected",
 			Doc:   "The ctcp-proxy-stall failure on a non-default port (public client 198.51.100.77 -> 203.0.113.10:8000, ASA outside capture): cTCP recognisable only by content.",
-			Build: func() ([]byte, error) { return buildStall(&stallOpts{seed: 9, port: 8000}).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildStall(&stallOpts{seed: 9, port: 8000}).pcap() }},
 		{Name: "ctcp-two-interfaces-snap96", File: "ctcp-two-interfaces-snap96.pcapng", Expect: "affected",
 			Doc:   "pcapng, snaplen 96, two interfaces of an inspecting ASA: outside (Ethernet) and inside (raw IP, client sequence numbers randomised by the ASA). Public client 198.51.100.77 -> 203.0.113.10:10000. A client segment is lost before the ASA (outside: previous segment not captured); the ASA (static NAT 203.0.113.10 = 10.1.1.10 inside) sends 3 duplicate ACKs on the outside and forwards nothing past the hole to the inside. The trailer is cut off on large segments but visible on small ones.",
 			Build: buildTwoInterfaces},
@@ -35,13 +35,13 @@ func moreScenarios() []Scenario {
 			Build: buildTruncated},
 		{Name: "anyconnect", File: "anyconnect.pcap", Expect: "no-ctcp",
 			Doc:   "AnyConnect from a client behind NAT (192.168.1.23 -> 203.0.113.10): TLS 1.3 on TCP 443 with SNI vpn.example.com, then DTLS 1.2 (record type 0x17, version 0xfefd) on UDP 443 from the same client.",
-			Build: func() ([]byte, error) { return buildAnyConnect(12).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildAnyConnect(12).pcap() }},
 		{Name: "ctcp-oneway-stall", File: "ctcp-oneway-stall.pcap", Expect: "affected",
 			Doc:   "Captured between an inspecting proxy and the headend (public client 198.51.100.77 -> 203.0.113.10:10000): no duplicate ACK is visible, but client->headend data stops for about 40 s while the headend keeps sending ESP and DPD messages, to the end of the capture: the failure seen beyond the device (affected, probable).",
-			Build: func() ([]byte, error) { return buildOneWay(13).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildOneWay(13).pcap() }},
 		{Name: "ctcp-proxy-resegmented", File: "ctcp-proxy-resegmented.pcap", Expect: "at-risk",
 			Doc:   "Captured between a TCP-terminating proxy and the headend (public client 198.51.100.77 -> 203.0.113.10:10000; headend TTL 64, client side TTL 61): a loss-free session, IKE then ESP both ways, in which the proxy re-segments the client's stream: client->headend segments carry two whole messages, or end in the middle of a message whose rest starts the next segment. No loss, duplicate ACK, retransmission or stall, ESP sequence numbers continuous; but a TCP stack answers in the client's name, so one lost segment would stall the tunnel (at-risk, probable).",
-			Build: func() ([]byte, error) { return buildProxyResegmented(14).pcap(), nil }},
+			Build: func() ([]byte, error) { return buildProxyResegmented(14).pcap() }},
 	}
 }
 
@@ -598,7 +598,7 @@ func buildTwoInterfaces() ([]byte, error) {
 	}
 	c.frames = append(c.frames, extra...)
 	sort.SliceStable(c.frames, func(i, j int) bool { return c.frames[i].ts.Before(c.frames[j].ts) })
-	return c.pcapng(), nil
+	return c.pcapng()
 }
 
 // insideHeadend is the headend's real address behind the inspecting ASA.
@@ -616,7 +616,10 @@ func buildTruncated() ([]byte, error) {
 	if keep >= len(c.frames) {
 		return nil, errors.New("stall capture too short to truncate")
 	}
-	b := c.pcap()
+	b, err := c.pcap()
+	if err != nil {
+		return nil, err
+	}
 	off := 24
 	for i := 0; i < keep; i++ {
 		off += 16 + int(binary.LittleEndian.Uint32(b[off+8:]))
