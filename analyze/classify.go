@@ -270,7 +270,7 @@ func (t *tracker) orient(f *flow) {
 		}
 	}
 	if f.tcp != nil {
-		s.BaseSeq = [2]uint32{f.tcp.half[0].base, f.tcp.half[1].base}
+		s.BaseSeq = [2]uint32{uint32(f.tcp.half[0].base), uint32(f.tcp.half[1].base)}
 	}
 	if clientDir == 0 {
 		s.Client, s.Headend = f.a, f.b

@@ -131,7 +131,7 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 		pv := &fc.espPrev[d]
 		ike := decode.IsIKEinUDP500(b)
 		cont := pv.ok && pv.spi != 0 && len(b) >= 8 && be32(b) == pv.spi && be32(b[4:]) == pv.seq+1
-		first := s.Dirs[d].SYNFrame != 0 && start == f.tcp.half[d].base+1
+		first := s.Dirs[d].SYNFrame != 0 && start == uint32(f.tcp.half[d].base.Add(1))
 		if !ike && !cont && !(first && len(b) < 4) && !(len(b) == int(seglen) && decode.IsCTCPTrailer(b)) {
 			return
 		}

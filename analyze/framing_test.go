@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
+	"github.com/ctcpdiag/ctcpdiag/internal/seq"
 	"github.com/ctcpdiag/ctcpdiag/internal/testkit/lab"
 )
 
@@ -87,7 +88,7 @@ func newFrRig(isn uint32) *frRig {
 	}
 	f.cls.init()
 	f.cls.synBy = 0
-	f.tcp.half[0].base, f.tcp.half[0].baseSet = isn, true
+	f.tcp.half[0].base, f.tcp.half[0].baseSet = seq.Value(isn), true
 	f.sess.Dirs[0].SYNFrame = 1
 	return &frRig{f: f, frame: 1, isn: isn}
 }

@@ -5,7 +5,7 @@ import (
 )
 
 // Transport names what a flow carries. The values are the contract's
-// `transport` strings (DESIGN.md).
+// `transport` strings (docs/json.md).
 type Transport string
 
 // Transports ctcpdiag recognises.
@@ -280,7 +280,8 @@ type Framing struct {
 // PeerStats fingerprints the packets sent in one direction, separately
 // for data segments and for pure ACKs, so that packets a TCP stack in the
 // path sent in an endpoint's name (a proxy's duplicate ACKs) can be told
-// from the endpoint's own (rootcause-reference.md §1).
+// from the endpoint's own (docs/domain.md, "Telling a TCP stack in the
+// path from an endpoint").
 type PeerStats struct {
 	// TTL (IPv4) or hop limit (IPv6) of the data segments, of the pure
 	// ACKs and of the duplicate ACKs sent in this direction.

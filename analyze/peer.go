@@ -5,9 +5,9 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/internal/seq"
 )
 
-// Who sent each packet (rootcause-reference.md §1): a cTCP endpoint is not
-// a TCP stack, it never retransmits and does not do SACK, so duplicate
-// ACKs, SACK blocks and resent bytes come from a TCP stack in the path
+// Who sent each packet (docs/domain.md, "Telling a TCP stack in the path
+// from an endpoint"): a cTCP endpoint is not a TCP stack, it never
+// retransmits and does not do SACK, so duplicate ACKs, SACK blocks and resent bytes come from a TCP stack in the path
 // answering in its name. observePeer gathers, per direction of a TCP
 // flow, the facts that tell the two apart (Session.Peer), the duplicate
 // ACKs' own fingerprint (DupAckRun.SACK, TS, TTL, IPIDOutside), the frame
@@ -146,9 +146,9 @@ func (pc *peerConn) record(rs *ringStore, d Dir, sq, n uint32, frame uint64) {
 // acked empties the ring of direction d once the other side acknowledged
 // (ack) everything d sent (nextseq, 0 when unknown), and gives the pair
 // back to rs when both rings are empty.
-func (pc *peerConn) acked(rs *ringStore, d Dir, ack, nextseq uint32) {
+func (pc *peerConn) acked(rs *ringStore, d Dir, ack uint32, nextseq seq.Value) {
 	r := pc.rings
-	if nextseq == 0 || seq.Value(ack).LessThan(seq.Value(nextseq)) {
+	if nextseq == 0 || seq.Value(ack).LessThan(nextseq) {
 		return
 	}
 	r[d].n = 0

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
+	"github.com/ctcpdiag/ctcpdiag/internal/seq"
 )
 
 // SeriesBuckets is the default number of time buckets of a TimeSeq.
@@ -81,7 +82,7 @@ type seriesState struct {
 	cur     [2]*SeqBucket
 	curIdx  [2]int
 	ackIdx  [2]int
-	highest [2]uint32
+	highest [2]seq.Value
 	seen    [2]bool
 }
 
@@ -145,38 +146,40 @@ func (st *seriesState) bucket(t int64) int {
 func (st *seriesState) add(p *decode.Packet, d Dir) {
 	s := st.spec.Session
 	i := st.bucket(p.Time)
-	if n := uint32(p.PayloadLen); n > 0 {
-		lo := p.Seq - s.BaseSeq[d]
-		hi := lo + n
+	// Relative sequence numbers wrap as raw ones do: they are compared in
+	// sequence space (internal/seq), and report unwraps them for drawing.
+	if n := seq.Size(p.PayloadLen); n > 0 {
+		lo := seq.Value(p.Seq - s.BaseSeq[d])
+		hi := lo.Add(n)
 		if st.curIdx[d] != i {
-			st.out.Data[d] = append(st.out.Data[d], SeqBucket{From: p.Time, Lo: lo, Hi: hi})
+			st.out.Data[d] = append(st.out.Data[d], SeqBucket{From: p.Time, Lo: uint32(lo), Hi: uint32(hi)})
 			st.cur[d] = &st.out.Data[d][len(st.out.Data[d])-1]
 			st.curIdx[d] = i
 		}
 		b := st.cur[d]
 		b.To = p.Time
 		b.Segments++
-		if int32(lo-b.Lo) < 0 {
-			b.Lo = lo
+		if lo.LessThan(seq.Value(b.Lo)) {
+			b.Lo = uint32(lo)
 		}
-		if int32(hi-b.Hi) > 0 {
-			b.Hi = hi
+		if hi.GreaterThan(seq.Value(b.Hi)) {
+			b.Hi = uint32(hi)
 		}
-		if st.seen[d] && int32(lo-st.highest[d]) < 0 {
+		if st.seen[d] && lo.LessThan(st.highest[d]) {
 			b.Resent++
 		}
-		if !st.seen[d] || int32(hi-st.highest[d]) > 0 {
+		if !st.seen[d] || hi.GreaterThan(st.highest[d]) {
 			st.highest[d], st.seen[d] = hi, true
 		}
 	}
 	if p.Flags&decode.FlagACK != 0 && p.Flags&decode.FlagRST == 0 {
-		ack := p.Ack - s.BaseSeq[d.Other()]
+		ack := seq.Value(p.Ack - s.BaseSeq[d.Other()])
 		acks := &st.out.Acks[d]
 		if st.ackIdx[d] != i {
-			*acks = append(*acks, AckPoint{Time: p.Time, Ack: ack})
+			*acks = append(*acks, AckPoint{Time: p.Time, Ack: uint32(ack)})
 			st.ackIdx[d] = i
-		} else if last := &(*acks)[len(*acks)-1]; int32(ack-last.Ack) > 0 {
-			*last = AckPoint{Time: p.Time, Ack: ack}
+		} else if last := &(*acks)[len(*acks)-1]; ack.GreaterThan(seq.Value(last.Ack)) {
+			*last = AckPoint{Time: p.Time, Ack: uint32(ack)}
 		}
 	}
 }
