@@ -6,11 +6,14 @@
 // [Build] (and [BuildWith], which also takes the time-sequence series of
 // the sessions to graph) does all the choosing: it copies, sorts and
 // counts, formats addresses and times, decides which sessions a
-// human-oriented renderer lists and which it summarises in one line, and
-// what each graph shows. Findings keep the order detect gave them (the
-// one order every format shows); Build does not sort them again. The
-// result is never modified afterwards; the anonymizer (later) works on a
-// copy of a Report, never inside a renderer.
+// human-oriented renderer lists and which it summarises in one line,
+// which frames prove what happened to the sessions the verdict rests on
+// (Report.Evidence, for the TCP sessions of detect.Result.Focus: built
+// from the analysis and the judgement alone, so Build makes it without
+// the series) and what each graph shows. Findings keep the order detect
+// gave them (the one order every format shows); Build does not sort them
+// again. The result is never modified afterwards; the anonymizer (later)
+// works on a copy of a Report, never inside a renderer.
 //
 // # Rendering
 //
@@ -21,19 +24,25 @@
 // HTML page with an SVG time-sequence graph of each session in
 // Report.Graphs. Every renderer prints the same facts about the capture
 // (the text, Markdown and HTML reports cap long lists of frames and
-// requests, JSON has them all); evidence frames appear only where
-// BuildWith was given the sessions' series, graphs are drawn only in HTML.
-// Markdown and HTML end with a glossary and name the tool.
+// requests, JSON has them all), with one exception, the evidence table:
+// the text, Markdown and HTML reports list the evidence frames of
+// Report.Evidence whether or not the report has graphs (HTML beside the
+// session's graph when BuildWith drew one, in a section of its own
+// otherwise); JSON has no such table, only the requests, stalls and
+// outcomes it is drawn from, without some of the frames it cites (the ACK
+// that the duplicates repeat, the resend, the ACK that fills the hole).
+// Graphs are drawn only in HTML, and only from the series given to
+// BuildWith. Markdown and HTML end with a glossary and name the tool.
 //
 // # One view for the human formats
 //
 // The text, Markdown and HTML renderers print one view of the Report
 // (view.go), which newView builds once per render: the heading and
 // verdict lines, the capture summary, the sessions table and the notes
-// under it, the findings, the evidence rows of each graphed session and
-// the recommendations, every sentence as a plain string, the parts that
-// Markdown and HTML set as code (file names, addresses, filters,
-// identifiers) marked as such. The renderers only lay the view out
+// under it, the findings, the evidence rows of each session of
+// Report.Evidence and the recommendations, every sentence as a plain
+// string, the parts that Markdown and HTML set as code (file names,
+// addresses, filters, identifiers) marked as such. The renderers only lay the view out
 // (sections, tables, colours, markup) and escape it for their format; no
 // sentence is composed in a renderer or in a template function. Only the
 // drawing of the HTML graphs (svg.go) and their captions belong to the HTML

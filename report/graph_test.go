@@ -45,9 +45,15 @@ func TestBuildWithGraph(t *testing.T) {
 	if !slices.Contains(kinds, "stall") {
 		t.Errorf("markers %v lack the stall", kinds)
 	}
-	for i := 1; i < len(g.Evidence); i++ {
-		if g.Evidence[i-1].Frame >= g.Evidence[i].Frame {
-			t.Errorf("evidence not ascending and unique: %d then %d", g.Evidence[i-1].Frame, g.Evidence[i].Frame)
+	// The graphed session's evidence is listed though r has no focus.
+	if len(rep.Evidence) != 1 || rep.Evidence[0].Session != 0 || rep.Evidence[0].Title != g.Title ||
+		rep.Evidence[0].Start != g.Start || rep.Evidence[0].Duration != g.Duration {
+		t.Fatalf("evidence %+v, want the graphed session's", rep.Evidence)
+	}
+	ev := rep.Evidence[0].Rows
+	for i := 1; i < len(ev); i++ {
+		if ev[i-1].Frame >= ev[i].Frame {
+			t.Errorf("evidence not ascending and unique: %d then %d", ev[i-1].Frame, ev[i].Frame)
 		}
 	}
 

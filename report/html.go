@@ -9,9 +9,10 @@ import (
 // WriteHTML writes rep as one self-contained HTML page: a heading that
 // names the capture, the verdict banner (whose line names it too), the
 // capture summary, the sessions table and notes, for each Graph an inline
-// SVG time-sequence graph with its evidence frames, the findings, the
-// ranked recommendations with their configuration in <pre><code> blocks
-// and a short glossary.
+// SVG time-sequence graph with its session's evidence frames, the
+// evidence frames of the sessions in Report.Evidence without a graph, the
+// findings, the ranked recommendations with their configuration in
+// <pre><code> blocks and a short glossary.
 //
 // The page loads nothing: no scripts, fonts, stylesheets or images, only
 // inline CSS, and a Content-Security-Policy meta tag forbids loading
@@ -22,7 +23,13 @@ import (
 func WriteHTML(w io.Writer, rep *Report) error {
 	v := htmlView{view: newView(rep), Graphs: make([]htmlGraph, len(rep.Graphs))}
 	for i := range rep.Graphs {
-		v.Graphs[i] = htmlGraph{SVG: layoutGraph(&rep.Graphs[i], i+1), Evidence: &v.Evidence[i]}
+		g := &rep.Graphs[i]
+		v.Graphs[i] = htmlGraph{SVG: layoutGraph(g, i+1), Evidence: v.graphEvidence(g)}
+	}
+	for i := range v.Evidence {
+		if e := &v.Evidence[i]; len(e.Rows) > 0 && !graphed(rep, e.Session) {
+			v.Ungraphed = append(v.Ungraphed, e)
+		}
 	}
 	bw := bufio.NewWriter(w)
 	if err := htmlTemplate.Execute(bw, &v); err != nil {
@@ -31,15 +38,41 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	return bw.Flush()
 }
 
-// htmlView is the view with the graphs drawn.
+// htmlView is the view with the graphs drawn: each graph with its
+// session's evidence, then the evidence of the sessions without a graph
+// (the report was built without their series).
 type htmlView struct {
 	*view
-	Graphs []htmlGraph
+	Graphs    []htmlGraph
+	Ungraphed []*evidenceView
 }
 
 type htmlGraph struct {
 	SVG      svgGraph
 	Evidence *evidenceView
+}
+
+// graphEvidence is the evidence of g's session; one without rows, for
+// the caption, if the report lists none for it (Build lists it for every
+// graphed session).
+func (v *htmlView) graphEvidence(g *Graph) *evidenceView {
+	for i := range v.Evidence {
+		if v.Evidence[i].Session == g.Session {
+			return &v.Evidence[i]
+		}
+	}
+	ev := newEvidenceView(&SessionEvidence{Session: g.Session, Title: g.Title, Start: g.Start, Duration: g.Duration})
+	return &ev
+}
+
+// graphed says whether rep has a graph of the session with ID id.
+func graphed(rep *Report, id int) bool {
+	for i := range rep.Graphs {
+		if rep.Graphs[i].Session == id {
+			return true
+		}
+	}
+	return false
 }
 
 // htmlFuncs choose CSS classes and place the graphs' text; they compose
@@ -233,12 +266,12 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 <figcaption>x: time in seconds from the session's first packet ({{.Evidence.Start}}, {{.Evidence.Duration}} in all); y: relative sequence number in bytes, per direction. Data segments are grouped into time buckets.</figcaption>
 </figure>
 {{with .Evidence}}{{if .Rows}}<h3>Evidence frames</h3>
-<table>
-<tr><th>Frame</th><th>Time (s)</th><th>Direction</th><th>What it shows</th></tr>
-{{range .Rows}}<tr><td class="n">{{.Frame}}</td><td class="n">{{.Time}}</td><td>{{.Direction}}</td><td>{{.What}}</td></tr>
-{{end}}</table>
-{{with .Omitted}}<p class="muted">{{.}}</p>
-{{end}}{{end}}{{end}}</section>
+{{template "evidence" .}}{{end}}{{end}}</section>
+{{end}}{{range .Ungraphed}}
+<section class="big" id="evidence-{{.Session}}">
+<h2>Evidence: {{.Title}}</h2>
+<p>{{.Note}}</p>
+{{template "evidence" .}}</section>
 {{end}}
 <section class="big" id="findings">
 <h2>Findings</h2>
@@ -274,4 +307,9 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 <footer><p class="muted">{{.Footer}}</p></footer>
 </body>
 </html>
-{{define "phrase"}}{{range .}}{{if .Code}}<code>{{.S}}</code>{{else}}{{.S}}{{end}}{{end}}{{end}}`
+{{define "phrase"}}{{range .}}{{if .Code}}<code>{{.S}}</code>{{else}}{{.S}}{{end}}{{end}}{{end}}{{define "evidence"}}<table>
+<tr><th>Frame</th><th>Time (s)</th><th>Direction</th><th>What it shows</th></tr>
+{{range .Rows}}<tr><td class="n">{{.Frame}}</td><td class="n">{{.Time}}</td><td>{{.Direction}}</td><td>{{.What}}</td></tr>
+{{end}}</table>
+{{with .Omitted}}<p class="muted">{{.}}</p>
+{{end}}{{end}}`

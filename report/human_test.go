@@ -89,7 +89,7 @@ func TestLongRunExtent(t *testing.T) {
 	}
 	// The evidence lists the run's last duplicate ACK, not the last listed.
 	var last bool
-	for _, e := range rep.Graphs[0].Evidence {
+	for _, e := range rep.Evidence[0].Rows {
 		switch e.Frame {
 		case 2190:
 			last = strings.Contains(e.What, "dup ACK #64") && e.HasTime
@@ -98,7 +98,7 @@ func TestLongRunExtent(t *testing.T) {
 		}
 	}
 	if !last {
-		t.Errorf("no evidence row for dup ACK #64 at frame 2190: %+v", rep.Graphs[0].Evidence)
+		t.Errorf("no evidence row for dup ACK #64 at frame 2190: %+v", rep.Evidence[0].Rows)
 	}
 }
 

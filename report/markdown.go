@@ -12,7 +12,7 @@ import (
 // (which names it too), then the capture summary, the sessions table with
 // each listed session's retransmit requests, the findings with their
 // frames and Wireshark display filters, the evidence frames of each
-// graphed session, the ranked recommendations with their configuration in
+// session of Report.Evidence, the ranked recommendations with their configuration in
 // fenced code blocks and a short glossary. Graphs are not drawn (see
 // WriteHTML).
 //

@@ -49,8 +49,16 @@ type Report struct {
 	// Listing says which sessions human-oriented renderers list; it is not
 	// part of the JSON contract.
 	Listing Listing `json:"-"`
+	// Evidence is the evidence frames of the TCP sessions the verdict
+	// rests on (detect.Result.Focus), in that order, then of any other
+	// session BuildWith graphs: what the text, Markdown and HTML reports
+	// list under "Evidence". Build makes it without the series, so a
+	// report has it with or without graphs. Not part of the JSON
+	// contract. Never nil.
+	Evidence []SessionEvidence `json:"-"`
 	// Graphs are the time-sequence graphs of the sessions BuildWith was
-	// given series for, in that order; not part of the JSON contract.
+	// given series for, in that order; only the HTML report draws them,
+	// each beside its session's Evidence. Not part of the JSON contract.
 	// Never nil.
 	Graphs []Graph `json:"-"`
 }
@@ -310,13 +318,15 @@ type Listing struct {
 // Build makes the Report for capture c as judged by r. r may be nil (no
 // judgement: verdict "inconclusive", sessions "running"). Build copies
 // everything it keeps; c and r are not modified and may be discarded. It
-// is BuildWith without extras: the Report has no graphs.
+// is BuildWith without extras: the Report has its Evidence but no
+// graphs.
 func Build(c *analyze.Capture, r *detect.Result, tool Tool) *Report {
 	return BuildWith(c, r, tool, Extras{})
 }
 
 // BuildWith is Build that also builds a Graph for each series in x (see
-// Extras). It copies everything it keeps; c, r and x are not modified and
+// Extras), and lists the Evidence of a graphed session that is not in
+// r.Focus too. It copies everything it keeps; c, r and x are not modified and
 // may be discarded.
 func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Report {
 	if r == nil {
@@ -390,6 +400,7 @@ func BuildWith(c *analyze.Capture, r *detect.Result, tool Tool, x Extras) *Repor
 	}
 	slices.SortStableFunc(rep.Recommendations, func(a, b Recommendation) int { return cmp.Compare(a.Rank, b.Rank) })
 
+	rep.Evidence = buildEvidence(c, r, rep, x.Series)
 	rep.Graphs = buildGraphs(c, r, rep, x.Series)
 	return rep
 }

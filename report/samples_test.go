@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -21,6 +22,15 @@ func sampleFiles(t testing.TB) []string { return testcaps.Samples(t) }
 // files): analyze, detect, the series of detect's focus sessions, and
 // BuildWith.
 func buildSample(t testing.TB, path, name string) *Report {
+	t.Helper()
+	rep, _ := buildSamples(t, path, name)
+	return rep
+}
+
+// buildSamples is buildSample that also returns the report Build makes
+// of the same analysis without the series (no graphs), as "ctcpdiag
+// analyze" does for every format but HTML.
+func buildSamples(t testing.TB, path, name string) (graphed, bare *Report) {
 	t.Helper()
 	open := func() *os.File {
 		f, err := os.Open(path)
@@ -52,17 +62,19 @@ func buildSample(t testing.TB, path, name string) *Report {
 			t.Fatalf("%s: series: %v", name, err)
 		}
 	}
-	return BuildWith(c, res, testTool, Extras{Series: series})
+	return BuildWith(c, res, testTool, Extras{Series: series}), Build(c, res, testTool)
 }
 
 // TestSampleGolden renders every committed sample, with its graphs, as
 // text, Markdown and HTML and compares with testdata/<sample>.txt.golden,
-// .md.golden and .html.golden. Every format shows every evidence row.
+// .md.golden and .html.golden. Every format shows every evidence row,
+// with or without the series: without them, text and Markdown are the
+// same and HTML shows the evidence without the graphs.
 func TestSampleGolden(t *testing.T) {
 	for _, path := range sampleFiles(t) {
 		base := filepath.Base(path)
 		t.Run(base, func(t *testing.T) {
-			rep := buildSample(t, path, "samples/"+base)
+			rep, bare := buildSamples(t, path, "samples/"+base)
 			var text, md, html bytes.Buffer
 			if err := WriteText(&text, rep, TextOptions{}); err != nil {
 				t.Fatal(err)
@@ -76,11 +88,40 @@ func TestSampleGolden(t *testing.T) {
 			golden(t, base+".txt.golden", text.Bytes())
 			golden(t, base+".md.golden", md.Bytes())
 			golden(t, base+".html.golden", html.Bytes())
-			for _, g := range rep.Graphs {
-				for _, e := range g.Evidence {
+			for _, se := range rep.Evidence {
+				for _, e := range se.Rows {
 					if !strings.Contains(text.String(), e.What) || !strings.Contains(md.String(), mdText(e.What)) ||
 						!strings.Contains(html.String(), template.HTMLEscapeString(e.What)) {
 						t.Errorf("evidence row of frame %d (%q) missing from a format", e.Frame, e.What)
+					}
+				}
+			}
+
+			// Without the series: the same evidence, the same text and
+			// Markdown; HTML without graphs but with every evidence row.
+			if !reflect.DeepEqual(bare.Evidence, rep.Evidence) {
+				t.Errorf("evidence without the series differs:\n%+v\nwith them:\n%+v", bare.Evidence, rep.Evidence)
+			}
+			var btext, bmd, bhtml bytes.Buffer
+			if err := WriteText(&btext, bare, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteMarkdown(&bmd, bare); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(&bhtml, bare); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(btext.Bytes(), text.Bytes()) || !bytes.Equal(bmd.Bytes(), md.Bytes()) {
+				t.Error("text or Markdown differs without the series")
+			}
+			if strings.Contains(bhtml.String(), "<svg") {
+				t.Error("HTML without the series draws a graph")
+			}
+			for _, se := range bare.Evidence {
+				for _, e := range se.Rows {
+					if !strings.Contains(bhtml.String(), template.HTMLEscapeString(e.What)) {
+						t.Errorf("evidence row of frame %d (%q) missing from the HTML without graphs", e.Frame, e.What)
 					}
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/fatih/color"
 	"github.com/olekukonko/tablewriter"
@@ -69,7 +70,7 @@ func (p palette) severity(s string) *color.Color {
 // WriteText writes rep for a terminal: a heading line that names the
 // capture, the verdict line (which names it too), then the capture
 // summary, the sessions table and notes, the findings, the evidence frames
-// of each graphed session and the ranked recommendations. Strings that
+// of each session of Report.Evidence and the ranked recommendations. Strings that
 // come from the capture are printed with control characters escaped. The
 // output ends with a newline.
 func WriteText(w io.Writer, rep *Report, opts TextOptions) error {
@@ -153,7 +154,7 @@ func (t *textWriter) sessions(v *view) {
 	}
 	if len(v.Sessions) > 0 {
 		R, L := tw.AlignRight, tw.AlignLeft
-		t.table([]string{"ID", "TRANSPORT", "CLIENT", "HEADEND", "FRAMES", "PACKETS", "DUP ACKS", "RETRANS", "LOST", "REQUESTS", "OUTCOME"},
+		t.table(nil, []string{"ID", "TRANSPORT", "CLIENT", "HEADEND", "FRAMES", "PACKETS", "DUP ACKS", "RETRANS", "LOST", "REQUESTS", "OUTCOME"},
 			[]tw.Align{R, L, L, L, R, R, R, R, R, L, L}, len(v.Sessions), func(i int) []string {
 				s := &v.Sessions[i]
 				req := s.Requests
@@ -174,23 +175,37 @@ func (t *textWriter) sessions(v *view) {
 }
 
 // table writes an ASCII table of n rows (row(i) is the i-th) under
-// header, each column aligned as align says.
-func (t *textWriter) table(header []string, align []tw.Align, n int, row func(int) []string) {
+// header, each column aligned as align says. With reuse non-nil, the
+// tablewriter.Table is kept in *reuse for the next call with the same
+// columns, which resets it: a new Table allocates a large cache, and the
+// evidence prints one table per session.
+func (t *textWriter) table(reuse **tablewriter.Table, header []string, align []tw.Align, n int, row func(int) []string) {
 	if t.err != nil {
 		return
 	}
-	cellCfg := func(per []tw.Align) tw.CellConfig {
-		return tw.CellConfig{
-			Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone, AutoFormat: tw.Off},
-			Alignment:  tw.CellAlignment{Global: tw.AlignLeft, PerColumn: per},
-			Padding:    tw.CellPadding{Global: tw.Padding{Left: " ", Right: " "}},
+	var table *tablewriter.Table
+	if reuse != nil && *reuse != nil {
+		table = *reuse
+		table.Reset()
+	} else {
+		cellCfg := func(per []tw.Align) tw.CellConfig {
+			return tw.CellConfig{
+				Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone, AutoFormat: tw.Off},
+				Alignment:  tw.CellAlignment{Global: tw.AlignLeft, PerColumn: per},
+				Padding:    tw.CellPadding{Global: tw.Padding{Left: " ", Right: " "}},
+			}
+		}
+		table = tablewriter.NewTable(t.w,
+			tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+			tablewriter.WithHeaderConfig(cellCfg(nil)),
+			tablewriter.WithRowConfig(cellCfg(align)),
+			// Cells are strings: no stringer, no cache to clear on Reset.
+			tablewriter.WithStringerCacheCustom(noCache{}),
+		)
+		if reuse != nil {
+			*reuse = table
 		}
 	}
-	table := tablewriter.NewTable(t.w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
-		tablewriter.WithHeaderConfig(cellCfg(nil)),
-		tablewriter.WithRowConfig(cellCfg(align)),
-	)
 	table.Header(header)
 	for i := range n {
 		if err := table.Append(row(i)); err != nil {
@@ -200,6 +215,13 @@ func (t *textWriter) table(header []string, align []tw.Align, n int, row func(in
 	}
 	t.err = table.Render()
 }
+
+// noCache is a tablewriter stringer cache that keeps nothing.
+type noCache struct{}
+
+func (noCache) Add(reflect.Type, reflect.Value) bool        { return false }
+func (noCache) Get(reflect.Type) (v reflect.Value, ok bool) { return v, false }
+func (noCache) Purge()                                      {}
 
 // sessionNotes prints the notes under the sessions table.
 func (t *textWriter) sessionNotes(v *view) {
@@ -261,17 +283,18 @@ func (t *textWriter) findings(v *view) {
 	}
 }
 
-// evidence prints, for each graphed session with evidence, a table of its
-// evidence frames.
+// evidence prints, for each session of Report.Evidence with evidence
+// frames, a table of them.
 func (t *textWriter) evidence(v *view) {
 	R, L := tw.AlignRight, tw.AlignLeft
+	var table *tablewriter.Table
 	for _, e := range v.Evidence {
 		if len(e.Rows) == 0 {
 			continue
 		}
 		t.heading("Evidence: " + e.Title)
 		t.printf("  %s\n", e.Note)
-		t.table([]string{"FRAME", "TIME (S)", "DIRECTION", "WHAT IT SHOWS"}, []tw.Align{R, R, L, L}, len(e.Rows), func(i int) []string {
+		t.table(&table, []string{"FRAME", "TIME (S)", "DIRECTION", "WHAT IT SHOWS"}, []tw.Align{R, R, L, L}, len(e.Rows), func(i int) []string {
 			r := &e.Rows[i]
 			return []string{r.Frame, r.Time, r.Direction, r.What}
 		})

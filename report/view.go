@@ -48,8 +48,8 @@ type view struct {
 	Guess bool
 	// Findings are the report's findings, in its order.
 	Findings []findingView
-	// Evidence holds the evidence of each of the report's graphs, in the
-	// same order (Report.Graphs[i] is Evidence[i]).
+	// Evidence holds the evidence of each session of Report.Evidence, in
+	// the same order.
 	Evidence []evidenceView
 	// Recommendations are the ranked fixes.
 	Recommendations []recommendationView
@@ -118,8 +118,10 @@ type findingView struct {
 	Frames, Filter string
 }
 
-// evidenceView is the evidence of one graphed session.
+// evidenceView is the evidence of one session.
 type evidenceView struct {
+	// Session is the session's ID, to find its graph.
+	Session int
 	// Title names the session ("session 2: cTCP a -> b").
 	Title string
 	// Note says what the times are, Start and Duration are the session's
@@ -162,9 +164,9 @@ func newView(rep *Report) *view {
 	for i := range rep.Findings {
 		v.Findings[i] = newFindingView(&rep.Findings[i])
 	}
-	v.Evidence = make([]evidenceView, len(rep.Graphs))
-	for i := range rep.Graphs {
-		v.Evidence[i] = newEvidenceView(&rep.Graphs[i])
+	v.Evidence = make([]evidenceView, len(rep.Evidence))
+	for i := range rep.Evidence {
+		v.Evidence[i] = newEvidenceView(&rep.Evidence[i])
 	}
 	v.Recommendations = make([]recommendationView, len(rep.Recommendations))
 	for i := range rep.Recommendations {
@@ -277,24 +279,25 @@ func newFindingView(f *Finding) findingView {
 	return fv
 }
 
-func newEvidenceView(g *Graph) evidenceView {
-	start := clean(g.Start)
+func newEvidenceView(se *SessionEvidence) evidenceView {
+	start := clean(se.Start)
 	ev := evidenceView{
-		Title:    clean(g.Title),
+		Session:  se.Session,
+		Title:    clean(se.Title),
 		Note:     "Times are seconds from the session's first packet (" + start + ").",
 		Start:    start,
-		Duration: formatSeconds(g.Duration),
-		Rows:     make([]evidenceRow, len(g.Evidence)),
+		Duration: formatSeconds(se.Duration),
+		Rows:     make([]evidenceRow, len(se.Rows)),
 	}
-	for i, e := range g.Evidence {
+	for i, e := range se.Rows {
 		r := evidenceRow{Frame: strconv.FormatUint(e.Frame, 10), Direction: clean(e.Direction), What: clean(e.What)}
 		if e.HasTime {
 			r.Time = strconv.FormatFloat(e.Offset, 'f', 6, 64)
 		}
 		ev.Rows[i] = r
 	}
-	if g.EvidenceOmitted > 0 {
-		ev.Omitted = plural(int64(g.EvidenceOmitted), "more retransmit request", "more retransmit requests") +
+	if se.Omitted > 0 {
+		ev.Omitted = plural(int64(se.Omitted), "more retransmit request", "more retransmit requests") +
 			" not listed (see the JSON report)."
 	}
 	return ev

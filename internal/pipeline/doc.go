@@ -8,9 +8,10 @@
 // [Run] reads the capture once ([analyze.File] or [analyze.Reader]), judges
 // it ([detect.Run]), reads it a second time for the time-sequence graphs of
 // the sessions the verdict rests on when [Options.Graphs] asks for them
-// ([analyze.Series]), builds the report ([report.BuildWith]) and, with
-// [Options.Mapper], anonymizes it ([report.Anonymize]). [Report] is Run
-// after the analysis, for a caller that already holds the capture.
+// ([analyze.Series]), builds the report ([report.BuildWith], which lists
+// the evidence frames of those sessions with or without the series) and,
+// with [Options.Mapper], anonymizes it ([report.Anonymize]). [Report] is
+// Run after the analysis, for a caller that already holds the capture.
 //
 // What the drivers do differently stays with them: where the bytes come
 // from (files, standard input, archive entries), how a failure is shown,

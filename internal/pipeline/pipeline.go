@@ -38,7 +38,9 @@ type Options struct {
 	Tool report.Tool
 	// Graphs asks for the time-sequence graphs of the sessions the verdict
 	// rests on (detect.Result.Focus), which need a second read of
-	// Input.File. Only the HTML report shows them.
+	// Input.File. Only the HTML report shows them. The evidence frames of
+	// those sessions (report.Report.Evidence) need no second read: every
+	// report has them, with or without Graphs.
 	Graphs bool
 	// Mapper, when set, anonymizes the report (report.Anonymize) after
 	// every decision has been made on the real addresses.

@@ -92,19 +92,30 @@ func TestReaderAndCopy(t *testing.T) {
 }
 
 // TestGraphs checks that the graphs are drawn from a second read, and that
-// a capture read once still gets its report.
+// a capture read once still gets its report, with the same evidence
+// frames: they need no second read.
 func TestGraphs(t *testing.T) {
 	path, b := sample(t, "ctcp-proxy-stall")
 	opts := Options{Tool: tool, Graphs: true}
-	if res := run(t, Input{Path: path, File: path}, opts); res.GraphErr != nil || len(res.Report.Graphs) == 0 {
-		t.Errorf("file: %d graphs, error %v; want some, no error", len(res.Report.Graphs), res.GraphErr)
+	graphed := run(t, Input{Path: path, File: path}, opts)
+	if graphed.GraphErr != nil || len(graphed.Report.Graphs) == 0 {
+		t.Errorf("file: %d graphs, error %v; want some, no error", len(graphed.Report.Graphs), graphed.GraphErr)
+	}
+	if len(graphed.Report.Evidence) == 0 || len(graphed.Report.Evidence[0].Rows) == 0 {
+		t.Fatal("no evidence frames for an affected capture")
 	}
 	res := run(t, Input{Path: "-", R: bytes.NewReader(b)}, opts)
 	if !errors.Is(res.GraphErr, errReadOnce) || len(res.Report.Graphs) != 0 {
 		t.Errorf("read once: %d graphs, error %v; want none, %v", len(res.Report.Graphs), res.GraphErr, errReadOnce)
 	}
-	if len(run(t, Input{Path: path, File: path}, Options{Tool: tool}).Report.Graphs) != 0 {
+	plain := run(t, Input{Path: path, File: path}, Options{Tool: tool}).Report
+	if len(plain.Graphs) != 0 {
 		t.Error("graphs drawn without Options.Graphs")
+	}
+	for what, rep := range map[string]*report.Report{"read once": res.Report, "without Options.Graphs": plain} {
+		if !reflect.DeepEqual(rep.Evidence, graphed.Report.Evidence) {
+			t.Errorf("%s: the evidence differs from the graphed report's", what)
+		}
 	}
 }
 
