@@ -15,7 +15,10 @@ const SeriesBuckets = 600
 // TimeSeq is the time-sequence picture of one TCP session (tcptrace's and
 // Wireshark's Stevens graph), aggregated into time buckets so that its
 // size does not depend on the number of packets. Directions are indexed by
-// Dir; sequence and ack numbers are relative (Session.BaseSeq).
+// Dir; sequence and ack numbers are relative (Session.BaseSeq) and
+// unwrapped: 64-bit positions that keep growing past 2^32, placed segment
+// by segment with seq.Unwrapper, so that a bucket may span any stretch of
+// sequence space.
 type TimeSeq struct {
 	// Session is the Capture.Sessions index it belongs to.
 	Session int
@@ -33,7 +36,7 @@ type TimeSeq struct {
 // bucket.
 type SeqBucket struct {
 	From, To int64  // time of the first and last segment in the bucket (ns)
-	Lo, Hi   uint32 // lowest relative seq and highest relative seq+len
+	Lo, Hi   int64 // lowest relative seq and highest relative seq+len (unwrapped)
 	Segments int    // data segments
 	// Resent counts segments that started below the highest seq+len seen
 	// before them (retransmissions, out-of-order).
@@ -43,7 +46,7 @@ type SeqBucket struct {
 // AckPoint is the highest ACK in a time bucket.
 type AckPoint struct {
 	Time int64 // time of that ACK (ns)
-	Ack  uint32
+	Ack  int64 // relative, unwrapped
 }
 
 // SeriesSpec selects a TCP session for Series.
@@ -82,8 +85,11 @@ type seriesState struct {
 	cur     [2]*SeqBucket
 	curIdx  [2]int
 	ackIdx  [2]int
-	highest [2]seq.Value
+	highest [2]int64 // highest seq+len placed, per direction
 	seen    [2]bool
+	// data places each direction's segments; acks each direction's ACKs,
+	// near the data they acknowledge once that is known.
+	data, acks [2]seq.Unwrapper
 }
 
 func series(src *capfile.Source, specs []SeriesSpec) ([]TimeSeq, error) {
@@ -146,40 +152,39 @@ func (st *seriesState) bucket(t int64) int {
 func (st *seriesState) add(p *decode.Packet, d Dir) {
 	s := st.spec.Session
 	i := st.bucket(p.Time)
-	// Relative sequence numbers wrap as raw ones do: they are compared in
-	// sequence space (internal/seq), and report unwraps them for drawing.
 	if n := seq.Size(p.PayloadLen); n > 0 {
-		lo := seq.Value(p.Seq - s.BaseSeq[d])
-		hi := lo.Add(n)
+		lo := st.data[d].Unwrap(seq.Value(p.Seq - s.BaseSeq[d]))
+		hi := lo + int64(n)
+		st.data[d].Reach(hi)
 		if st.curIdx[d] != i {
-			st.out.Data[d] = append(st.out.Data[d], SeqBucket{From: p.Time, Lo: uint32(lo), Hi: uint32(hi)})
+			st.out.Data[d] = append(st.out.Data[d], SeqBucket{From: p.Time, Lo: lo, Hi: hi})
 			st.cur[d] = &st.out.Data[d][len(st.out.Data[d])-1]
 			st.curIdx[d] = i
 		}
 		b := st.cur[d]
 		b.To = p.Time
 		b.Segments++
-		if lo.LessThan(seq.Value(b.Lo)) {
-			b.Lo = uint32(lo)
-		}
-		if hi.GreaterThan(seq.Value(b.Hi)) {
-			b.Hi = uint32(hi)
-		}
-		if st.seen[d] && lo.LessThan(st.highest[d]) {
+		b.Lo, b.Hi = min(b.Lo, lo), max(b.Hi, hi)
+		if st.seen[d] && lo < st.highest[d] {
 			b.Resent++
 		}
-		if !st.seen[d] || hi.GreaterThan(st.highest[d]) {
+		if !st.seen[d] || hi > st.highest[d] {
 			st.highest[d], st.seen[d] = hi, true
 		}
 	}
 	if p.Flags&decode.FlagACK != 0 && p.Flags&decode.FlagRST == 0 {
-		ack := seq.Value(p.Ack - s.BaseSeq[d.Other()])
+		o := d.Other()
+		if st.seen[o] {
+			// Place the ACK near the data it acknowledges.
+			st.acks[d].Reach(st.highest[o])
+		}
+		ack := st.acks[d].Unwrap(seq.Value(p.Ack - s.BaseSeq[o]))
 		acks := &st.out.Acks[d]
 		if st.ackIdx[d] != i {
-			*acks = append(*acks, AckPoint{Time: p.Time, Ack: uint32(ack)})
+			*acks = append(*acks, AckPoint{Time: p.Time, Ack: ack})
 			st.ackIdx[d] = i
-		} else if last := &(*acks)[len(*acks)-1]; ack.GreaterThan(seq.Value(last.Ack)) {
-			*last = AckPoint{Time: p.Time, Ack: uint32(ack)}
+		} else if last := &(*acks)[len(*acks)-1]; ack > last.Ack {
+			*last = AckPoint{Time: p.Time, Ack: ack}
 		}
 	}
 }

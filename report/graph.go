@@ -164,23 +164,14 @@ func buildGraph(c *analyze.Capture, s *analyze.Session, sr *detect.SessionResult
 			Acks:     make([]GraphPoint, 0, len(ts.Acks[d.Other()])),
 			Requests: []GraphRequest{},
 		}
-		var u seq.Unwrapper
+		// The series' positions are unwrapped already (analyze.TimeSeq).
 		for _, b := range ts.Data[d] {
-			lo := u.Unwrap(seq.Value(b.Lo))
-			hi := seq.Near(seq.Value(b.Hi), lo)
-			u.Reach(hi)
-			p.Data = append(p.Data, GraphBucket{From: clamp(sec(b.From)), To: clamp(sec(b.To)), Lo: lo, Hi: hi, Segments: b.Segments, Resent: b.Resent})
+			p.Data = append(p.Data, GraphBucket{From: clamp(sec(b.From)), To: clamp(sec(b.To)), Lo: b.Lo, Hi: b.Hi, Segments: b.Segments, Resent: b.Resent})
 			p.Segments += b.Segments
 			p.Resent += b.Resent
 		}
-		// The ACK line starts near the data; without data, at its own
-		// first value.
-		var ua seq.Unwrapper
-		if len(p.Data) > 0 {
-			ua.Reach(p.Data[0].Lo)
-		}
 		for _, a := range ts.Acks[d.Other()] {
-			p.Acks = append(p.Acks, GraphPoint{Time: clamp(sec(a.Time)), Seq: ua.Unwrap(seq.Value(a.Ack))})
+			p.Acks = append(p.Acks, GraphPoint{Time: clamp(sec(a.Time)), Seq: a.Ack})
 		}
 		for _, q := range requests {
 			run := q.Run

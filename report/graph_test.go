@@ -73,17 +73,18 @@ func TestBuildWithGraph(t *testing.T) {
 	}
 }
 
-// TestGraphWrap checks that sequence numbers keep growing across 2^32.
+// TestGraphWrap checks that sequence numbers keep growing across 2^32:
+// the series' positions (unwrapped by analyze) are drawn as they are.
 func TestGraphWrap(t *testing.T) {
 	c, r := affectedCase()
 	r.Sessions[0].Requests = nil
 	ts := analyze.TimeSeq{Session: 0, Start: ms(0), End: ms(3000)}
 	ts.Data[0] = []analyze.SeqBucket{
 		{From: ms(0), To: ms(1), Lo: 0xffff_f000, Hi: 0xffff_ff00, Segments: 2},
-		{From: ms(1000), To: ms(1001), Lo: 0xffff_ff00, Hi: 0x0000_1000, Segments: 3},
-		{From: ms(2000), To: ms(2001), Lo: 0x0000_1000, Hi: 0x0000_2000, Segments: 3},
+		{From: ms(1000), To: ms(1001), Lo: 0xffff_ff00, Hi: 0x1_0000_1000, Segments: 3},
+		{From: ms(2000), To: ms(2001), Lo: 0x1_0000_1000, Hi: 0x1_0000_2000, Segments: 3},
 	}
-	ts.Acks[1] = []analyze.AckPoint{{Time: ms(500), Ack: 0xffff_ff00}, {Time: ms(2500), Ack: 0x0000_2000}}
+	ts.Acks[1] = []analyze.AckPoint{{Time: ms(500), Ack: 0xffff_ff00}, {Time: ms(2500), Ack: 0x1_0000_2000}}
 	rep := BuildWith(c, r, testTool, Extras{Series: []analyze.TimeSeq{ts}})
 	var p *GraphPanel
 	for i := range rep.Graphs[0].Panels {

@@ -381,10 +381,10 @@ func syntheticSeries(session int, start, end int64, n int) analyze.TimeSeq {
 	ts := analyze.TimeSeq{Session: session, Start: start, End: end}
 	span := end - start
 	for d := range 2 {
-		var seq uint32 = 1
+		var seq int64 = 1
 		for i := range n {
 			t := start + span*int64(i)/int64(n)
-			step := uint32(1380 * (40 + 37*d + i%7))
+			step := int64(1380 * (40 + 37*d + i%7))
 			b := analyze.SeqBucket{From: t, To: t + span/int64(n)/2, Lo: seq, Hi: seq + step, Segments: 40 + i%7}
 			if i%50 == 17 {
 				b.Resent = 2
