@@ -29,7 +29,7 @@ var knownDifferences = map[string]map[string]int{
 func TestManifestCounts(t *testing.T) {
 	for _, e := range testcaps.Manifest(t) {
 		t.Run(e.Name, func(t *testing.T) {
-			c, err := analyze.File(e.Path, analyze.Options{})
+			c, _, err := analyzed(e.Path)
 			if e.Fields["link_type"] == "unreadable" {
 				if err == nil {
 					t.Fatalf("tshark cannot read this file (%s) but we did", e.Fields["tshark_status"])
@@ -75,21 +75,31 @@ func TestManifestCounts(t *testing.T) {
 }
 
 // TestTsharkFrames compares, frame by frame, the frames tshark flags
-// with each tcp.analysis field against ours. It needs tshark.
+// with each tcp.analysis field against ours, on the committed samples and
+// the public captures (a representative subset unless
+// testcaps.Exhaustive). It needs tshark.
 func TestTsharkFrames(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed; the per-frame comparison needs it (apt-get install tshark)")
 	}
 	if testing.Short() {
-		t.Skip("slow: runs tshark on every public capture")
+		t.Skip("slow: runs tshark on every sample and public capture")
 	}
 	fields := tsharkFlagFields
+	names := []string{"frame.number"}
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
 	var paths []string
 	if _, err := testcaps.Locate(t); err == nil {
+		var readable []testcaps.Entry
 		for _, e := range testcaps.Manifest(t) {
 			if e.Fields["link_type"] != "unreadable" {
-				paths = append(paths, e.Path)
+				readable = append(readable, e)
 			}
+		}
+		for _, e := range testcaps.Representative(t, readable) {
+			paths = append(paths, e.Path)
 		}
 	} else {
 		t.Logf("public captures not found (%v): comparing on the samples only", err)
@@ -100,22 +110,14 @@ func TestTsharkFrames(t *testing.T) {
 	for _, path := range paths {
 		e := struct{ Name, Path string }{filepath.Base(path), path}
 		t.Run(e.Name, func(t *testing.T) {
-			ours := map[uint64]uint16{}
-			_, err := analyze.File(e.Path, analyze.WithTrace(analyze.Options{}, func(f uint64, fl uint16) { ours[f] |= fl }))
+			t.Parallel()
+			_, ours, err := analyzed(e.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			args := []string{"-n", "-r", e.Path, "-T", "fields", "-e", "frame.number"}
-			for _, f := range fields {
-				args = append(args, "-e", f.name)
-			}
-			out, _ := exec.Command("tshark", args...).Output()
+			rows, _ := tsharkColumns(e.Path, names)
 			theirs := map[uint64]uint16{}
-			for _, line := range strings.Split(string(out), "\n") {
-				cols := strings.Split(line, "\t")
-				if len(cols) < len(fields)+1 {
-					continue
-				}
+			for _, cols := range rows {
 				n, err := strconv.ParseUint(cols[0], 10, 64)
 				if err != nil {
 					continue

@@ -49,12 +49,8 @@ type tsharkSeg struct {
 // tsharkSegments runs tshark over path and returns its TCP segments by
 // tcp.stream, in frame order.
 func tsharkSegments(t *testing.T, path string) map[int][]tsharkSeg {
-	args := []string{"-n", "-r", path, "-T", "fields"}
-	for _, f := range peerFields {
-		args = append(args, "-e", f)
-	}
-	out, err := exec.Command("tshark", args...).Output()
-	if err != nil && len(out) == 0 {
+	rows, err := tsharkColumns(path, peerFields)
+	if err != nil && len(rows) == 0 {
 		t.Skipf("tshark cannot read the file: %v", err)
 	}
 	last := func(v string) string {
@@ -73,11 +69,7 @@ func tsharkSegments(t *testing.T, path string) map[int][]tsharkSeg {
 		return n
 	}
 	streams := map[int][]tsharkSeg{}
-	for _, line := range strings.Split(string(out), "\n") {
-		cols := strings.Split(line, "\t")
-		if len(cols) < len(peerFields) {
-			continue
-		}
+	for _, cols := range rows {
 		f := map[string]string{}
 		for i, name := range peerFields {
 			f[name] = cols[i]
@@ -272,7 +264,7 @@ func TestPeerAgainstTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed: skipping the comparison with tshark")
 	}
-	checked := 0
+	var tcp []testcaps.Entry
 	for _, e := range testcaps.Manifest(t) {
 		if e.Status() != "ok" || e.Int("tcp_streams") == 0 {
 			continue
@@ -280,10 +272,14 @@ func TestPeerAgainstTshark(t *testing.T) {
 		if _, ok := knownDifferences[e.Name]; ok {
 			continue // tcp.stream numbers differ
 		}
+		tcp = append(tcp, e)
+	}
+	checked := 0
+	for _, e := range testcaps.Representative(t, tcp) {
 		checked++
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			c, err := analyze.File(e.Path, analyze.Options{})
+			c, _, err := analyzed(e.Path)
 			if err != nil {
 				t.Fatal(err)
 			}

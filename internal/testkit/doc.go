@@ -7,6 +7,7 @@
 //     synthetic captures of the tests and benchmarks;
 //   - lab runs real kernel TCP stacks in network namespaces around a proxy or
 //     a router and captures both sides;
-//   - testcaps finds the public captures in ../shared/captures/public;
+//   - testcaps finds the public captures in ../shared/captures/public and
+//     chooses the subset of them the tshark comparisons check by default;
 //   - benchcap builds the large benchmark capture once per test binary.
 package testkit

@@ -1,6 +1,8 @@
 // Package testcaps finds, for tests, the repository root, its committed
 // sample captures (samples/*.pcap*) and the public captures shared beside
-// the repository (../shared/captures/public) with their MANIFEST.tsv.
+// the repository (../shared/captures/public) with their MANIFEST.tsv, and
+// the representative subset of those that the slow sweeps (the
+// comparisons with tshark) check unless CTCPDIAG_EXHAUSTIVE=1.
 package testcaps
 
 import (
@@ -123,10 +125,19 @@ func Dir(t testing.TB) string {
 // column of the header that the line has.
 func Manifest(t testing.TB) []Entry {
 	t.Helper()
-	d := Dir(t)
-	f, err := os.Open(filepath.Join(d, "MANIFEST.tsv"))
+	out, err := readManifest(Dir(t))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// readManifest reads MANIFEST.tsv in the public-captures directory d, as
+// Manifest does.
+func readManifest(d string) ([]Entry, error) {
+	f, err := os.Open(filepath.Join(d, "MANIFEST.tsv"))
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -153,7 +164,7 @@ func Manifest(t testing.TB) []Entry {
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("MANIFEST.tsv: %w", err)
 	}
-	return out
+	return out, nil
 }
