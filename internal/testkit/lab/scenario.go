@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -232,6 +233,11 @@ type CaptureLog struct {
 	Headend string `json:"headend"`
 	// Directions: what crossed this point.
 	Directions []PointDirection `json:"directions"`
+	// KernelDropped is what tcpdump reported as "packets dropped by
+	// kernel" when it stopped: packets that crossed the point but are
+	// not in the file (a loaded machine), so the file is not the whole
+	// truth of the log.
+	KernelDropped int `json:"kernel_dropped"`
 }
 
 // PointDirection is what crossed a capture point in one direction.
@@ -534,6 +540,9 @@ func (r *runner) do() error {
 	}
 	time.Sleep(Settle)
 	stopDumps()
+	for i, p := range dumps {
+		r.lg.Captures[i].KernelDropped = kernelDropped(p.Stderr())
+	}
 	r.hold()
 	r.lg.Ended = time.Now()
 
@@ -965,4 +974,17 @@ func sortedSet(s []uint32) []uint32 {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return slices.Compact(s)
+}
+
+// kernelDropped reads tcpdump's closing statistics ("N packets dropped by
+// kernel") from its standard error; 0 when absent.
+func kernelDropped(stderr string) int {
+	for _, line := range strings.Split(stderr, "\n") {
+		if n, ok := strings.CutSuffix(strings.TrimSpace(line), " packets dropped by kernel"); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				return v
+			}
+		}
+	}
+	return 0
 }
