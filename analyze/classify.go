@@ -121,14 +121,26 @@ func (fc *flowClass) observeUDP(f *flow, p *decode.Packet, d Dir) {
 			s.Keepalives[d]++
 		case len(b) >= 4 && be32(b) == 0:
 			s.IKEPackets[d]++
+			if h := fc.hook(); h != nil {
+				h.udpMessage(s, MessageIKE, TransportNATT, p, b[4:])
+			}
 		case len(b) >= 8:
 			fc.espHeader(s, d, b, p.Frame)
+			if h := fc.hook(); h != nil {
+				h.udpMessage(s, MessageESP, TransportNATT, p, b)
+			}
 		}
 	case p.SrcPort == 500 || p.DstPort == 500:
 		s.IKEPackets[d]++
+		if h := fc.hook(); h != nil {
+			h.udpMessage(s, MessageIKE, TransportIKE, p, b)
+		}
 	case p.SrcPort == 10000 || p.DstPort == 10000:
 		if len(b) >= 8 && be32(b) != 0 {
 			fc.espHeader(s, d, b, p.Frame)
+			if h := fc.hook(); h != nil {
+				h.udpMessage(s, MessageESP, TransportIPsecUDP, p, b)
+			}
 		} else if p.PayloadLen == 1 {
 			s.Keepalives[d]++
 		}

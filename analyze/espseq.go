@@ -90,7 +90,11 @@ func (t *espTrack) seen(e *ESPStats, sq uint32) bool {
 
 // espSlab hands out the ESP state of a tracker's flows from shared
 // blocks (see carve): one allocation for many flows.
-type espSlab struct{ block [][2]espTrack }
+// It also holds the tracker's Options.OnMessage state (nil when unset).
+type espSlab struct {
+	block [][2]espTrack
+	hook  *msgHook
+}
 
 // espTracks returns the flow's ESP tracking state, set up on first use
 // (once per flow that carries ESP).

@@ -73,9 +73,11 @@ type framer struct {
 	// holeLo and holeHi bound the last hole in the stream: the bytes
 	// from holeLo up to holeHi were not captured (yet).
 	holeLo, holeHi uint32
-	counter        uint16 // trailer counter of the last message framed at its trailer
-	mode           uint8
-	kind           uint8
+	// msgSeq is the sequence number of the current message's first byte.
+	msgSeq  uint32
+	counter uint16 // trailer counter of the last message framed at its trailer
+	mode    uint8
+	kind    uint8
 	// counterOK is set when counter belongs to the message just before
 	// the current one.
 	counterOK bool
@@ -97,12 +99,14 @@ type frameCtx struct {
 	fr        *framer
 	d         Dir
 	frame     uint64
-	segLen    int  // the segment's new bytes on the wire
-	inspect   bool // the classifier inspected this segment
-	coalesced bool // a message ended inside the segment
-	lastEnd   int  // offset in the segment of the last message end, -1 none
-	huntFrom  int  // offset where hunting began in this segment
-	unframed  int  // bytes of the segment that did not frame
+	p         *decode.Packet
+	start     uint32 // sequence number of the segment's first new byte
+	segLen    int    // the segment's new bytes on the wire
+	inspect   bool   // the classifier inspected this segment
+	coalesced bool   // a message ended inside the segment
+	lastEnd   int    // offset in the segment of the last message end, -1 none
+	huntFrom  int    // offset where hunting began in this segment
+	unframed  int    // bytes of the segment that did not frame
 }
 
 // frame feeds data segment p (seglen bytes on the wire) of a cTCP
@@ -140,13 +144,13 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 			fr.mode = fmMsg
 		}
 	}
-	x := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: p.Frame, inspect: inspect, lastEnd: -1}
+	x := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: p.Frame, p: p, inspect: inspect, lastEnd: -1}
 	off := int32(start - fr.next)
 	if n := fr.holePart(start, seglen); off < 0 && n > 0 && len(b) == int(seglen) {
 		// Late: bytes of the last hole, never seen before. A TCP stack
 		// that resends them may send bytes seen already with them: those
 		// are bytes seen again, below.
-		fc.frameLate(s, d, b[:n], p.Frame)
+		fc.frameLate(s, d, b[:n], p, start)
 		if start == fr.holeLo {
 			fr.holeLo = start + n
 		}
@@ -171,6 +175,7 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 		fr.lost(&x) // the bytes before start were never captured
 	}
 	fr.next = start + seglen
+	x.start = start
 	if fr.seen < framingGiveUp {
 		fr.seen += min(seglen, framingGiveUp)
 	}
@@ -183,7 +188,7 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 		// one message per segment. The message in progress filled the
 		// segment(s) before.
 		fr.heads = true
-		px := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: fr.msgFrame, lastEnd: -1}
+		px := frameCtx{fc: fc, s: s, fr: fr, d: d, frame: fr.msgFrame, p: p, lastEnd: -1}
 		fr.emit(&px, 0, nil, false)
 	}
 	if fr.heads {
@@ -191,7 +196,7 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 		fr.nc, fr.mode = 0, fmMsg
 		if len(b) >= 8 {
 			fr.header(b)
-			fr.msgFrame, fr.got = p.Frame, uint32(x.segLen)
+			fr.msgFrame, fr.msgSeq, fr.got = p.Frame, start, uint32(x.segLen)
 			fr.emit(&x, x.segLen, nil, false)
 		} else {
 			x.unframed = x.segLen
@@ -208,7 +213,7 @@ func (fc *flowClass) frame(f *flow, p *decode.Packet, d Dir, seglen uint32, insp
 		fr.mode = fmHunt // the guessed boundary was none
 	}
 	if fr.mode == fmMsg && fr.got == 0 && fr.nc == 0 {
-		fr.msgFrame = p.Frame
+		fr.msgFrame, fr.msgSeq = p.Frame, start
 		// Fast path, the common case at a cTCP sender: the segment is
 		// one message and its trailer. A trailer counter one above the
 		// last one's (or the IKE length) says that no other trailer is
@@ -327,6 +332,12 @@ func (fr *framer) header(b []byte) {
 	case decode.IsIKEinUDP500(b):
 		if n := uint32(be16(b[4:])); n >= minBody {
 			fr.kind, fr.need = kindIKE, n+trailerLen
+			// For Options.OnMessage: the IKE SPI's first 4 bytes and
+			// the message ID, when the header is at hand.
+			fr.spi, fr.sq = 0, 0
+			if len(b) >= 32 {
+				fr.spi, fr.sq = be32(b[8:]), be32(b[28:])
+			}
 			return
 		}
 		fr.kind = kindOther
@@ -358,6 +369,9 @@ func (fr *framer) emit(x *frameCtx, end int, t []byte, verified bool) {
 		fm.IKEMessages++
 		x.s.IKEPackets[x.d]++
 	}
+	if h := x.fc.hook(); h != nil && (fr.kind == kindESP || fr.kind == kindIKE) {
+		h.ctcpMessage(x, fr, 0)
+	}
 	if fr.msgFrame != x.frame {
 		fm.Split++
 		if fm.SplitFrame == 0 {
@@ -377,7 +391,7 @@ func (fr *framer) emit(x *frameCtx, end int, t []byte, verified bool) {
 	}
 	x.lastEnd = end
 	fr.got, fr.kind, fr.need, fr.assumed = 0, kindNone, 0, false
-	fr.msgFrame = x.frame
+	fr.msgFrame, fr.msgSeq = x.frame, x.start+uint32(end)
 }
 
 // resync puts the framer back in step after trailer t, which ends at
@@ -386,7 +400,7 @@ func (fr *framer) resync(x *frameCtx, t []byte, end int) {
 	x.s.Framing[x.d].Resyncs++
 	fr.mode, fr.got, fr.kind, fr.need, fr.assumed = fmMsg, 0, kindNone, 0, false
 	fr.counter, fr.counterOK, fr.trailerSeen = be16(t[4:]), true, true
-	fr.msgFrame = x.frame
+	fr.msgFrame, fr.msgSeq = x.frame, x.start+uint32(end)
 	x.lastEnd = end
 	if end > 0 && end < x.segLen {
 		x.coalesced = true // the end of one message, the start of another
@@ -404,6 +418,9 @@ func (fr *framer) keep(b []byte) {
 func (fr *framer) lost(x *frameCtx) {
 	if fr.mode == fmMsg && fr.kind == kindESP {
 		x.fc.espMessage(x.s, x.d, fr.spi, fr.sq, fr.msgFrame)
+		if h := x.fc.hook(); h != nil {
+			h.ctcpMessage(x, fr, msgPartial|msgHole)
+		}
 	}
 	fr.got, fr.kind, fr.need, fr.nc = 0, kindNone, 0, 0
 	fr.counterOK, fr.assumed = false, false
@@ -427,6 +444,9 @@ func (fr *framer) cut(x *frameCtx) {
 	if fr.mode == fmMsg && fr.kind == kindESP {
 		// Its header was captured: the ESP packet counts.
 		x.fc.espMessage(x.s, x.d, fr.spi, fr.sq, fr.msgFrame)
+		if h := x.fc.hook(); h != nil {
+			h.ctcpMessage(x, fr, msgPartial)
+		}
 	}
 	if fr.mode != fmHunt {
 		x.huntFrom = max(0, x.lastEnd)
@@ -534,8 +554,10 @@ func (fr *framer) holePart(start, seglen uint32) uint32 {
 // frameLate frames a segment captured after the bytes that follow it (a
 // reordered segment filling a hole): when it starts like a message of the
 // direction, each whole message in it counts (its ESP sequence number
-// comes late). It does not disturb the framing of the stream.
-func (fc *flowClass) frameLate(s *Session, d Dir, b []byte, frame uint64) {
+// comes late). It does not disturb the framing of the stream. The
+// segment is p's; its bytes b start at sequence number start.
+func (fc *flowClass) frameLate(s *Session, d Dir, b []byte, p *decode.Packet, start uint32) {
+	frame := p.Frame
 	if !fc.plausible(s, d, b, false) {
 		return
 	}
@@ -565,6 +587,11 @@ func (fc *flowClass) frameLate(s *Session, d Dir, b []byte, frame uint64) {
 			fm.IKEMessages++
 			s.IKEPackets[d]++
 		}
+		if h := fc.hook(); h != nil && (m.kind == kindESP || m.kind == kindIKE) {
+			m.msgFrame, m.msgSeq, m.got = frame, start, uint32(end)
+			h.ctcpMessage(&frameCtx{s: s, d: d, frame: frame, p: p}, &m, msgLate)
+		}
+		start += uint32(end)
 		b = b[end:]
 	}
 }

@@ -384,6 +384,12 @@ func (t *tracker) addTCP(p *decode.Packet) {
 		ds.LostSegmentFrames = append(ds.LostSegmentFrames, p.Frame)
 	}
 
+	if h := t.esps.hook; h != nil && (ta&(aDuplicateAck|aKeepAlive) != 0 || p.Flags&(decode.FlagSYN|decode.FlagFIN|decode.FlagRST) != 0) {
+		m := h.begin(s, MessageTCP, TransportCTCP, p)
+		m.TCPSeq, m.TCPAck, m.TCPFlags = p.Seq, p.Ack, p.Flags
+		m.DupAck, m.KeepAlive = ta&aDuplicateAck != 0, ta&aKeepAlive != 0
+		h.on(m)
+	}
 	t.trackRuns(f, p, d, ta, seglen)
 	t.observePeer(f, p, d, ta, seglen)
 	if seglen > 0 {
@@ -409,6 +415,8 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 	f.cls.slab = &t.esps
 	f.sess.Stream = t.streams
 	t.streams++
+	t.serial++
+	f.sess.Serial = t.serial
 	t.insert(t.tcp, f, p, f.classOf())
 	if h := t.overHalfOpen(); h != nil {
 		t.evict(h)

@@ -109,6 +109,7 @@ type tracker struct {
 	streams   int       // next tcp.stream
 	ustreams  int       // next udp.stream
 	packets   uint64
+	serial    uint64 // Session.Serial of the latest session
 
 	esps espSlab // flows' ESP sequence state (espseq.go)
 
@@ -129,6 +130,9 @@ func newTracker(opts Options) *tracker { return newTrackerOn(opts, spares.Get().
 func newTrackerOn(opts Options, sp *spare) *tracker {
 	t := &tracker{opts: opts, done: sp.done}
 	t.flowTable.init(opts.MaxFlows, sp)
+	if opts.OnMessage != nil {
+		t.esps.hook = &msgHook{on: opts.OnMessage}
+	}
 	return t
 }
 
@@ -179,6 +183,8 @@ func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
 	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
 	if withSession {
 		f.sess = t.newSession(p)
+		t.serial++
+		f.sess.Serial = t.serial
 	}
 	f.cls.init()
 	f.cls.slab = &t.esps
@@ -405,6 +411,9 @@ func (t *tracker) addESP(p *decode.Packet) {
 	if p.PayloadLen > 0 {
 		t.data(f, p, d, uint32(p.PayloadLen))
 		f.cls.espHeader(f.sess, d, p.Payload, p.Frame)
+		if h := t.esps.hook; h != nil {
+			h.udpMessage(f.sess, MessageESP, TransportESP, p, p.Payload)
+		}
 	}
 	t.mark(f, p.Time, f.classOf())
 }

@@ -102,6 +102,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%-40s %8d bytes  %s\n", s.File, len(b), s.Expect)
 	}
+	// Pairs of captures (ctcpdiag correlate) go to pairs/: they are
+	// not single-capture samples with reports of their own.
+	pairs := filepath.Join(dir, samplegen.PairDir)
+	if err := os.MkdirAll(pairs, 0o755); err != nil {
+		fmt.Fprintln(stderr, "gen:", err)
+		return 1
+	}
+	for _, s := range samplegen.PairScenarios() {
+		a, b, err := s.Build()
+		if err != nil {
+			fmt.Fprintf(stderr, "gen: %s: %v\n", s.Name, err)
+			return 1
+		}
+		for _, f := range []struct {
+			name string
+			data []byte
+		}{{s.FileA, a}, {s.FileB, b}} {
+			if err := os.WriteFile(filepath.Join(pairs, f.name), f.data, 0o644); err != nil {
+				fmt.Fprintln(stderr, "gen:", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "%-40s %8d bytes  %s\n", samplegen.PairDir+"/"+f.name, len(f.data), s.Expect)
+		}
+	}
 	return 0
 }
 
