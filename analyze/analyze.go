@@ -39,6 +39,13 @@ type Options struct {
 	// NoHash leaves Capture.SHA256 empty instead of hashing the file: on
 	// a large capture the SHA-256 takes longer than the analysis.
 	NoHash bool
+	// OnMessage, when set, is called for every ESP and IKE message as
+	// the analysis meets it (cTCP messages once framed: one call per
+	// message however the segments cut them), and for the TCP control
+	// segments of MessageTCP, in capture order. The *Message is reused
+	// from call to call: the callee must copy what it keeps. Unset, it
+	// costs nothing.
+	OnMessage func(*Message)
 
 	// trace, when set (by tests), receives each analyzed TCP frame's
 	// Wireshark analysis flags.
