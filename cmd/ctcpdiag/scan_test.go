@@ -49,6 +49,10 @@ func sampleVerdicts() map[string]string {
 	for _, s := range samplegen.Scenarios() {
 		m[s.File] = s.Expect
 	}
+	for _, p := range samplegen.PairScenarios() {
+		m[filepath.Join(samplegen.PairDir, p.FileA)] = p.VerdictA
+		m[filepath.Join(samplegen.PairDir, p.FileB)] = p.VerdictB
+	}
 	return m
 }
 

@@ -16,7 +16,9 @@ type PairScenario struct {
 	Name         string // short identifier
 	FileA, FileB string // file names under samples/pairs/
 	Expect       string // what correlating them should find
-	Doc          string
+	// VerdictA and VerdictB are each file's verdict analyzed alone.
+	VerdictA, VerdictB string
+	Doc                string
 	// Build returns the two files' bytes, deterministically.
 	Build func() (a, b []byte, err error)
 }
@@ -32,13 +34,13 @@ const (
 func PairScenarios() []PairScenario {
 	return []PairScenario{
 		{Name: "pair-proxy-loss", FileA: "pair-proxy-loss-client-side.pcap", FileB: "pair-proxy-loss-headend-side.pcap",
-			Expect: "loss-between, terminated",
-			Doc:    "A: the client's own capture (192.168.1.23 -> 203.0.113.10:10000); B: the headend's side (the client NATed to 198.51.100.77, another port) of a transparent TCP-terminating proxy, B's clock 37.5 ms ahead. IKE and ESP both ways; the client's ESP message 9 (SPI 8d3a5c01) is lost between the client and the proxy: the proxy answers each of the 7 later client segments (and the client's final FIN) with a duplicate ACK (SACK) on the client side and forwards nothing past the hole; the headend keeps sending, then resets (B only); the proxy closes the client's leg with a FIN (A only). A DNS query on each side a second later.",
-			Build:  func() ([]byte, []byte, error) { return buildPairProxyLoss(21) }},
+			Expect: "loss-between, terminated", VerdictA: "affected", VerdictB: "affected",
+			Doc:   "A: the client's own capture (192.168.1.23 -> 203.0.113.10:10000); B: the headend's side (the client NATed to 198.51.100.77, another port) of a transparent TCP-terminating proxy, B's clock 37.5 ms ahead. IKE and ESP both ways; the client's ESP message 9 (SPI 8d3a5c01) is lost between the client and the proxy: the proxy answers each of the 7 later client segments (and the client's final FIN) with a duplicate ACK (SACK) on the client side and forwards nothing past the hole; the headend keeps sending, then resets (B only); the proxy closes the client's leg with a FIN (A only). A DNS query on each side a second later.",
+			Build: func() ([]byte, []byte, error) { return buildPairProxyLoss(21) }},
 		{Name: "pair-nat-seqrand", FileA: "pair-nat-seqrand-outside.pcap", FileB: "pair-nat-seqrand-inside.pcap",
-			Expect: "no-loss-between, sequence-offset",
-			Doc:    "Both sides of a NATing, sequence-randomizing firewall that forwards every packet: A outside (198.51.100.77 -> 203.0.113.10:10000), B inside (the headend NATed to 10.1.1.10, the client's sequence numbers offset by a constant), B's clock 37.5 ms ahead. IKE, ESP both ways, a clean FIN close; nothing lost.",
-			Build:  func() ([]byte, []byte, error) { return buildPairNATSeqRand(22) }},
+			Expect: "no-loss-between, sequence-offset", VerdictA: "healthy", VerdictB: "healthy",
+			Doc:   "Both sides of a NATing, sequence-randomizing firewall that forwards every packet: A outside (198.51.100.77 -> 203.0.113.10:10000), B inside (the headend NATed to 10.1.1.10, the client's sequence numbers offset by a constant), B's clock 37.5 ms ahead. IKE, ESP both ways, a clean FIN close; nothing lost.",
+			Build: func() ([]byte, []byte, error) { return buildPairNATSeqRand(22) }},
 	}
 }
 
