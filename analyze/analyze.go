@@ -213,35 +213,11 @@ func run(src *capfile.Source, name string, opts Options) (_ *Capture, err error)
 }
 
 // LinkTypeName returns a short name for a LINKTYPE_ value, as capinfos
-// prints it where it has one.
+// prints it where it has one (decode's link-type table), and
+// "linktype-N" otherwise.
 func LinkTypeName(lt uint16) string {
-	switch lt {
-	case 0:
-		return "null"
-	case 1:
-		return "ether"
-	case 9, 50:
-		return "ppp"
-	case 12, 14, 101:
-		return "rawip"
-	case 104:
-		return "chdlc"
-	case 105:
-		return "ieee-802-11"
-	case 108:
-		return "loop"
-	case 113:
-		return "linux-sll"
-	case 127:
-		return "ieee-802-11-radiotap"
-	case 228:
-		return "rawip4"
-	case 229:
-		return "rawip6"
-	case 239:
-		return "nflog"
-	case 276:
-		return "linux-sll2"
+	if n := decode.LinkName(lt); n != "" {
+		return n
 	}
 	return fmt.Sprintf("linktype-%d", lt)
 }

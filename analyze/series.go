@@ -35,9 +35,9 @@ type TimeSeq struct {
 // SeqBucket aggregates the data segments of one direction in one time
 // bucket.
 type SeqBucket struct {
-	From, To int64  // time of the first and last segment in the bucket (ns)
+	From, To int64 // time of the first and last segment in the bucket (ns)
 	Lo, Hi   int64 // lowest relative seq and highest relative seq+len (unwrapped)
-	Segments int    // data segments
+	Segments int   // data segments
 	// Resent counts segments that started below the highest seq+len seen
 	// before them (retransmissions, out-of-order).
 	Resent int

@@ -57,28 +57,6 @@ var (
 	errLinkTooShort  = malformed("frame shorter than link header")
 )
 
-// Link types (LINKTYPE_ values from the pcap and pcapng headers) that
-// Decode accepts.
-const (
-	LinkNull         uint16 = 0
-	LinkEthernet     uint16 = 1
-	LinkPPP          uint16 = 9
-	LinkRawDLT12     uint16 = 12 // DLT_RAW on most BSDs, written as-is by some tools
-	LinkRawDLT14     uint16 = 14 // DLT_RAW on OpenBSD, written as-is by some tools
-	LinkPPPHDLC      uint16 = 50
-	LinkRaw          uint16 = 101
-	LinkCHDLC        uint16 = 104
-	LinkIEEE80211    uint16 = 105
-	LinkLoop         uint16 = 108
-	LinkLinuxSLL     uint16 = 113
-	LinkPPPWithDir   uint16 = 204
-	LinkIPv4         uint16 = 228
-	LinkIPv6         uint16 = 229
-	LinkNFLOG        uint16 = 239
-	LinkLinuxSLL2    uint16 = 276
-	LinkCHDLCWithDir uint16 = 205
-)
-
 // Decoder decodes frames into Packets. It keeps one gopacket
 // DecodingLayerParser and its layers, reused for every frame, so Decode
 // does not allocate. A Decoder is not safe for concurrent use; use one per
@@ -91,6 +69,7 @@ type Decoder struct {
 	// frame.
 	lastLink   uint16
 	lastParser *gopacket.DecodingLayerParser
+	lastDir    bool
 
 	// Per-frame state used by the layers.
 	p       *Packet
@@ -103,6 +82,13 @@ type Decoder struct {
 	inflated bool
 	saved    errorOuter
 
+	// rec is the Layout DecodeLayout fills, nil when not recording and
+	// once an IPComp payload is inflated.
+	rec *Layout
+	// pseudo locates the addresses of the innermost IP header, for the
+	// pseudo-header of a transport checksum (recorded only).
+	pseudo struct{ src, dst, alen int }
+
 	// Layers from gopacket, used as they are or with our own next-layer
 	// choice.
 	eth   ethernetLayer
@@ -110,6 +96,7 @@ type Decoder struct {
 	loop  loopbackLayer
 	llc   llcLayer
 	snap  snapLayer
+	arp   arpLayer
 
 	// Our own layers.
 	sll    sllLayer
@@ -154,7 +141,7 @@ type errorOuter struct {
 // NewDecoder returns a Decoder ready for use.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 32)}
-	d.eth.d, d.dot1q.d, d.loop.d, d.snap.d = d, d, d, d
+	d.eth.d, d.dot1q.d, d.loop.d, d.snap.d, d.llc.d, d.arp.d = d, d, d, d, d, d
 	d.sll.d, d.sll2.d, d.nflog.d, d.chdlc.d, d.ppp.d = d, d, d, d, d
 	d.pppoe.d, d.mpls.d, d.vntag.d, d.raw.d, d.gre.d = d, d, d, d, d
 	d.ersp2.d, d.ersp3.d, d.dot11.d, d.gtpu.d, d.vxlan.d = d, d, d, d, d
@@ -162,63 +149,24 @@ func NewDecoder() *Decoder {
 	d.icmp4.d, d.icmp6.d, d.ipcomp.d = d, d, d
 	d.icmp4.v6 = false
 	d.icmp6.v6 = true
-	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.loop, &d.llc, &d.snap,
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.loop, &d.llc, &d.snap, &d.arp,
 		&d.sll, &d.sll2, &d.nflog, &d.chdlc, &d.ppp, &d.pppoe, &d.mpls,
 		&d.vntag, &d.raw, &d.gre, &d.ersp2, &d.ersp3, &d.dot11, &d.gtpu, &d.vxlan,
 		&d.ip4, &d.ip6, &d.tcp, &d.udp, &d.esp, &d.icmp4, &d.icmp6, &d.ipcomp}
 	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
-	for _, lt := range linkTypes {
-		first := firstLayer(lt)
-		if d.parsers[first] != nil {
+	for _, e := range linkTable {
+		if e.first == gopacket.LayerTypeZero || d.parsers[e.first] != nil {
 			continue
 		}
-		dlp := gopacket.NewDecodingLayerParser(first, all...)
+		dlp := gopacket.NewDecodingLayerParser(e.first, all...)
 		// A panic in a layer is a bug: let it surface instead of turning
 		// it into an error.
 		dlp.IgnorePanic = true
-		// An unknown next layer (ARP, LLDP...) ends decoding without error.
+		// An unknown next layer (LLDP...) ends decoding without error.
 		dlp.IgnoreUnsupported = true
-		d.parsers[first] = dlp
+		d.parsers[e.first] = dlp
 	}
 	return d
-}
-
-// linkTypes lists the link types Decode accepts.
-var linkTypes = []uint16{LinkNull, LinkEthernet, LinkPPP, LinkRawDLT12, LinkRawDLT14,
-	LinkPPPHDLC, LinkRaw, LinkCHDLC, LinkIEEE80211, LinkLoop, LinkLinuxSLL,
-	LinkPPPWithDir, LinkCHDLCWithDir, LinkIPv4, LinkIPv6, LinkNFLOG, LinkLinuxSLL2}
-
-// firstLayer maps a LINKTYPE_ value to the layer that starts the frame.
-func firstLayer(linkType uint16) gopacket.LayerType {
-	switch linkType {
-	case LinkEthernet:
-		return layers.LayerTypeEthernet
-	case LinkNull, LinkLoop:
-		return layers.LayerTypeLoopback
-	case LinkPPP, LinkPPPHDLC:
-		return layers.LayerTypePPP
-	case LinkPPPWithDir:
-		return layerTypePPPWithDir
-	case LinkCHDLC:
-		return layerTypeCHDLC
-	case LinkCHDLCWithDir:
-		return layerTypeCHDLCWithDir
-	case LinkRaw, LinkRawDLT12, LinkRawDLT14:
-		return layerTypeRawIP
-	case LinkIPv4:
-		return layers.LayerTypeIPv4
-	case LinkIPv6:
-		return layers.LayerTypeIPv6
-	case LinkLinuxSLL:
-		return layers.LayerTypeLinuxSLL
-	case LinkLinuxSLL2:
-		return layerTypeSLL2
-	case LinkNFLOG:
-		return layerTypeNFLOG
-	case LinkIEEE80211:
-		return layers.LayerTypeDot11
-	}
-	return gopacket.LayerTypeZero
 }
 
 // Decode decodes one frame of the given link type (a LINKTYPE_ value) into
@@ -237,8 +185,8 @@ func firstLayer(linkType uint16) gopacket.LayerType {
 // buffer and is valid until the next Decode. Decode does not allocate on
 // success (the first IPComp packet makes the flate reader and the buffer).
 func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
-	if linkType == LinkEthernet {
-		d.start(data, linkType, p)
+	if linkType == LinkEthernet && d.rec == nil {
+		d.start(data, p, false)
 		done, err := d.fastEthernet(data)
 		if done {
 			d.p, d.frame = nil, nil
@@ -246,14 +194,15 @@ func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
 		}
 	}
 	if linkType != d.lastLink || d.lastParser == nil {
-		d.lastLink, d.lastParser = linkType, d.parsers[firstLayer(linkType)]
+		first, dir := linkFirst(linkType)
+		d.lastLink, d.lastParser, d.lastDir = linkType, d.parsers[first], dir
 	}
 	parser := d.lastParser
 	if parser == nil {
 		*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
 		return fmt.Errorf("%w %d", ErrUnsupportedLink, linkType)
 	}
-	d.start(data, linkType, p)
+	d.start(data, p, d.lastDir)
 	err := parser.DecodeLayers(data, &d.decoded)
 	d.p, d.frame = nil, nil
 	if err == nil {
@@ -271,19 +220,20 @@ func (d *Decoder) Decode(data []byte, linkType uint16, p *Packet) error {
 	return err
 }
 
-// start resets *p and the per-frame state for decoding data.
-func (d *Decoder) start(data []byte, linkType uint16, p *Packet) {
+// start resets *p and the per-frame state for decoding data; withDir
+// says the link type has a direction byte first.
+func (d *Decoder) start(data []byte, p *Packet, withDir bool) {
 	*p = Packet{Frame: p.Frame, Time: p.Time, CapLen: p.CapLen, OrigLen: p.OrigLen, WScale: -1}
 	d.p = p
 	d.frame = data
 	d.repEnd = max(p.OrigLen, len(data))
 	d.inError = false
 	d.inflated = false
-	d.withDir = linkType == LinkPPPWithDir || linkType == LinkCHDLCWithDir
+	d.withDir = withDir
 	d.saved.valid = false
 }
 
-// fastEthernet decodes the commonest frames, Ethernet then IPv4 or IPv6
+// fastEthernet (not used by DecodeLayout) decodes the commonest frames, Ethernet then IPv4 or IPv6
 // then TCP, UDP (without a tunnel inside) or ESP, with the same layers as
 // the DecodingLayerParser and the same rules (decoding stops at the first
 // layer with an empty payload or no next layer), but without its

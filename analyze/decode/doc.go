@@ -82,6 +82,20 @@
 // the quoted packet cannot be decoded, the Packet describes the ICMP
 // message itself (Proto 1 or 58, no transport).
 //
+// # Layout
+//
+// DecodeLayout also records where the decoder found each part of the
+// frame (Layout): every header it read, as far as captured (also up to
+// where a frame turned out malformed, and the link headers, ARP and
+// 802.11 management and control frames of frames that hold no IP), the
+// MAC, IP address and port fields, the checksum fields (IPv4 header,
+// TCP, UDP, ICMP, ICMPv6, GRE) and what they cover, and the transport
+// payload. The anonymizer (analyze/rewrite) writes its copy of a frame
+// from it, so that the copy is walked exactly as the decoder walks the
+// original. The link types, EtherTypes and IP protocol numbers the
+// walk follows, with their names, are one table (table.go), which also
+// names link types for analyze.LinkTypeName.
+//
 // # Not supported
 //
 // IP reassembly; other tunnels over UDP (Geneve, Teredo, L2TP; NAT-T

@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzDecode checks that Decode never panics and keeps the Packet
-// invariants on any bytes, any link type and any original length. It is
+// invariants on any bytes, any link type and any original length, and
+// that DecodeLayout decodes the same with a Layout inside the frame. It is
 // seeded with the hand-built frames and with frames of the public
 // captures when they are present.
 func FuzzDecode(f *testing.F) {
@@ -31,7 +32,8 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	}
-	d := NewDecoder()
+	d, dl := NewDecoder(), NewDecoder()
+	var l Layout
 	// dirty sets every fingerprint field (TTL, IP-ID, DF, timestamps)
 	// before the second decoding of each input.
 	dirty := eth(0x0800, withIPv4(ipv4(ProtoTCP, -1, 0, tcpDataTS()), 117, 0xbeef, true))
@@ -54,5 +56,13 @@ func FuzzDecode(f *testing.F) {
 		if (err == nil) != (err2 == nil) || summarize(&q) != sum || fingerprintOf(&q) != fp {
 			t.Fatalf("decoded twice:\n %+v %+v (err %v)\n %+v %+v (err %v)", sum, fp, err, summarize(&q), fingerprintOf(&q), err2)
 		}
+		// DecodeLayout decodes the same and records a Layout that lies
+		// in the frame.
+		q = Packet{OrigLen: origLen}
+		err3 := dl.DecodeLayout(data, linkType, &q, &l)
+		if (err == nil) != (err3 == nil) || summarize(&q) != sum || fingerprintOf(&q) != fp || q.Src != p.Src || q.Dst != p.Dst {
+			t.Fatalf("DecodeLayout:\n %+v %+v (err %v)\nDecode:\n %+v %+v (err %v)", summarize(&q), fingerprintOf(&q), err3, sum, fp, err)
+		}
+		checkLayout(t, "fuzz", data, &q, &l)
 	})
 }

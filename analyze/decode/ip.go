@@ -8,21 +8,6 @@ import (
 	"github.com/google/gopacket/layers"
 )
 
-// IP protocol numbers followed by the IP layers.
-const (
-	protoICMP     = 1
-	protoIPIP     = 4
-	protoIPv6     = 41
-	protoGRE      = 47
-	protoICMPv6   = 58
-	protoHopOpts  = 0
-	protoRouting  = 43
-	protoFragment = 44
-	protoNoNext   = 59
-	protoDstOpts  = 60
-	protoMobility = 135
-)
-
 // ipPayload is what an IP header hands to the transport: the reported
 // payload length (from the IP length fields) and the captured bytes.
 type ipPayload struct {
@@ -43,6 +28,9 @@ func (l *ipv4Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv
 
 func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
+	if d.rec != nil {
+		d.recIPv4(b)
+	}
 	if len(b) < 20 {
 		return errShortIPv4
 	}
@@ -59,6 +47,9 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	totLen := d.ipLength(b, int(binary.BigEndian.Uint16(b[2:4])))
 	if totLen < hlen {
 		return errIPv4TotLen
+	}
+	if d.rec != nil {
+		d.recIPv4Checksum(b, hlen)
 	}
 	d.clearTransport()
 	p := d.p
@@ -88,6 +79,9 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 			l.set(nil, gopacket.LayerTypeZero)
 			return nil
 		}
+		if d.rec != nil {
+			d.hdr(HeaderAH, payload, 0, n)
+		}
 		if n > len(payload) || n > l.repLen {
 			return errShortExt
 		}
@@ -96,9 +90,44 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		l.repLen -= n
 		p.Proto = proto
 	}
+	if proto == ProtoIPComp && d.rec != nil {
+		d.recIPComp(payload)
+	}
 	l.set(payload, d.protoNext(proto))
 	return nil
 }
+
+// recIPv4 records the IPv4 header at b (b[0] is captured): the fixed
+// header, its options and its addresses as far as captured; only the
+// first byte when the version is not 4.
+func (d *Decoder) recIPv4(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if b[0]>>4 != 4 {
+		d.hdr(HeaderIPVersion, b, 0, 1)
+		return
+	}
+	d.hdr(HeaderIPv4, b, 0, 20)
+	d.fld(FieldIPv4, b, 12)
+	d.fld(FieldIPv4, b, 16)
+	if hlen := int(b[0]&0x0f) * 4; hlen > 20 {
+		d.hdr(HeaderIPv4Options, b, 20, hlen-20)
+	}
+}
+
+// recIPv4Checksum records the checksum of the IPv4 header at b, hlen
+// bytes long, and its addresses as the pseudo-header of what follows.
+func (d *Decoder) recIPv4Checksum(b []byte, hlen int) {
+	d.sum(ChecksumIPv4, b, 10, 0, hlen)
+	off := d.offset(b)
+	d.pseudo.src, d.pseudo.dst, d.pseudo.alen = off+12, off+16, 4
+}
+
+// recIPComp records the IPComp header at the start of payload, the
+// payload of an IP header: the Layout keeps it whether or not Decode
+// inflates what follows.
+func (d *Decoder) recIPComp(payload []byte) { d.hdr(HeaderIPComp, payload, 0, 4) }
 
 // skipAH returns the length of the AH header at b, and false when it is
 // cut short.
@@ -130,43 +159,6 @@ func (d *Decoder) ipLength(b []byte, claimed int) int {
 	return claimed
 }
 
-// protoNext maps an IP protocol number to the layer that decodes it.
-func (d *Decoder) protoNext(proto uint8) gopacket.LayerType {
-	switch proto {
-	case ProtoTCP:
-		return layers.LayerTypeTCP
-	case ProtoUDP:
-		return layers.LayerTypeUDP
-	case ProtoESP:
-		return layers.LayerTypeIPSecESP
-	case protoIPIP:
-		if d.inError {
-			break
-		}
-		return layers.LayerTypeIPv4
-	case protoIPv6:
-		if d.inError {
-			break
-		}
-		return layers.LayerTypeIPv6
-	case protoGRE:
-		if d.inError {
-			break
-		}
-		return layers.LayerTypeGRE
-	case protoICMP:
-		return layers.LayerTypeICMPv4
-	case protoICMPv6:
-		return layers.LayerTypeICMPv6
-	case protoIPComp:
-		if d.inError || d.p.Fragment {
-			break
-		}
-		return layerTypeIPComp
-	}
-	return gopacket.LayerTypeZero
-}
-
 // ipv6Layer decodes an IPv6 header and its extension headers (hop-by-hop
 // with the jumbo payload option, routing, fragment, destination options,
 // AH, mobility). A payload length of 0 means a jumbogram when a hop-by-hop
@@ -182,6 +174,9 @@ func (l *ipv6Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv
 
 func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
+	if d.rec != nil {
+		d.recIPv6(b)
+	}
 	if len(b) < 40 {
 		return errShortIPv6
 	}
@@ -192,7 +187,7 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	next := b[6]
 	claimed := 0
 	switch {
-	case plen == 0 && next == protoHopOpts:
+	case plen == 0 && next == ProtoHopOpts:
 		// A jumbogram: the length is in the hop-by-hop jumbo payload
 		// option. Without a valid one (absent, or 65535 or less) Wireshark
 		// takes the payload as empty and flags the packet malformed.
@@ -210,10 +205,11 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	payload := b[40:min(len(b), totLen)]
 	l.repLen = totLen - 40
 	for {
-		switch next {
-		case protoHopOpts, protoRouting, protoDstOpts, protoMobility, ProtoAH, protoFragment:
-		default:
+		if !isExtension(next) {
 			p.Proto = next
+			if next == ProtoIPComp && d.rec != nil {
+				d.recIPComp(payload)
+			}
 			l.set(payload, d.protoNext(next))
 			return nil
 		}
@@ -229,13 +225,16 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		switch next {
 		case ProtoAH:
 			n = (int(payload[1]) + 2) * 4
-		case protoFragment:
+		case ProtoFragment:
 			n = 8
 			off := binary.BigEndian.Uint16(payload[2:4])
 			p.Fragment = true
 			p.FragOffset = int(off &^ 7)
 		default:
 			n = (int(payload[1]) + 1) * 8
+		}
+		if d.rec != nil {
+			d.recExtension(payload, next, n)
 		}
 		if n > len(payload) {
 			p.Proto = next
@@ -249,6 +248,34 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 			l.set(nil, gopacket.LayerTypeZero)
 			return nil
 		}
+	}
+}
+
+// recIPv6 records the IPv6 header at b: the fixed header and its
+// addresses as far as captured, the addresses as the pseudo-header of
+// what follows; only the first byte when the version is not 6.
+func (d *Decoder) recIPv6(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if b[0]>>4 != 6 {
+		d.hdr(HeaderIPVersion, b, 0, 1)
+		return
+	}
+	d.hdr(HeaderIPv6, b, 0, 40)
+	d.fld(FieldIPv6, b, 8)
+	d.fld(FieldIPv6, b, 24)
+	off := d.offset(b)
+	d.pseudo.src, d.pseudo.dst, d.pseudo.alen = off+8, off+24, 16
+}
+
+// recExtension records an IPv6 extension header or AH of n bytes at b,
+// as far as captured.
+func (d *Decoder) recExtension(b []byte, proto uint8, n int) {
+	if proto == ProtoAH {
+		d.hdr(HeaderAH, b, 0, n)
+	} else {
+		d.hdrSub(HeaderIPv6Ext, b, 0, n, uint16(proto))
 	}
 }
 
@@ -307,6 +334,9 @@ func (l *tcpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
 	p := d.p
 	l.set(nil, gopacket.LayerTypeZero)
+	if d.rec != nil {
+		d.recTransport(HeaderTCP, b)
+	}
 	if d.inError && len(b) >= 8 && len(b) < 20 {
 		p.HasTransport = true
 		p.SrcPort = binary.BigEndian.Uint16(b[0:2])
@@ -342,7 +372,36 @@ func (l *tcpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if hlen < len(b) {
 		p.Payload = b[hlen:min(len(b), hlen+p.PayloadLen)]
 	}
+	if d.rec != nil && !d.inError {
+		d.recTCP(b, hlen)
+	}
 	return nil
+}
+
+// recTransport records the TCP or UDP header at b, as far as captured:
+// the fixed header, or for TCP the header as long as its data offset
+// says (20 bytes when it says less).
+func (d *Decoder) recTransport(k HeaderKind, b []byte) {
+	n := 8
+	if k == HeaderTCP {
+		n = 20
+		if len(b) >= 20 {
+			n = max(int(b[12]>>4)*4, 20)
+		}
+	}
+	d.hdr(k, b, 0, n)
+	d.fld(FieldPorts, b, 0)
+}
+
+// recTCP records the checksum of the TCP header at b, hlen bytes long,
+// and its payload.
+func (d *Decoder) recTCP(b []byte, hlen int) {
+	if end := min(len(b), d.repLen()); end >= 18 {
+		d.sum(ChecksumTCP, b, 16, 0, end)
+	}
+	if p := d.p; len(p.Payload) > 0 {
+		d.payload(ProtoTCP, b, hlen, hlen+len(p.Payload), p.PayloadLen)
+	}
 }
 
 // parseTCPOptions reads MSS, window scale, SACK-permitted and SACK blocks
@@ -392,6 +451,9 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
 	p := d.p
 	l.set(nil, gopacket.LayerTypeZero)
+	if d.rec != nil {
+		d.recTransport(HeaderUDP, b)
+	}
 	if len(b) < 8 {
 		return errShortUDP
 	}
@@ -414,7 +476,22 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 			l.set(p.Payload, layers.LayerTypeVXLAN)
 		}
 	}
+	if d.rec != nil && !d.inError {
+		d.recUDP(b, l.next != gopacket.LayerTypeZero)
+	}
 	return nil
+}
+
+// recUDP records the checksum of the UDP header at b and its payload,
+// unless a tunnel follows.
+func (d *Decoder) recUDP(b []byte, tunnel bool) {
+	p := d.p
+	if binary.BigEndian.Uint16(b[6:8]) != 0 {
+		d.sum(ChecksumUDP, b, 6, 0, min(len(b), 8+p.PayloadLen))
+	}
+	if !tunnel && len(p.Payload) > 0 {
+		d.payload(ProtoUDP, b, 8, 8+len(p.Payload), p.PayloadLen)
+	}
 }
 
 // UDP ports of tunnels the decoder follows.
@@ -434,6 +511,9 @@ func (l *espLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
 	p := d.p
 	l.set(nil, gopacket.LayerTypeZero)
+	if d.rec != nil {
+		d.recESP(b)
+	}
 	if len(b) < 8 {
 		return nil
 	}
@@ -441,6 +521,15 @@ func (l *espLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	p.PayloadLen = d.repLen()
 	p.Payload = b[:min(len(b), p.PayloadLen)]
 	return nil
+}
+
+// recESP records the ESP SPI and sequence number at b, as far as
+// captured, and the rest as the payload (outside an ICMP error).
+func (d *Decoder) recESP(b []byte) {
+	d.hdr(HeaderESP, b, 0, 8)
+	if n := min(len(b), d.repLen()); n > 8 && !d.inError {
+		d.payload(ProtoESP, b, 8, n, d.repLen()-8)
+	}
 }
 
 // icmpLayer follows ICMP and ICMPv6 error messages (destination
@@ -461,6 +550,9 @@ func (l *icmpLayer) CanDecode() gopacket.LayerClass {
 func (l *icmpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
 	l.set(nil, gopacket.LayerTypeZero)
+	if d.rec != nil {
+		d.recICMP(b, l.v6)
+	}
 	if d.inError || len(b) < 8 {
 		return nil
 	}
@@ -485,4 +577,24 @@ func (l *icmpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		l.set(b[8:], layers.LayerTypeIPv4)
 	}
 	return nil
+}
+
+// recICMP records the ICMP or ICMPv6 header at b, as far as captured,
+// and, outside an ICMP error, a redirect's gateway address and the
+// checksum.
+func (d *Decoder) recICMP(b []byte, v6 bool) {
+	d.hdr(HeaderICMP, b, 0, 8)
+	if d.inError || len(b) < 8 {
+		return
+	}
+	if !v6 && b[0] == 5 {
+		d.fld(FieldIPv4, b, 4)
+	}
+	if end := min(len(b), d.repLen()); end >= 4 {
+		if v6 {
+			d.sum(ChecksumICMPv6, b, 2, 0, end)
+		} else {
+			d.sum(ChecksumICMP, b, 2, 0, end)
+		}
+	}
 }

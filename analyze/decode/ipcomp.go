@@ -9,9 +9,6 @@ import (
 	"github.com/klauspost/compress/flate"
 )
 
-// protoIPComp is the IP protocol number of IPComp (RFC 3173).
-const protoIPComp = 108
-
 // maxInflate caps the inflated size of an IPComp payload: an IP packet
 // holds at most 64 KiB. Output beyond it is dropped.
 const maxInflate = 64 << 10
@@ -54,6 +51,7 @@ func (l *ipcompLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error
 	// From here on the layers work on the inflated bytes: they are the
 	// whole reported data, and the transport's length is theirs.
 	d.inflated = true
+	d.rec = nil // the Layout describes the frame, not the inflated bytes
 	d.frame = out
 	d.repEnd = len(out)
 	if p.IPVersion == 6 {

@@ -12,7 +12,7 @@ import (
 // TestIPCompPayload checks that Payload holds the inflated TCP payload.
 func TestIPCompPayload(t *testing.T) {
 	d := NewDecoder()
-	frame := ipv4(protoIPComp, -1, 0, ipcomp(ProtoTCP, tcpData()))
+	frame := ipv4(ProtoIPComp, -1, 0, ipcomp(ProtoTCP, tcpData()))
 	p := Packet{OrigLen: len(frame)}
 	if err := d.Decode(frame, LinkRaw, &p); err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestIPCompPayload(t *testing.T) {
 func TestIPCompSnaplen(t *testing.T) {
 	inner := ipv4(ProtoTCP, -1, 0, tcp(1234, 80, 1001, 2001, FlagACK, nil, bytes.Repeat([]byte("x"), 1000)))
 	// Stored blocks: 5 header bytes, then the bytes as they are.
-	frame := ipv4(protoIPComp, -1, 0, cat([]byte{protoIPIP, 0}, be16(2), deflate(inner, flate.NoCompression)))
+	frame := ipv4(ProtoIPComp, -1, 0, cat([]byte{ProtoIPIP, 0}, be16(2), deflate(inner, flate.NoCompression)))
 	cut := 20 + 4 + 5 + 20 + 20 + 10 // outer IP, IPComp, block header, inner IP, TCP, 10 bytes
 	d := NewDecoder()
 	p := Packet{OrigLen: len(frame)}

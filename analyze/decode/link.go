@@ -21,46 +21,6 @@ var (
 	layerTypePPPNoAddr    = gopacket.RegisterLayerType(29009, gopacket.LayerTypeMetadata{Name: "PPPProtocol"})
 )
 
-// EtherTypes the decoder follows.
-const (
-	etherIPv4       = 0x0800
-	etherIPv6       = 0x86dd
-	etherDot1Q      = 0x8100
-	etherQinQ       = 0x88a8
-	etherQinQOld    = 0x9100
-	etherQinQOld2   = 0x9200
-	etherMPLS       = 0x8847
-	etherMPLSMcast  = 0x8848
-	etherPPPoESess  = 0x8864
-	etherVNTag      = 0x8926
-	etherTEB        = 0x6558 // transparent Ethernet bridging (GRE)
-	etherERSPAN2    = 0x88be
-	etherERSPAN3    = 0x22eb
-	etherPPP        = 0x880b // PPP in GRE (PPTP)
-	etherArubaFirst = 0x8200 // Aruba WLAN in GRE: 802.11 frame, no FCS
-	etherArubaLast  = 0x82ff
-)
-
-// etherNext maps an EtherType found after an Ethernet, 802.1Q, VN-Tag, SNAP
-// or Linux cooked header to the layer that decodes what follows.
-func etherNext(t uint16) gopacket.LayerType {
-	switch t {
-	case etherIPv4:
-		return layers.LayerTypeIPv4
-	case etherIPv6:
-		return layers.LayerTypeIPv6
-	case etherDot1Q, etherQinQ, etherQinQOld, etherQinQOld2:
-		return layers.LayerTypeDot1Q
-	case etherMPLS, etherMPLSMcast:
-		return layers.LayerTypeMPLS
-	case etherPPPoESess:
-		return layers.LayerTypePPPoE
-	case etherVNTag:
-		return layerTypeVNTag
-	}
-	return gopacket.LayerTypeZero
-}
-
 // ethernetLayer is gopacket's Ethernet decoder with our own choice of the
 // next layer (gopacket maps neither 0x9100 QinQ nor VN-Tag).
 type ethernetLayer struct {
@@ -69,10 +29,25 @@ type ethernetLayer struct {
 }
 
 func (l *ethernetLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
+	if l.d.rec != nil {
+		l.d.recEthernet(b)
+	}
 	if l.Ethernet.DecodeFromBytes(b, df) != nil {
 		return errShortEthernet
 	}
 	return nil
+}
+
+// recEthernet records an Ethernet header at b: the MACs and, when
+// captured whole, the EtherType.
+func (d *Decoder) recEthernet(b []byte) {
+	n := 14
+	if len(b) < n {
+		n = 12 // the MACs: a partial EtherType is not read
+	}
+	d.hdr(HeaderEthernet, b, 0, n)
+	d.fld(FieldMAC, b, 0)
+	d.fld(FieldMAC, b, 6)
 }
 
 func (l *ethernetLayer) NextLayerType() gopacket.LayerType {
@@ -95,6 +70,7 @@ func (l *dot1qLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error
 	if l.Dot1Q.DecodeFromBytes(b, df) != nil {
 		return errShortDot1Q
 	}
+	l.d.hdr(HeaderDot1Q, b, 0, 4)
 	return nil
 }
 
@@ -116,6 +92,7 @@ func (l *snapLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error 
 	if l.SNAP.DecodeFromBytes(b, df) != nil {
 		return errShortSNAP
 	}
+	l.d.hdr(HeaderSNAP, b, 0, 5)
 	return nil
 }
 
@@ -125,12 +102,14 @@ func (l *snapLayer) NextLayerType() gopacket.LayerType { return etherNext(uint16
 // SSAP 0xaa.
 type llcLayer struct {
 	layers.LLC
+	d *Decoder
 }
 
 func (l *llcLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
 	if l.LLC.DecodeFromBytes(b, df) != nil {
 		return errShortLLC
 	}
+	l.d.hdr(HeaderLLC, b, 0, len(l.Contents))
 	return nil
 }
 
@@ -146,6 +125,7 @@ func (l *loopbackLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) er
 	if len(b) < 4 {
 		return errShortLoopback
 	}
+	l.d.hdr(HeaderLoopback, b, 0, 4)
 	if l.Loopback.DecodeFromBytes(b, df) != nil {
 		return errBadLoopback
 	}
@@ -187,6 +167,12 @@ func (l *sllLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 16 {
 		return errShortSLL
 	}
+	if l.d.rec != nil {
+		l.d.hdr(HeaderSLL, b, 0, 16)
+		if binary.BigEndian.Uint16(b[4:6]) == 6 {
+			l.d.fld(FieldMAC, b, 6)
+		}
+	}
 	l.set(b[16:], sllProto(binary.BigEndian.Uint16(b[2:4]), binary.BigEndian.Uint16(b[14:16])))
 	return nil
 }
@@ -212,6 +198,12 @@ func (l *sll2Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 20 {
 		return errShortSLL2
 	}
+	if l.d.rec != nil {
+		l.d.hdr(HeaderSLL2, b, 0, 20)
+		if b[11] == 6 {
+			l.d.fld(FieldMAC, b, 12)
+		}
+	}
 	l.set(b[20:], sllProto(binary.BigEndian.Uint16(b[8:10]), binary.BigEndian.Uint16(b[0:2])))
 	return nil
 }
@@ -228,6 +220,7 @@ func (l *nflogLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	if len(b) < 4 {
 		return errShortNFLOG
 	}
+	l.d.hdr(HeaderNFLOG, b, 0, 4)
 	family := b[0]
 	rest := b[4:]
 	var order binary.ByteOrder = binary.LittleEndian
@@ -243,6 +236,7 @@ func (l *nflogLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 		if n < 4 || n > len(rest) {
 			return errBadNFLOG
 		}
+		l.d.hdrSub(HeaderNFLOGAttr, rest, 0, n, typ)
 		if typ == 9 {
 			payload := rest[4:n]
 			switch family {
@@ -281,11 +275,13 @@ func (l *chdlcLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 		if len(b) < 1 {
 			return errShortCHDLC
 		}
-		b = b[1:] // direction byte
+		l.d.hdr(HeaderDirection, b, 0, 1)
+		b = b[1:]
 	}
 	if len(b) < 4 {
 		return errShortCHDLC
 	}
+	l.d.hdr(HeaderCHDLC, b, 0, 4)
 	l.set(b[4:], etherNext(binary.BigEndian.Uint16(b[2:4])))
 	return nil
 }
@@ -301,35 +297,47 @@ func (l *pppLayer) CanDecode() gopacket.LayerClass {
 }
 
 func (l *pppLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
-	if l.d.withDir && l.d.offset(b) == 0 {
+	d := l.d
+	if d.withDir && d.offset(b) == 0 {
 		if len(b) < 1 {
 			return errShortPPP
 		}
+		d.hdr(HeaderDirection, b, 0, 1)
 		b = b[1:]
 	}
 	if len(b) >= 2 && (b[0] == 0x0f || b[0] == 0x8f) && b[1] == 0x00 {
+		d.hdr(HeaderCHDLC, b, 0, 4)
 		if len(b) < 4 {
 			return errShortCHDLC
 		}
 		l.set(b[4:], etherNext(binary.BigEndian.Uint16(b[2:4])))
 		return nil
 	}
+	n := 0
 	if len(b) >= 2 && b[0] == 0xff && b[1] == 0x03 {
-		b = b[2:]
-	}
-	if len(b) < 1 {
-		return errShortPPP
+		n = 2
 	}
 	var proto uint16
-	if b[0]&1 == 1 { // protocol field compressed to one byte
-		proto, b = uint16(b[0]), b[1:]
-	} else {
-		if len(b) < 2 {
-			return errShortPPP
-		}
-		proto, b = binary.BigEndian.Uint16(b), b[2:]
+	switch {
+	case len(b) < n+1:
+		d.hdr(HeaderPPP, b, 0, n)
+		return errShortPPP
+	case b[n]&1 == 1: // protocol field compressed to one byte
+		proto = uint16(b[n])
+		n++
+	case len(b) < n+2:
+		d.hdr(HeaderPPP, b, 0, n)
+		return errShortPPP
+	default:
+		proto = binary.BigEndian.Uint16(b[n:])
+		n += 2
 	}
-	l.set(b, pppNext(proto))
+	if n == 1 && (b[0] == 0x0f || b[0] == 0x8f) {
+		d.hdr(HeaderPPP, b, 0, 2) // with the byte read to tell it from Cisco HDLC
+	} else {
+		d.hdr(HeaderPPP, b, 0, n)
+	}
+	l.set(b[n:], pppNext(proto))
 	return nil
 }
 
@@ -355,6 +363,7 @@ func (l *pppoeLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	if len(b) < 8 {
 		return errShortPPPoE
 	}
+	l.d.hdr(HeaderPPPoE, b, 0, 8)
 	if b[1] != 0 { // not a session data packet
 		l.set(nil, gopacket.LayerTypeZero)
 		return nil
@@ -374,17 +383,19 @@ type mplsLayer struct{ base }
 func (l *mplsLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeMPLS }
 
 func (l *mplsLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	n := 0
 	for {
-		if len(b) < 4 {
+		if len(b) < n+4 {
+			l.d.hdr(HeaderMPLS, b, 0, n)
 			return errShortMPLS
 		}
-		bottom := b[2]&1 == 1
-		b = b[4:]
-		if bottom {
+		n += 4
+		if b[n-2]&1 == 1 { // bottom of stack
 			break
 		}
 	}
-	l.set(b, ipByNibble(b))
+	l.d.hdr(HeaderMPLS, b, 0, n)
+	l.set(b[n:], l.d.ipNext(b[n:]))
 	return nil
 }
 
@@ -402,6 +413,16 @@ func ipByNibble(b []byte) gopacket.LayerType {
 	return gopacket.LayerTypeZero
 }
 
+// ipNext is ipByNibble that records a byte of another version as
+// HeaderIPVersion.
+func (d *Decoder) ipNext(b []byte) gopacket.LayerType {
+	next := ipByNibble(b)
+	if next == gopacket.LayerTypeZero {
+		d.hdr(HeaderIPVersion, b, 0, 1)
+	}
+	return next
+}
+
 // rawLayer starts a raw IP frame (LINKTYPE_RAW and DLT_RAW): IPv4 or IPv6
 // by the version nibble.
 type rawLayer struct{ base }
@@ -409,7 +430,7 @@ type rawLayer struct{ base }
 func (l *rawLayer) CanDecode() gopacket.LayerClass { return layerTypeRawIP }
 
 func (l *rawLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
-	next := ipByNibble(b)
+	next := l.d.ipNext(b)
 	if next == gopacket.LayerTypeZero && len(b) > 0 {
 		return errIPVersion
 	}
@@ -427,6 +448,51 @@ func (l *vntagLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	if len(b) < 6 {
 		return errShortVNTag
 	}
+	l.d.hdr(HeaderVNTag, b, 0, 6)
 	l.set(b[6:], etherNext(binary.BigEndian.Uint16(b[4:6])))
+	return nil
+}
+
+// arpLayer records an ARP packet's fixed header and, where they are
+// captured, its hardware addresses when 6 bytes long (MACs) and its
+// protocol addresses when IPv4 or IPv6 (RFC 826); decoding ends there.
+type arpLayer struct{ base }
+
+func (l *arpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeARP }
+
+func (l *arpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	l.set(nil, gopacket.LayerTypeZero)
+	d := l.d
+	if d.rec == nil || len(b) < 8 {
+		return nil
+	}
+	d.hdr(HeaderARP, b, 0, 8)
+	ptype := binary.BigEndian.Uint16(b[2:4])
+	hlen, plen := int(b[4]), int(b[5])
+	var pk FieldKind
+	switch {
+	case ptype == etherIPv4 && plen == 4:
+		pk = FieldIPv4
+	case ptype == etherIPv6 && plen == 16:
+		pk = FieldIPv6
+	}
+	// Sender then target: hardware address, protocol address.
+	i := 8
+	for range 2 {
+		if i+hlen > len(b) {
+			return nil
+		}
+		if hlen == 6 {
+			d.fld(FieldMAC, b, i)
+		}
+		i += hlen
+		if i+plen > len(b) {
+			return nil
+		}
+		if pk != 0 {
+			d.fld(pk, b, i)
+		}
+		i += plen
+	}
 	return nil
 }

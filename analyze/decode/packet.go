@@ -15,14 +15,6 @@ const (
 	FlagNS
 )
 
-// IP protocol numbers the analysis cares about.
-const (
-	ProtoTCP uint8 = 6
-	ProtoUDP uint8 = 17
-	ProtoESP uint8 = 50
-	ProtoAH  uint8 = 51
-)
-
 // Packet is the scalar view of one captured frame that the rest of
 // ctcpdiag works from. Decoder.Decode fills it in place; nothing in it
 // allocates. Payload aliases the capture reader's buffer and is valid only

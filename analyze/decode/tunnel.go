@@ -16,8 +16,9 @@ type greLayer struct{ base }
 func (l *greLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGRE }
 
 func (l *greLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	d := l.d
 	if len(b) < 4 {
-		return errShortGRE
+		return l.short(b)
 	}
 	flags, ver := b[0], b[1]&7
 	proto := binary.BigEndian.Uint16(b[2:4])
@@ -36,50 +37,35 @@ func (l *greLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		n += 4
 	}
 	if len(b) < n {
-		return errShortGRE
+		return l.short(b)
 	}
 	if flags&0x40 != 0 && ver == 0 { // routing: SREs up to a null entry
 		for {
 			if len(b) < n+4 {
-				return errShortGRE
+				return l.short(b)
 			}
 			af, sreLen := binary.BigEndian.Uint16(b[n:]), int(b[n+3])
 			n += 4 + sreLen
 			if len(b) < n {
-				return errShortGRE
+				return l.short(b)
 			}
 			if af == 0 && sreLen == 0 {
 				break
 			}
 		}
 	}
-	payload := b[n:]
-	switch {
-	case proto == etherIPv4:
-		l.set(payload, layers.LayerTypeIPv4)
-	case proto == etherIPv6:
-		l.set(payload, layers.LayerTypeIPv6)
-	case proto == etherTEB:
-		l.set(payload, layers.LayerTypeEthernet)
-	case proto == etherERSPAN2:
-		if seq {
-			l.set(payload, layers.LayerTypeERSPANII)
-		} else {
-			// ERSPAN type I: no ERSPAN header, Ethernet follows.
-			l.set(payload, layers.LayerTypeEthernet)
-		}
-	case proto == etherERSPAN3:
-		l.set(payload, layerTypeERSPAN3)
-	case proto == etherMPLS || proto == etherMPLSMcast:
-		l.set(payload, layers.LayerTypeMPLS)
-	case proto == etherPPP:
-		l.set(payload, layerTypePPPNoAddr)
-	case proto >= etherArubaFirst && proto <= etherArubaLast:
-		l.set(payload, layers.LayerTypeDot11)
-	default:
-		l.set(payload, gopacket.LayerTypeZero)
+	d.hdr(HeaderGRE, b, 0, n)
+	if flags&0x80 != 0 {
+		d.sum(ChecksumGRE, b, 4, 0, len(b))
 	}
+	l.set(b[n:], greNext(proto, seq))
 	return nil
+}
+
+// short records b, a GRE header cut short.
+func (l *greLayer) short(b []byte) error {
+	l.d.hdr(HeaderGRE, b, 0, len(b))
+	return errShortGRE
 }
 
 // erspan2Layer decodes the 8-byte ERSPAN type II header; Ethernet follows.
@@ -92,6 +78,7 @@ func (l *erspan2Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) erro
 	if len(b) < 8 {
 		return errShortERSPAN
 	}
+	l.d.hdr(HeaderERSPAN, b, 0, 8)
 	l.set(b[8:], layers.LayerTypeEthernet)
 	return nil
 }
@@ -110,6 +97,7 @@ func (l *erspan3Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) erro
 	if b[11]&1 != 0 {
 		n += 8
 	}
+	l.d.hdr(HeaderERSPAN, b, 0, n)
 	if len(b) < n {
 		return errShortERSPAN
 	}
@@ -135,14 +123,16 @@ func (l *dot11Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	}
 	fc0, fc1 := b[0], b[1]
 	typ, subtype := (fc0>>2)&3, fc0>>4
+	a4 := fc1&3 == 3 // ToDS and FromDS: fourth address
+	if l.d.rec != nil {
+		l.d.recDot11(b, typ, subtype, a4)
+	}
 	if fc0&3 != 0 || typ != 2 || fc1&0x40 != 0 || subtype&4 != 0 {
 		l.set(nil, gopacket.LayerTypeZero)
 		return nil
 	}
-	n := 24
-	if fc1&3 == 3 { // ToDS and FromDS: fourth address
-		n += 6
-	}
+	h := 24 + 6*boolInt(a4) // the MAC header up to the addresses
+	n := h
 	if subtype&8 != 0 { // QoS data
 		n += 2
 		if fc1&0x80 != 0 { // +HTC/order: HT control field
@@ -152,6 +142,7 @@ func (l *dot11Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	if len(b) < n {
 		return errShortDot11
 	}
+	l.d.hdr(HeaderDot11QoS, b, h, n-h)
 	if subtype&8 != 0 && b[n-2-boolInt(fc1&0x80 != 0)*4]&0x80 != 0 {
 		// A-MSDU: subframes, not decoded.
 		l.set(nil, gopacket.LayerTypeZero)
@@ -159,6 +150,36 @@ func (l *dot11Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	}
 	l.set(b[n:], layers.LayerTypeLLC)
 	return nil
+}
+
+// recDot11 records the MAC header of an 802.11 frame of any type (IEEE
+// 802.11-2020 9.3): frame control and duration, the addresses the type
+// has, and the sequence control of management and data frames.
+func (d *Decoder) recDot11(b []byte, typ, subtype uint8, a4 bool) {
+	n, macs := 4, 0
+	switch typ {
+	case 0: // management
+		n, macs = 24, 3
+	case 1: // control: receiver, and transmitter for some subtypes
+		n, macs = 10, 1
+		switch subtype {
+		case 8, 9, 10, 11, 14, 15:
+			n, macs = 16, 2
+		}
+	case 2: // data
+		n, macs = 24, 3
+		if a4 {
+			n, macs = 30, 4
+		}
+	}
+	d.hdr(HeaderDot11, b, 0, n)
+	for i := range macs {
+		if i < 3 {
+			d.fld(FieldMAC, b, 4+6*i)
+		} else {
+			d.fld(FieldMAC, b, 24) // after the sequence control
+		}
+	}
 }
 
 func boolInt(b bool) int {
@@ -185,24 +206,35 @@ func (l *gtpuLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if b[0]&0x07 != 0 {
 		n += 4
 		if len(b) < n {
-			return errShortGTP
+			return l.short(b, len(b))
 		}
 		next := b[n-1]
 		for b[0]&0x04 != 0 && next != 0 {
 			if len(b) < n+1 {
-				return errShortGTP
+				return l.short(b, len(b))
 			}
 			extLen := int(b[n]) * 4
-			if extLen == 0 || len(b) < n+extLen {
-				return errShortGTP
+			if extLen == 0 {
+				return l.short(b, n+1)
+			}
+			if len(b) < n+extLen {
+				return l.short(b, len(b))
 			}
 			next = b[n+extLen-1]
 			n += extLen
 		}
 	}
+	l.d.hdr(HeaderGTPU, b, 0, n)
 	payload := b[n:]
-	l.set(payload, ipByNibble(payload))
+	l.set(payload, l.d.ipNext(payload))
 	return nil
+}
+
+// short records the n bytes of a GTP-U header read before it was found
+// cut short or bad.
+func (l *gtpuLayer) short(b []byte, n int) error {
+	l.d.hdr(HeaderGTPU, b, 0, n)
+	return errShortGTP
 }
 
 // vxlanLayer decodes a VXLAN header (UDP port 4789, 8 bytes); Ethernet
@@ -215,6 +247,7 @@ func (l *vxlanLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	if len(b) < 8 {
 		return errShortVXLAN
 	}
+	l.d.hdr(HeaderVXLAN, b, 0, 8)
 	l.set(b[8:], layers.LayerTypeEthernet)
 	return nil
 }

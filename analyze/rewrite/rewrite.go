@@ -22,8 +22,10 @@
 //
 // # What is kept of each frame
 //
-// The frame is walked as the decoder walks it (every link type, tunnel
-// and ICMP error it follows). Headers are copied with:
+// The frame is decoded by analyze/decode, and its Layout (every header
+// of every link type, tunnel and ICMP error the decoder follows, as far
+// as the decoder read it) says what is copied: the rewriter walks no
+// protocol of its own. Headers are copied with:
 //
 //   - IPv4 and IPv6 source and destination addresses mapped, in every IP
 //     header (outer, tunnels, the header quoted by an ICMP error), ARP
@@ -58,8 +60,9 @@
 // data after the quoted headers, Ethernet padding, non-IP frames after
 // their link header (ARP keeps its header with mapped addresses),
 // NFLOG attributes other than the packet header, timestamp, hardware
-// type and length, frames of link types the decoder does not know
-// (entirely), and the payload of later IP fragments.
+// type and length, frames of link types the decoder does not know and
+// frames with more headers than its Layout holds (entirely), and the
+// payload of later IP fragments.
 //
 // IPComp payloads are compressed: the inner packet cannot be rewritten in
 // place, so only the 4-byte IPComp header is kept, and the analysis of the
@@ -67,7 +70,7 @@
 package rewrite
 
 import (
-	"encoding/binary"
+	"errors"
 	"io"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
@@ -118,22 +121,22 @@ func Anonymize(in io.Reader, name string, out io.Writer, m *anon.Mapper) (Stats,
 
 // Writer is the per-packet part of Anonymize: a pcapng writer that
 // rewrites each frame. It is exported for benchmarks and tools that feed
-// frames from elsewhere; Anonymize is the usual entry point.
+// frames from elsewhere; Anonymize is the usual entry point. Each call
+// hands its blocks to w before it returns, so that w holds a complete
+// pcapng file after every call.
 type Writer struct {
-	w       io.Writer
-	f       frame
-	buf     []byte // block being written
-	ifaces  map[int]uint32
-	nsec    bool
-	started bool
-	stats   Stats
-	err     error
+	pw     *capfile.Writer
+	f      frame
+	ifaces map[int]int // input interface -> output interface
+	nsec   bool
+	stats  Stats
+	err    error
 }
 
 // NewWriter returns a Writer that writes to w with mapper m; nsec selects
 // nanosecond timestamps (if_tsresol 9) rather than microseconds.
 func NewWriter(w io.Writer, m *anon.Mapper, nsec bool) *Writer {
-	return &Writer{w: w, f: frame{m: m}, ifaces: map[int]uint32{}, nsec: nsec, buf: make([]byte, 0, 64<<10)}
+	return &Writer{pw: capfile.NewWriter(w, "", capfile.Section{}), f: frame{m: m}, ifaces: map[int]int{}, nsec: nsec}
 }
 
 func anonymize(src *capfile.Source, out io.Writer, m *anon.Mapper) (Stats, error) {
@@ -168,68 +171,42 @@ func (w *Writer) Stats() Stats { return w.stats }
 // Err returns the first write error.
 func (w *Writer) Err() error { return w.err }
 
-// start writes the section header block.
-func (w *Writer) start() {
-	if w.started {
-		return
-	}
-	w.started = true
-	b := w.buf[:0]
-	b = le32(b, 0x0a0d0d0a)
-	b = le32(b, 28)
-	b = le32(b, 0x1a2b3c4d)
-	b = le16(b, 1)
-	b = le16(b, 0)
-	b = le64(b, ^uint64(0)) // section length unknown
-	b = le32(b, 28)
-	w.flush(b)
-}
+// start writes the section header block (capfile.NewWriter put it in
+// the buffer: no options).
+func (w *Writer) start() { w.sync() }
 
-func (w *Writer) flush(b []byte) {
-	w.buf = b[:0]
-	if w.err != nil {
-		return
-	}
-	n, err := w.w.Write(b)
-	w.stats.Bytes += int64(n)
-	if err != nil {
+// sync hands the blocks written so far to the output, and keeps the first
+// write error as the output returned it.
+func (w *Writer) sync() {
+	if err := w.pw.Flush(); err != nil && w.err == nil {
 		w.err = err
+		var we *capfile.WriteError
+		if errors.As(err, &we) {
+			w.err = we.Err
+		}
 	}
+	w.stats.Bytes = w.pw.Offset()
 }
 
 // iface returns the output interface number of input interface i with
-// link type lt, writing its description block on first use.
-func (w *Writer) iface(i int, lt uint16) uint32 {
+// link type lt, writing its description block on first use: snaplen 0
+// (not known) and, for nanoseconds, if_tsresol 9.
+func (w *Writer) iface(i int, lt uint16) int {
 	if id, ok := w.ifaces[i]; ok {
 		return id
 	}
-	id := uint32(len(w.ifaces))
+	var resol uint8 // microseconds: if_tsresol left out
+	if w.nsec {
+		resol = 9
+	}
+	id, _ := w.pw.AddInterface(capfile.Interface{LinkType: lt, TSResol: resol}) // an error is sticky
 	w.ifaces[i] = id
-	b := w.buf[:0]
-	n := 20
-	if w.nsec {
-		n += 12 // if_tsresol (4 + 1, padded to 8) and opt_endofopt (4)
-	}
-	b = le32(b, 1)
-	b = le32(b, uint32(n))
-	b = le16(b, lt)
-	b = le16(b, 0)
-	b = le32(b, 0) // snaplen: not known
-	if w.nsec {
-		b = le16(b, 9)
-		b = le16(b, 1)
-		b = append(b, 9, 0, 0, 0)
-		b = le32(b, 0)
-	}
-	b = le32(b, uint32(n))
-	w.flush(b)
 	w.stats.Interfaces++
 	return id
 }
 
 // WritePacket writes the anonymized copy of one frame.
 func (w *Writer) WritePacket(info capfile.FrameInfo, data []byte) {
-	w.start()
 	id := w.iface(info.Iface, info.LinkType)
 	w.f.in = data
 	if cap(w.f.out) < len(data) {
@@ -238,27 +215,10 @@ func (w *Writer) WritePacket(info capfile.FrameInfo, data []byte) {
 	w.f.out = w.f.out[:len(data)]
 	w.f.run(info.LinkType, info.OrigLen)
 
-	var ts uint64
-	if info.Time > 0 {
-		ts = uint64(info.Time)
-		if !w.nsec {
-			ts /= 1000
-		}
-	}
-	pad := (4 - len(data)%4) % 4
-	n := 32 + len(data) + pad
-	b := w.buf[:0]
-	b = le32(b, 6)
-	b = le32(b, uint32(n))
-	b = le32(b, id)
-	b = le32(b, uint32(ts>>32))
-	b = le32(b, uint32(ts))
-	b = le32(b, uint32(len(data)))
-	b = le32(b, uint32(max(info.OrigLen, 0)))
-	b = append(b, w.f.out...)
-	b = append(b, zeros[:pad]...)
-	b = le32(b, uint32(n))
-	w.flush(b)
+	// The original timestamp (0 before 1970), captured and wire lengths,
+	// no options.
+	w.pw.WritePacket(capfile.Packet{Iface: id, Time: info.Time, OrigLen: max(info.OrigLen, 0), Data: w.f.out})
+	w.sync()
 	w.stats.Packets++
 	w.stats.Frames++
 }
@@ -266,19 +226,8 @@ func (w *Writer) WritePacket(info capfile.FrameInfo, data []byte) {
 // Placeholder writes an empty custom block: it uses up one frame number,
 // in Wireshark and in capfile, and carries nothing.
 func (w *Writer) Placeholder() {
-	w.start()
-	b := w.buf[:0]
-	b = le32(b, 0x40000bad)
-	b = le32(b, 16)
-	b = le32(b, 0) // private enterprise number
-	b = le32(b, 16)
-	w.flush(b)
+	w.pw.WriteCustom(0, nil, false) // "not to be copied", private enterprise number 0
+	w.sync()
 	w.stats.Placeholders++
 	w.stats.Frames++
 }
-
-func le16(b []byte, v uint16) []byte { return binary.LittleEndian.AppendUint16(b, v) }
-func le32(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b, v) }
-func le64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
-
-var zeros [4]byte
