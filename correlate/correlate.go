@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
@@ -706,7 +707,14 @@ func (j *judge) relation(p *pairing, out *Pair) {
 	for _, e := range out.Generated {
 		if e.Kind == EventDupAck || e.Kind == EventKeepAlive {
 			terminated = true
-			why = append(why, fmt.Sprintf("%d %s packets seen in %s only were sent by the device between", e.Count, e.Kind, e.Side))
+			noun := "duplicate ACK"
+			if e.Kind == EventKeepAlive {
+				noun = "keep-alive"
+			}
+			if e.Count != 1 {
+				noun += "s"
+			}
+			why = append(why, fmt.Sprintf("%d %s seen in %s only were sent by the device between", e.Count, noun, strings.ToUpper(e.Side)))
 		}
 	}
 	switch {
@@ -728,7 +736,11 @@ func (j *judge) relation(p *pairing, out *Pair) {
 		for d := range out.Directions {
 			if known[d] {
 				o := &out.Directions[d]
-				why = append(why, fmt.Sprintf("%s->%s: sequence numbers offset by %d at B, the same for every message, segments alike", o.From, o.To, int32(o.SeqOffset)))
+				if o.SeqOffset == 0 {
+					why = append(why, fmt.Sprintf("%s->%s: the same sequence numbers at both points, segments alike", o.From, o.To))
+					continue
+				}
+				why = append(why, fmt.Sprintf("%s->%s: sequence numbers offset by 0x%08x (modulo 2^32) at B, the same for every message, segments alike", o.From, o.To, uint32(o.SeqOffset)))
 			}
 		}
 	}

@@ -20,6 +20,8 @@ Commands:
   scan      find and analyze every capture under directories, patterns and archives
   merge     combine the jsonl outputs of scan shards into one output and summary
   anonymize write an anonymized copy of a capture (pcapng) to share it
+  correlate read two captures of the same traffic taken at two points
+            and tell what the device between them did
   version   print the version (also: ctcpdiag --version, -V)
   help      show help for a command
 
@@ -201,6 +203,8 @@ func commandUsage(cmd string) (string, bool) {
 		return mergeUsage, true
 	case cmdAnonymize:
 		return anonymizeUsage, true
+	case cmdCorrelate:
+		return correlateUsage, true
 	case cmdHelp:
 		return mainUsage, true
 	}
@@ -214,8 +218,21 @@ func isHelpFlag(a string) bool {
 // parseAnalyze parses the arguments of "analyze". Flags and file names may
 // be mixed; "--" ends the flags.
 func parseAnalyze(args []string) (*Options, error) {
-	o := &Options{Command: cmdAnalyze}
-	fs := flag.NewFlagSet(cmdAnalyze, flag.ContinueOnError)
+	o, err := parseAnalyzeAs(cmdAnalyze, analyzeUsage, args)
+	if err != nil || o.Command == cmdHelp {
+		return o, err
+	}
+	if o.Format == "html" && len(o.Files) > 1 {
+		return nil, usageErrorf(cmdAnalyze, "--format html makes one self-contained page per capture: give one FILE (run once per capture)")
+	}
+	return o, nil
+}
+
+// parseAnalyzeAs parses the flags analyze shares with correlate for
+// command cmd (whose usage is usage) and the file names.
+func parseAnalyzeAs(cmd, usage string, args []string) (*Options, error) {
+	o := &Options{Command: cmd}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&o.Format, "format", "text", "")
@@ -232,10 +249,10 @@ func parseAnalyze(args []string) (*Options, error) {
 	for {
 		err := fs.Parse(rest)
 		if errors.Is(err, flag.ErrHelp) {
-			return &Options{Command: cmdHelp, Usage: analyzeUsage}, nil
+			return &Options{Command: cmdHelp, Usage: usage}, nil
 		}
 		if err != nil {
-			return nil, usageErrorf(cmdAnalyze, "%v", err)
+			return nil, usageErrorf(cmd, "%v", err)
 		}
 		left := fs.Args()
 		if len(left) == 0 {
@@ -254,39 +271,36 @@ func parseAnalyze(args []string) (*Options, error) {
 	switch o.Format {
 	case "text", "json", "markdown", "html":
 	default:
-		return nil, usageErrorf(cmdAnalyze, "invalid --format %q: want text, json, markdown or html", o.Format)
+		return nil, usageErrorf(cmd, "invalid --format %q: want text, json, markdown or html", o.Format)
 	}
 	if o.AnonKey != "" {
 		o.Anonymize = true
 	}
 	if o.DupAcks < 1 {
-		return nil, usageErrorf(cmdAnalyze, "invalid --dupacks %d: want at least 1", o.DupAcks)
+		return nil, usageErrorf(cmd, "invalid --dupacks %d: want at least 1", o.DupAcks)
 	}
 	switch o.Color {
 	case "auto", "always", "never":
 	default:
-		return nil, usageErrorf(cmdAnalyze, "invalid --color %q: want auto, always or never", o.Color)
+		return nil, usageErrorf(cmd, "invalid --color %q: want auto, always or never", o.Color)
 	}
 	if o.MaxFlows < 0 {
-		return nil, usageErrorf(cmdAnalyze, "invalid --max-flows %d: want 0 or more", o.MaxFlows)
+		return nil, usageErrorf(cmd, "invalid --max-flows %d: want 0 or more", o.MaxFlows)
 	}
 	if len(o.Files) == 0 {
-		return nil, usageErrorf(cmdAnalyze, "no capture file given")
+		return nil, usageErrorf(cmd, "no capture file given")
 	}
 	stdin := 0
 	for _, f := range o.Files {
 		if f == "" {
-			return nil, usageErrorf(cmdAnalyze, "empty file name")
+			return nil, usageErrorf(cmd, "empty file name")
 		}
 		if f == "-" {
 			stdin++
 		}
 	}
 	if stdin > 1 {
-		return nil, usageErrorf(cmdAnalyze, `standard input ("-") given more than once`)
-	}
-	if o.Format == "html" && len(o.Files) > 1 {
-		return nil, usageErrorf(cmdAnalyze, "--format html makes one self-contained page per capture: give one FILE (run once per capture)")
+		return nil, usageErrorf(cmd, `standard input ("-") given more than once`)
 	}
 	return o, nil
 }

@@ -44,6 +44,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runMergeCmd(args[1:], stdin, stdout, stderr)
 		case cmdAnonymize:
 			return runAnonymizeCmd(args[1:], stdin, stdout, stderr)
+		case cmdCorrelate:
+			return runCorrelateCmd(args[1:], stdin, stdout, stderr)
 		}
 	}
 	return runEnv(args, &env{
