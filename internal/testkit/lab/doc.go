@@ -118,6 +118,34 @@
 // headend side sees the client->headend stream stop with no teardown
 // before the end (at-risk, possible).
 //
+// routed-nat: as routed-loss (3 s), the router translating the client's
+// address and port toward the headend (nftables snat to NATAddr, ports
+// NATPorts): the two captures show different client addresses.
+//
+// routed-seq-randomizer: as routed-loss (3 s), the router adding SeqShift
+// to the client's TCP sequence numbers toward the headend and taking it
+// from the headend's ACK numbers, as an ASA's sequence randomization does
+// (an nftables XOR of the fields, which is that addition for the raw
+// client's numbers: see SeqShift; checksums fixed by nftables).
+//
+// # Correlating the two captures
+//
+// For proxy-loss-to-headend, proxy-loss-to-client, proxy-healthy,
+// routed-loss, routed-nat and routed-seq-randomizer the test also
+// correlates the two captures it has (package correlate, client side as
+// A) and checks the result against the log: one pair of sessions matched
+// by ESP SPI whatever the addresses; per direction the messages seen at
+// both points, and as lost between them exactly those that crossed the
+// upstream point and not the downstream one (the router's drops with
+// their frame in the upstream file, and past proxy-loss-to-headend's hole
+// everything the proxy held), none where the log has none, none
+// generated; the relation of the TCP views (terminated at the proxy, the
+// same connection when routed or NATed, a sequence offset of SeqShift
+// through the randomizer); the proxy's duplicate ACKs (tshark's) as
+// generated between the points, with their frames; a clock offset within
+// the delay (one host's clock); and the same story with the files in the
+// other order.
+//
 // The cases build their own namespaces and run at once, about 12 s in
 // all (the whole test about 35 s). They take turns for building and
 // tearing down their labs and for the handshakes, and the endpoints'

@@ -104,6 +104,11 @@ var expectations = []struct {
 	{name: "proxy-loss-to-headend-short",
 		client:  want{"affected", "proven", "path-device", "ipsec-over-udp"},
 		headend: want{"at-risk", "possible", "", "ipsec-over-udp"}},
+	// Routed loss through a NAT and through a sequence randomizer: each
+	// capture alone is routed-loss (their correlation is checked in
+	// correlate_test.go).
+	{name: "routed-nat", client: healthy, headend: healthy},
+	{name: "routed-seq-randomizer", client: healthy, headend: healthy},
 }
 
 func TestLab(t *testing.T) {
@@ -171,6 +176,9 @@ func TestLab(t *testing.T) {
 					}
 					checkReport(t, c, lg, cp, path, side.w)
 				})
+			}
+			if cw, ok := correlations[c.Name]; ok {
+				t.Run("correlate", func(t *testing.T) { checkCorrelation(t, c, lg, dir, cw) })
 			}
 		})
 	}

@@ -45,6 +45,20 @@ const (
 	BurstLen   = 4
 	// Settle is how long the captures go on after the last packet sent.
 	Settle = 300 * time.Millisecond
+	// SeqShift is what the router's sequence randomizer (Case.SeqShift)
+	// adds to the client's TCP sequence numbers toward the headend, and
+	// takes from the headend's ACK numbers toward the client, as an ASA
+	// does by default. nftables can XOR a header field, not add to it:
+	// XOR with SeqShift adds it to every number whose bits under it are
+	// clear, which the raw client's are (its ISS is 0x5eed0000 plus its
+	// port, and it sends far less than the 1 MB that would carry into
+	// the top byte); the headend's ACKs then have them all set, and XOR
+	// takes it away. The lab's correlate check proves the offset constant.
+	SeqShift = 0xa1000000
+	// NATAddr and NATPorts are what the router's NAT (Case.NAT) turns the
+	// client's address and port into toward the headend.
+	NATAddr  = RouterSAddr
+	NATPorts = "61000-61999"
 )
 
 // Capture point names, as the report's capture_point spells them.
@@ -77,6 +91,12 @@ type Case struct {
 	// Bursts makes the client send BurstLen ESP messages back to back
 	// every BurstEvery ticks.
 	Bursts bool
+	// NAT makes the router translate the client's address and port
+	// toward the headend (NATAddr, NATPorts); SeqShift makes it add
+	// SeqShift to the client's sequence numbers (and take it from the
+	// headend's ACKs), an ASA-like sequence randomizer. Both need a
+	// routed case with raw endpoints.
+	NAT, SeqShift bool
 	// Length is how long the client sends after the cTCP handshake.
 	Length time.Duration
 	// Pace is the client's send interval (ClientPace when 0); CT the ESP
@@ -94,8 +114,10 @@ type Case struct {
 // Cases are the lab's scenarios: the seven that show each verdict rule
 // from both sides of the device (doc.go says what each shows), three kept
 // from the first lab (bulk transfer with window scaling, and a raw client
-// made to retransmit), a client that acknowledges in order only, and the
-// failure captured too briefly to see the teardown (at-risk, possible).
+// made to retransmit), a client that acknowledges in order only, the
+// failure captured too briefly to see the teardown (at-risk, possible),
+// and routed loss through a NAT and through a sequence randomizer (for
+// correlating the two captures).
 var Cases = []Case{
 	{Name: "proxy-loss-to-headend", Proxy: true, DropToHeadend: true, Length: 6 * time.Second},
 	{Name: "routed-loss", DropToHeadend: true, DropToClient: true, Length: 6 * time.Second},
@@ -109,6 +131,8 @@ var Cases = []Case{
 	{Name: "raw-retransmit-ooo", Proxy: true, DropToHeadend: true, Length: 2500 * time.Millisecond, RetransmitAfter: 1, HandshakeDelay: 20 * time.Millisecond},
 	{Name: "proxy-loss-to-client-inorder", Proxy: true, DropToClient: true, Length: 6 * time.Second, InOrderAck: true},
 	{Name: "proxy-loss-to-headend-short", Proxy: true, DropToHeadend: true, Length: 3 * time.Second},
+	{Name: "routed-nat", NAT: true, DropToHeadend: true, DropToClient: true, Length: 3 * time.Second},
+	{Name: "routed-seq-randomizer", SeqShift: true, DropToHeadend: true, DropToClient: true, Length: 3 * time.Second},
 }
 
 // Log is what the lab itself did in one run, written as JSON next to the
@@ -130,6 +154,12 @@ type Log struct {
 	Drops []DropLog `json:"drops"`
 	// Teardown is the headend's, when its dead-peer detection fired.
 	Teardown *TeardownLog `json:"teardown"`
+	// Rewrites are the router's rules that change the packets it
+	// forwards (Case.NAT, Case.SeqShift), as nft lists them; SeqShift
+	// is what its sequence randomizer adds to the client's sequence
+	// numbers (0: none).
+	Rewrites []string `json:"rewrites"`
+	SeqShift uint32   `json:"seq_shift"`
 	// ClientEnd says why and when the client stopped sending: "end" (the
 	// run's length), "fin" or "rst" (the connection was closed on it).
 	ClientEnd EndLog `json:"client_end"`
@@ -755,7 +785,24 @@ func (r *runner) routerRules() error {
 			})
 		}
 	}
-	var rules, sets strings.Builder
+	var rules, sets, nat strings.Builder
+	if c.SeqShift {
+		// Before the drop rules, whose "once" rules accept.
+		fmt.Fprintf(&rules, "\t\tiifname %q ip saddr %s tcp dport %d tcp sequence set tcp sequence ^ %#x comment \"lab-seq-shift\"\n",
+			RouterCIf, ClientAddr, Port, uint32(SeqShift))
+		fmt.Fprintf(&rules, "\t\tiifname %q ip saddr %s tcp sport %d tcp ackseq set tcp ackseq ^ %#x comment \"lab-ack-shift\"\n",
+			RouterSIf, ServerAddr, Port, uint32(SeqShift))
+		r.lg.SeqShift = SeqShift
+	}
+	if c.NAT {
+		fmt.Fprintf(&nat, `table ip labnat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname %q ip saddr %s ip protocol tcp snat to %s:%s comment "lab-nat"
+	}
+}
+`, RouterSIf, ClientAddr, NATAddr, NATPorts)
+	}
 	for i := range r.drops {
 		d := &r.drops[i]
 		d.comment = fmt.Sprintf("lab-drop-%d", i)
@@ -769,11 +816,21 @@ func (r *runner) routerRules() error {
 			fmt.Fprintf(&rules, "\t\t%s counter drop comment %q\n", d.match, d.comment)
 		}
 	}
-	return r.l.Nft(r.l.Router, fmt.Sprintf(`table inet lab {
+	if err := r.l.Nft(r.l.Router, fmt.Sprintf(`table inet lab {
 %s	chain forward {
 		type filter hook forward priority 0; policy accept;
 %s	}
-}`, sets.String(), rules.String()))
+}
+%s`, sets.String(), rules.String(), nat.String())); err != nil {
+		return err
+	}
+	if c.NAT {
+		// Connection tracking, which the NAT needs, must not give up on
+		// the raw endpoints' connections (its window checks would leave
+		// a packet untranslated).
+		return r.l.Exec(r.l.Router, "sh", "-c", "echo 1 > /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal")
+	}
+	return nil
 }
 
 // readDrops reads the drop rules back from the router's ruleset: what
@@ -795,6 +852,14 @@ func (r *runner) readDrops() error {
 		return fmt.Errorf("nft -j list ruleset: %w", err)
 	}
 	text := r.l.NftList(r.l.Router)
+	r.lg.Rewrites = []string{}
+	for _, line := range strings.Split(text, "\n") {
+		for _, c := range []string{"lab-seq-shift", "lab-ack-shift", "lab-nat"} {
+			if strings.Contains(line, fmt.Sprintf("comment %q", c)) {
+				r.lg.Rewrites = append(r.lg.Rewrites, strings.TrimSpace(line))
+			}
+		}
+	}
 	r.lg.Drops = []DropLog{}
 	for i, d := range r.drops {
 		dl := d.DropLog
