@@ -21,7 +21,28 @@ const (
 	// MessageTCP is one TCP control segment: a SYN, FIN or RST, or a
 	// segment Wireshark flags as a duplicate ACK or a keep-alive.
 	MessageTCP
+	// MessageData is the first data segment of a TCP direction whose
+	// SYN the capture holds, when it carries at least dataHashLen bytes
+	// (captured) from the stream's first byte: DataHash is a hash of
+	// those bytes. A retransmission of it is handed over again.
+	MessageData
 )
+
+// dataHashLen is how many bytes from a stream's start MessageData
+// hashes: with a TLS hello, the first 21 bytes of its random (which
+// starts at byte 11); few enough to sit in the first segment of any
+// real stream.
+const dataHashLen = 32
+
+// dataHash is FNV-1a (64-bit) of b.
+func dataHash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
 
 // Message is one message as the analysis meets it, handed to
 // Options.OnMessage. The Message is reused from one call to the next:
@@ -71,6 +92,9 @@ type Message struct {
 	TCPFlags       uint16
 	// DupAck and KeepAlive are Wireshark's flags on a MessageTCP.
 	DupAck, KeepAlive bool
+	// DataHash is a MessageData's hash of the stream's first
+	// dataHashLen bytes in its direction.
+	DataHash uint64
 	// Partial is set for a cTCP message whose end the capture did not
 	// hold (a hole in the stream, or the snaplen): its ESP header was
 	// read, its length is unknown.

@@ -1,10 +1,18 @@
 package analyze_test
 
 import (
+	"fmt"
+	"hash/fnv"
+	"net"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
 	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 )
 
 // TestOnMessage checks Options.OnMessage against the analysis's own
@@ -24,6 +32,9 @@ func TestOnMessage(t *testing.T) {
 			var last uint64
 			next := map[key]uint32{} // cTCP: where the next message starts
 			c, err := analyze.File(path, analyze.Options{OnMessage: func(m *analyze.Message) {
+				if m.Kind == analyze.MessageData {
+					return // TestOnMessageData
+				}
 				if m.LastFrame < last && !m.Late && m.Kind != analyze.MessageTCP {
 					t.Errorf("frame %d after frame %d", m.LastFrame, last)
 				}
@@ -79,6 +90,68 @@ func TestOnMessage(t *testing.T) {
 			}
 			if total == 0 {
 				t.Error("no ESP message")
+			}
+		})
+	}
+}
+
+// TestOnMessageData checks the MessageData hashes against gopacket's
+// reading of the same frames: for every TCP direction whose SYN is in the
+// capture, the first segment starting at the byte after the SYN with at
+// least 32 bytes gives one message with the FNV-1a hash of those bytes,
+// sent by that direction's sender, and nothing else does.
+func TestOnMessageData(t *testing.T) {
+	for _, name := range []string{"anyconnect.pcap", "tcp-dupack-answered.pcap", "ctcp-healthy.pcap", "ike-tcp-rfc8229.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("..", "samples", name)
+			type hello struct {
+				frame uint64
+				src   string
+				hash  uint64
+			}
+			var got []hello
+			_, err := analyze.File(path, analyze.Options{OnMessage: func(m *analyze.Message) {
+				if m.Kind == analyze.MessageData {
+					got = append(got, hello{m.FirstFrame, m.Src.String(), m.DataHash})
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The same with gopacket.
+			src, err := capfile.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			isn := map[string]uint32{}
+			var want []hello
+			for frame := uint64(1); src.Next(); frame++ {
+				pkt := gopacket.NewPacket(src.Data(), layers.LinkType(src.Info().LinkType), gopacket.DecodeOptions{NoCopy: true})
+				tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+				if tcp == nil || pkt.NetworkLayer() == nil {
+					continue
+				}
+				from := net.JoinHostPort(pkt.NetworkLayer().NetworkFlow().Src().String(), fmt.Sprint(uint16(tcp.SrcPort)))
+				if tcp.SYN {
+					isn[from] = tcp.Seq
+					continue
+				}
+				if base, ok := isn[from]; ok && tcp.Seq == base+1 && len(tcp.Payload) >= 32 {
+					h := fnv.New64a()
+					h.Write(tcp.Payload[:32])
+					want = append(want, hello{frame, from, h.Sum64()})
+				}
+			}
+			if err := src.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if name == "anyconnect.pcap" && len(want) == 0 {
+				t.Fatal("no stream start in the AnyConnect sample: the test checks nothing")
+			}
+			t.Logf("%d stream starts", len(want))
+			if !slices.Equal(got, want) {
+				t.Errorf("MessageData:\n got  %v\n want %v", got, want)
 			}
 		})
 	}

@@ -390,6 +390,17 @@ func (t *tracker) addTCP(p *decode.Packet) {
 		m.DupAck, m.KeepAlive = ta&aDuplicateAck != 0, ta&aKeepAlive != 0
 		h.on(m)
 	}
+	if h := t.esps.hook; h != nil && seglen >= dataHashLen && len(p.Payload) >= dataHashLen &&
+		ds.SYNFrame != 0 && c.half[d].baseSet && seq.Value(p.Seq) == c.half[d].base+1 {
+		// The first bytes of the direction's stream: what a TCP proxy
+		// passes on unchanged (a TLS ClientHello or ServerHello, with
+		// its random), for matching a session across two captures
+		// where neither ESP nor IKE is there to match on.
+		m := h.begin(s, MessageData, TransportCTCP, p)
+		m.TCPSeq, m.TCPAck, m.TCPFlags = p.Seq, p.Ack, p.Flags
+		m.DataHash = dataHash(p.Payload[:dataHashLen])
+		h.on(m)
+	}
 	t.trackRuns(f, p, d, ta, seglen)
 	t.observePeer(f, p, d, ta, seglen)
 	if seglen > 0 {
