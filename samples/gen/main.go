@@ -6,11 +6,14 @@
 //	go run ./samples/gen -large 200000 [-seed N] -o DIR   # benchmark input
 //	go run ./samples/gen -large 10000000 -stdout | ctcpdiag analyze -
 //	go run ./samples/gen -flood 1000000 -stdout | ctcpdiag analyze -
+//	go run ./samples/gen -pair 1200000 [-seed N] -o DIR   # correlate benchmark input
 //
 // -large writes large.pcap, -flood flood.pcap (a SYN flood of that many
 // distinct flows with real cTCP sessions inside); with -stdout either is
 // streamed to standard output instead, so that inputs of many gigabytes
-// need no disk space.
+// need no disk space. -pair writes pair-N-client-side.pcap and
+// pair-N-headend-side.pcap, about N packets each: the same traffic seen on
+// both sides of a device (samplegen.LargePair).
 //
 // Without -o the files go to the samples directory of the repository that
 // holds the working directory (found by walking up to go.mod).
@@ -37,13 +40,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "output `directory` (default: <repo>/samples)")
 	large := fs.Int("large", 0, "write large.pcap with this many `packets` instead of the samples (benchmark input, not committed)")
 	flood := fs.Int("flood", 0, "write flood.pcap, a SYN flood of this many distinct `flows` with real cTCP sessions inside")
-	seed := fs.Int64("seed", 1, "seed for -large and -flood")
+	pair := fs.Int("pair", 0, "write a pair of captures of the same traffic on both sides of a device, about this many `packets` each (correlate benchmark input, not committed)")
+	seed := fs.Int64("seed", 1, "seed for -large, -flood and -pair")
 	toStdout := fs.Bool("stdout", false, "stream the -large or -flood capture to standard output instead of a file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *large > 0 && *flood > 0 {
-		fmt.Fprintln(stderr, "gen: -large and -flood exclude each other")
+	if n := btoi(*large > 0) + btoi(*flood > 0) + btoi(*pair > 0); n > 1 {
+		fmt.Fprintln(stderr, "gen: -large, -flood and -pair exclude each other")
+		return 2
+	}
+	if *pair > 0 && *toStdout {
+		fmt.Fprintln(stderr, "gen: -pair writes two files; -stdout is for -large and -flood")
 		return 2
 	}
 	if *toStdout && *large <= 0 && *flood <= 0 {
@@ -78,6 +86,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *flood > 0 {
 		if err := writeFile(filepath.Join(dir, "flood.pcap"), func(w io.Writer) error { return samplegen.SYNFlood(w, *flood, *seed) }); err != nil {
+			fmt.Fprintln(stderr, "gen:", err)
+			return 1
+		}
+		return 0
+	}
+	if *pair > 0 {
+		if err := writePair(dir, *pair, *seed, stdout); err != nil {
 			fmt.Fprintln(stderr, "gen:", err)
 			return 1
 		}
@@ -157,4 +172,42 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// writePair writes the two files of samplegen.LargePair into dir.
+func writePair(dir string, packets int, seed int64, stdout io.Writer) error {
+	pa := filepath.Join(dir, samplegen.LargePairFileA(packets))
+	pb := filepath.Join(dir, samplegen.LargePairFileB(packets))
+	fa, err := os.Create(pa)
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	fb, err := os.Create(pb)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	st, err := samplegen.LargePair(fa, fb, packets, seed, nil)
+	if err != nil {
+		return err
+	}
+	if err := fa.Close(); err != nil {
+		return err
+	}
+	if err := fb.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d packets\n%s: %d packets, clock %v ahead\n"+
+		"sessions: %d cTCP, %d TCP, %d NAT-T, %d ESP; %d ESP messages lost between the points\n",
+		filepath.Base(pa), st.PacketsA, filepath.Base(pb), st.PacketsB, st.ClockOffset,
+		st.CTCP, st.TCP, st.NATT, st.ESP, st.Lost)
+	return nil
 }
