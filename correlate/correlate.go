@@ -9,43 +9,52 @@ import (
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
-// sview is one session's messages in one table, by direction (in the
-// session's orientation): indexes into table.recs, in capture order.
+// sview is one session of a file at the end: what pairing and the
+// result need of it, by direction in the session's orientation.
 type sview struct {
-	s    *analyze.Session
-	msgs [2][]int32 // ESP and IKE messages
-	evs  [2][]int32 // TCP control segments
-	spis [2][]uint32
-	ikes []uint32 // IKE initiator SPIs' first 4 bytes
+	s     *analyze.Session
+	st    *session
+	flip  uint8 // the raw direction (fRev) of ClientToHeadend
+	spis  [2][]uint32
+	ikes  []uint32 // IKE initiator SPIs' first 4 bytes
+	nmsgs int      // ESP and IKE messages
 }
 
-func views(t *table) map[uint64]*sview {
+// sd returns the direction d (the session's orientation) of v, an empty
+// one when it saw nothing.
+func (v *sview) sd(d analyze.Dir) *sdir {
+	if x := v.st.sd[uint8(d)^v.flip]; x != nil {
+		return x
+	}
+	return &sdir{}
+}
+
+// orient returns the raw direction (fRev) of s's ClientToHeadend: the
+// messages of a session are told apart by the order of their addresses.
+func orient(s *analyze.Session) uint8 {
+	if s.Client.Compare(s.Headend) >= 0 {
+		return 1
+	}
+	return 0
+}
+
+func views(f *file) map[uint64]*sview {
 	v := map[uint64]*sview{}
-	for i := range t.recs {
-		r := &t.recs[i]
-		s, d, ok := t.dir(r)
-		if !ok {
+	if f.c == nil {
+		return v
+	}
+	for _, s := range f.c.Sessions {
+		st := f.sess[s.Serial]
+		if st == nil || st.nrecs == 0 {
 			continue
 		}
-		w := v[r.serial]
-		if w == nil {
-			w = &sview{s: s}
-			v[r.serial] = w
-		}
-		switch r.kind {
-		case analyze.MessageTCP:
-			w.evs[d] = append(w.evs[d], int32(i))
-		case analyze.MessageESP:
-			w.msgs[d] = append(w.msgs[d], int32(i))
-			if spi := uint32(r.key >> 32); !slices.Contains(w.spis[d], spi) {
-				w.spis[d] = append(w.spis[d], spi)
-			}
-		case analyze.MessageIKE:
-			w.msgs[d] = append(w.msgs[d], int32(i))
-			if spi := uint32(r.key >> 32); spi != 0 && !slices.Contains(w.ikes, spi) {
-				w.ikes = append(w.ikes, spi)
+		w := &sview{s: s, st: st, flip: orient(s), ikes: st.ikes, nmsgs: st.nmsgs}
+		for d := range w.spis {
+			if x := st.sd[uint8(d)^w.flip]; x != nil {
+				w.spis[d] = x.spis
 			}
 		}
+		v[s.Serial] = w
 	}
 	return v
 }
@@ -59,17 +68,17 @@ type pairing struct {
 	dirs   [2]*dirWork
 }
 
-// dirWork is one direction of a pair being matched.
+// dirWork is one direction of a pair: the aggregates of its messages
+// matched at both points (by A's direction) and of those seen in one
+// file only (sa, sb: the directions of each session).
 type dirWork struct {
-	la, lb   []int32 // the direction's messages in A and in B
-	matchA   []int32 // for each of la: index in lb of its counterpart, -1 none
-	matchedB []bool
-	repA     []bool // a repeat of an earlier message of the same file
-	repB     []bool
-	deltas   []int64 // B time minus A time of the matched ESP messages
-	upA      bool    // A is upstream
-	known    bool    // upstream known
+	agg    *dirAgg
+	sa, sb *sdir
+	upA    bool // A is upstream
+	known  bool // upstream known
 }
+
+var noAgg dirAgg
 
 func sortedKeys[M ~map[uint64]V, V any](m M) []uint64 {
 	ks := make([]uint64, 0, len(m))
@@ -80,18 +89,33 @@ func sortedKeys[M ~map[uint64]V, V any](m M) []uint64 {
 	return ks
 }
 
-func correlate(ta, tb *table, opts Options) *Result {
-	if opts.MaxListed <= 0 {
-		opts.MaxListed = 64
+// result ends the correlation once both files are read: the relation
+// facts still waiting for a next message, the final pairing, offset and
+// margin, then the messages seen in one file only that wait to be
+// judged, and the result.
+func (m *merger) result() *Result {
+	ta, tb := &m.f[0], &m.f[1]
+	for i := range m.f {
+		for _, st := range m.f[i].sess {
+			for _, sd := range st.sd {
+				if sd != nil && sd.slot.used {
+					sd.slot.resolve()
+				}
+			}
+		}
 	}
-	res := &Result{A: ta.c, B: tb.c, MessagesA: len(ta.recs), MessagesB: len(tb.recs)}
+	res := &Result{A: ta.c, B: tb.c, MessagesA: ta.msgs, MessagesB: tb.msgs,
+		ForcedA: ta.forced, ForcedB: tb.forced, PeakHeldA: ta.peak, PeakHeldB: tb.peak}
 	va, vb := views(ta), views(tb)
 	pairs := pairSessions(va, vb)
-
-	// Match the messages of each pair direction.
 	for _, p := range pairs {
+		pa := m.pairs[[2]uint64{p.a.s.Serial, p.b.s.Serial}]
 		for d := analyze.Dir(0); d < 2; d++ {
-			p.dirs[d] = matchDir(ta, tb, p.a.msgs[d], p.b.msgs[p.dirMap[d]])
+			w := &dirWork{agg: &noAgg, sa: p.a.sd(d), sb: p.b.sd(p.dirMap[d])}
+			if pa != nil {
+				w.agg = &pa.dirs[uint8(d)^p.a.flip]
+			}
+			p.dirs[d] = w
 		}
 	}
 	// The clock offset: the midpoint of the minimum apparent delays of
@@ -99,20 +123,19 @@ func correlate(ta, tb *table, opts Options) *Result {
 	lo, hi := int64(0), int64(0)
 	haveLo, haveHi := false, false
 	for _, p := range pairs {
-		w0, w1 := p.dirs[0], p.dirs[1]
-		if len(w0.deltas) == 0 || len(w1.deltas) == 0 {
+		w0, w1 := &p.dirs[0].agg.d, &p.dirs[1].agg.d
+		if w0.n == 0 || w1.n == 0 {
 			continue
 		}
-		m0, m1 := median(w0.deltas), median(w1.deltas)
 		up, down := w0, w1
-		if m1 > m0 {
+		if w1.median() > w0.median() {
 			up, down = w1, w0
 		}
-		if mn := slices.Min(up.deltas); !haveLo || mn < lo {
-			lo, haveLo = mn, true
+		if !haveLo || up.min < lo {
+			lo, haveLo = up.min, true
 		}
-		if mx := slices.Max(down.deltas); !haveHi || mx > hi {
-			hi, haveHi = mx, true
+		if !haveHi || down.max > hi {
+			hi, haveHi = down.max, true
 		}
 	}
 	if haveLo && haveHi {
@@ -122,14 +145,13 @@ func correlate(ta, tb *table, opts Options) *Result {
 	var maxDelay int64
 	for _, p := range pairs {
 		for _, w := range p.dirs {
-			if len(w.deltas) == 0 {
+			d := &w.agg.d
+			if d.n == 0 {
 				continue
 			}
 			w.known = true
-			w.upA = median(w.deltas) >= off
-			for _, x := range w.deltas {
-				maxDelay = max(maxDelay, delayOf(x, off, w.upA))
-			}
+			w.upA = d.median() >= off
+			maxDelay = max(maxDelay, delayOf(d.max, off, w.upA), delayOf(d.min, off, w.upA))
 		}
 		// A direction with nothing matched runs opposite to the other.
 		for d := range p.dirs {
@@ -138,8 +160,16 @@ func correlate(ta, tb *table, opts Options) *Result {
 			}
 		}
 	}
-	res.Margin = 2*maxDelay + 50_000_000
-	j := judge{ta: ta, tb: tb, off: off, margin: res.Margin, max: opts.MaxListed}
+	res.Margin = 2*maxDelay + baseMargin
+	// What waits to be judged is judged against the real windows.
+	m.off, m.margin = off, res.Margin
+	for i := range m.f {
+		f := &m.f[i]
+		for ; f.jq.n > 0; f.jq.pop() {
+			m.judge(i, f.jq.at(0), true)
+		}
+	}
+	j := judge{off: off, max: m.opts.MaxListed}
 	for _, p := range pairs {
 		res.Pairs = append(res.Pairs, j.pair(p))
 	}
@@ -165,11 +195,14 @@ func correlate(ta, tb *table, opts Options) *Result {
 
 func unpaired(c *analyze.Capture, v map[uint64]*sview, paired map[int]bool) []int {
 	var out []int
+	if c == nil {
+		return nil
+	}
 	for _, s := range c.Sessions {
 		if paired[s.ID] {
 			continue
 		}
-		if w := v[s.Serial]; s.Transport.IsVPN() && s.Transport != analyze.TransportUDP || w != nil && len(w.msgs[0])+len(w.msgs[1]) > 0 {
+		if w := v[s.Serial]; s.Transport.IsVPN() && s.Transport != analyze.TransportUDP || w != nil && w.nmsgs > 0 {
 			out = append(out, s.ID)
 		}
 	}
@@ -270,71 +303,6 @@ func pairSessions(va, vb map[uint64]*sview) []*pairing {
 	return out
 }
 
-// mkey is a message's identity within a direction: an ESP SPI and
-// sequence number, or an IKE SPI, message ID and occurrence.
-type mkey struct {
-	key  uint64
-	occ  uint32
-	kind analyze.MessageKind
-}
-
-// keys returns the identities of the messages l of table t, and which
-// of them repeat an earlier one (an ESP number seen again).
-func keys(t *table, l []int32) ([]mkey, []bool) {
-	ks := make([]mkey, len(l))
-	rep := make([]bool, len(l))
-	seen := make(map[mkey]bool, len(l))
-	occ := map[uint64]uint32{}
-	for i, x := range l {
-		r := &t.recs[x]
-		k := mkey{key: r.key, kind: r.kind}
-		if r.kind == analyze.MessageIKE {
-			k.occ = occ[r.key]
-			occ[r.key]++
-		}
-		ks[i] = k
-		rep[i] = seen[k]
-		seen[k] = true
-	}
-	return ks, rep
-}
-
-func matchDir(ta, tb *table, la, lb []int32) *dirWork {
-	w := &dirWork{la: la, lb: lb, matchA: make([]int32, len(la)), matchedB: make([]bool, len(lb))}
-	ka, repA := keys(ta, la)
-	kb, repB := keys(tb, lb)
-	w.repA, w.repB = repA, repB
-	idx := make(map[mkey]int32, len(lb))
-	for i, k := range kb {
-		if !repB[i] {
-			idx[k] = int32(i)
-		}
-	}
-	for i, k := range ka {
-		w.matchA[i] = -1
-		if repA[i] {
-			continue
-		}
-		j, ok := idx[k]
-		if !ok {
-			continue
-		}
-		w.matchA[i] = j
-		w.matchedB[j] = true
-		ra, rb := &ta.recs[la[i]], &tb.recs[lb[j]]
-		if ra.kind == analyze.MessageESP && ra.flags&fPartial == 0 && rb.flags&fPartial == 0 {
-			w.deltas = append(w.deltas, rb.time-ra.time)
-		}
-	}
-	return w
-}
-
-func median(x []int64) int64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 // delayOf turns an apparent delay (B time minus A time) into a one-way
 // delay given the clock offset and which point is upstream.
 func delayOf(x, off int64, upA bool) int64 {
@@ -344,24 +312,10 @@ func delayOf(x, off int64, upA bool) int64 {
 	return off - x
 }
 
-// judge turns matched directions into the result.
+// judge turns the aggregates of each pair's directions into the result.
 type judge struct {
-	ta, tb *table
-	off    int64
-	margin int64
-	max    int
-}
-
-// inB reports whether A time t lies inside B's window, and inA whether
-// B time t lies inside A's.
-func (j *judge) inB(t int64) bool {
-	t += j.off
-	return t >= j.tb.c.Start+j.margin && t <= j.tb.c.End-j.margin
-}
-
-func (j *judge) inA(t int64) bool {
-	t -= j.off
-	return t >= j.ta.c.Start+j.margin && t <= j.ta.c.End-j.margin
+	off int64
+	max int
 }
 
 func (j *judge) pair(p *pairing) Pair {
@@ -376,7 +330,7 @@ func (j *judge) pair(p *pairing) Pair {
 
 func (j *judge) direction(p *pairing, d analyze.Dir) Direction {
 	w := p.dirs[d]
-	ta, tb := j.ta, j.tb
+	g := w.agg
 	s := p.a.s
 	dir := Direction{From: s.Client, To: s.Headend, BDir: p.dirMap[d]}
 	if d == analyze.HeadendToClient {
@@ -388,233 +342,78 @@ func (j *judge) direction(p *pairing, d analyze.Dir) Direction {
 			dir.Upstream = "a"
 		}
 	}
-	var delays []int64
-	for _, x := range w.deltas {
-		delays = append(delays, delayOf(x, j.off, w.upA))
-	}
-	if len(delays) > 0 {
-		slices.Sort(delays)
-		n := len(delays)
-		dir.Delay = Delay{N: n, Median: delays[n/2], P99: delays[min(n-1, n*99/100)], Max: delays[n-1]}
-	}
-	// Seen at both, and the sequence offset of the TCP views.
-	first := true
-	dir.SeqOffsetConstant = true
-	for i, m := range w.matchA {
-		if m < 0 {
-			continue
+	// The delays are the apparent ones after the offset: ascending when
+	// A is upstream, descending otherwise.
+	if x := &g.d; x.n > 0 {
+		n := x.n
+		q := func(k int) int64 {
+			if w.upA {
+				return delayOf(x.at(k), j.off, true)
+			}
+			return delayOf(x.at(n-1-k), j.off, false)
 		}
-		ra, rb := &ta.recs[w.la[i]], &tb.recs[w.lb[m]]
-		if ra.kind == analyze.MessageIKE {
-			dir.IKEBoth++
-			continue
-		}
-		dir.Both++
-		if o := rb.tcpSeq - ra.tcpSeq; first {
-			dir.SeqOffset, first = o, false
-		} else if o != dir.SeqOffset {
-			dir.SeqOffsetConstant = false
-		}
+		dir.Delay = Delay{N: n, Median: q(n / 2), P99: q(min(n-1, n*99/100)), Max: q(n - 1)}
 	}
-	if first {
-		dir.SeqOffsetConstant = false
-	}
+	dir.Both, dir.IKEBoth = g.both, g.ikeBoth
+	dir.SeqOffset, dir.SeqOffsetConstant = g.seqFirst, g.seqHave && !g.seqDiff
 	// Seen at one point only.
-	var lost []Lost
-	var ar *around
-	if w.known {
-		ar = j.around(w, w.upA)
-	}
-	for i, m := range w.matchA {
-		r := &ta.recs[w.la[i]]
-		switch {
-		case w.repA[i]:
-			dir.Repeats++
-		case m >= 0:
-		case !j.inB(r.time):
-			dir.NotJudged++
-		case r.kind == analyze.MessageIKE:
-			dir.IKEAOnly++
-		default:
-			dir.AOnly++
-			if w.known && w.upA && len(lost) < j.max {
-				lost = append(lost, j.lost(w, ar, i, true))
-			}
-		}
-	}
-	for i, ok := range w.matchedB {
-		r := &tb.recs[w.lb[i]]
-		switch {
-		case w.repB[i]:
-			dir.Repeats++
-		case ok:
-		case !j.inA(r.time):
-			dir.NotJudged++
-		case r.kind == analyze.MessageIKE:
-			dir.IKEBOnly++
-		default:
-			dir.BOnly++
-			if w.known && !w.upA && len(lost) < j.max {
-				lost = append(lost, j.lost(w, ar, i, false))
-			}
-		}
-	}
+	sa, sb := w.sa, w.sb
+	dir.AOnly, dir.BOnly = sa.only, sb.only
+	dir.IKEAOnly, dir.IKEBOnly = sa.ikeOnly, sb.ikeOnly
+	dir.NotJudged = sa.notJudged + sb.notJudged
+	dir.Repeats = sa.repeats + sb.repeats
 	if w.known {
 		dir.Lost, dir.Generated = dir.AOnly, dir.BOnly
+		up := sa
 		if !w.upA {
 			dir.Lost, dir.Generated = dir.BOnly, dir.AOnly
+			up = sb
 		}
-	}
-	if len(lost) > 0 {
-		slices.SortStableFunc(lost, func(x, y Lost) int { return cmp.Compare(x.Time, y.Time) })
-		dir.LostMessages = lost
-		dir.FirstLost = &lost[0]
+		var lost []Lost
+		for _, c := range up.lost[:min(len(up.lost), j.max)] {
+			l := c.l
+			if c.after != nil {
+				l.After = *c.after
+			}
+			lost = append(lost, l)
+		}
+		if len(lost) > 0 {
+			slices.SortStableFunc(lost, func(x, y Lost) int { return cmp.Compare(x.Time, y.Time) })
+			dir.LostMessages = lost
+			dir.FirstLost = &lost[0]
+		}
 	}
 	return dir
 }
 
-// around gives, for the upstream file's list of a direction (A's when
-// inA), the frames of each message seen at both points and, per index,
-// the nearest such message before and after it (-1: none).
-type around struct {
-	frames     []Frames
-	ok         []bool
-	prev, next []int32
-}
-
-func (j *judge) around(w *dirWork, inA bool) *around {
-	ta, tb := j.ta, j.tb
-	n := len(w.lb)
-	if inA {
-		n = len(w.la)
-	}
-	ar := &around{frames: make([]Frames, n), ok: make([]bool, n), prev: make([]int32, n), next: make([]int32, n)}
-	if inA {
-		for k, m := range w.matchA {
-			if m >= 0 && ta.recs[w.la[k]].kind == analyze.MessageESP {
-				ra := &ta.recs[w.la[k]]
-				ar.frames[k] = Frames{AFrame: ra.first, BFrame: tb.recs[w.lb[m]].first, SPI: uint32(ra.key >> 32), Seq: uint32(ra.key)}
-				ar.ok[k] = true
-			}
-		}
-	} else {
-		for k, m := range w.matchA {
-			if m >= 0 && tb.recs[w.lb[m]].kind == analyze.MessageESP {
-				rb := &tb.recs[w.lb[m]]
-				ar.frames[m] = Frames{AFrame: ta.recs[w.la[k]].first, BFrame: rb.first, SPI: uint32(rb.key >> 32), Seq: uint32(rb.key)}
-				ar.ok[m] = true
-			}
-		}
-	}
-	last := int32(-1)
-	for k := 0; k < n; k++ {
-		ar.prev[k] = last
-		if ar.ok[k] {
-			last = int32(k)
-		}
-	}
-	last = -1
-	for k := n - 1; k >= 0; k-- {
-		ar.next[k] = last
-		if ar.ok[k] {
-			last = int32(k)
-		}
-	}
-	return ar
-}
-
-// lost describes message i of the upstream file's list (A's when inA),
-// seen there only, with the nearest messages seen at both around it.
-func (j *judge) lost(w *dirWork, ar *around, i int, inA bool) Lost {
-	var r *rec
-	if inA {
-		r = &j.ta.recs[w.la[i]]
-	} else {
-		r = &j.tb.recs[w.lb[i]]
-	}
-	l := Lost{SPI: uint32(r.key >> 32), Seq: uint32(r.key), Time: r.time}
-	if inA {
-		l.AFrame = r.first
-	} else {
-		l.BFrame = r.first
-	}
-	if k := ar.prev[i]; k >= 0 {
-		l.Before = ar.frames[k]
-	}
-	if k := ar.next[i]; k >= 0 {
-		l.After = ar.frames[k]
-	}
-	return l
-}
-
-// events finds the TCP control packets of a pair seen at one point
-// only: matched by kind and direction, in time order, within the
-// margin of their counterpart's time after the offset.
+// events lists the TCP control packets of a pair seen at one point
+// only (matched by kind and direction, in time order, within the margin
+// of their counterpart's time after the offset, as they came: see
+// merger.matchEvent).
 func (j *judge) events(p *pairing, out *Pair) {
-	ta, tb := j.ta, j.tb
-	kinds := []struct {
-		name string
-		flag uint8
-	}{{EventDupAck, fDupAck}, {EventRST, fRST}, {EventFIN, fFIN}, {EventKeepAlive, fKeepAlive}}
 	for d := analyze.Dir(0); d < 2; d++ {
 		w := p.dirs[d]
-		ea, eb := p.a.evs[d], p.b.evs[p.dirMap[d]]
-		for _, k := range kinds {
-			var xa, xb []int32
-			for _, i := range ea {
-				if ta.recs[i].flags&k.flag != 0 {
-					xa = append(xa, i)
+		if !w.known {
+			continue
+		}
+		for k := 0; k < nKinds; k++ {
+			for _, x := range []struct {
+				sd       *sdir
+				side     string
+				upstream bool
+			}{{w.sa, "a", w.upA}, {w.sb, "b", !w.upA}} {
+				a := &x.sd.ev[k]
+				if a.count == 0 {
+					continue
 				}
-			}
-			for _, i := range eb {
-				if tb.recs[i].flags&k.flag != 0 {
-					xb = append(xb, i)
-				}
-			}
-			if len(xa) == 0 && len(xb) == 0 {
-				continue
-			}
-			usedB := make([]bool, len(xb))
-			var onlyA []int32
-			lo := 0
-			for _, i := range xa {
-				t := ta.recs[i].time + j.off
-				for lo < len(xb) && tb.recs[xb[lo]].time < t-j.margin {
-					lo++
-				}
-				found := false
-				for q := lo; q < len(xb) && tb.recs[xb[q]].time <= t+j.margin; q++ {
-					if !usedB[q] {
-						usedB[q], found = true, true
-						break
-					}
-				}
-				if !found && j.inB(ta.recs[i].time) {
-					onlyA = append(onlyA, i)
-				}
-			}
-			var onlyB []int32
-			for q, i := range xb {
-				if !usedB[q] && j.inA(tb.recs[i].time) {
-					onlyB = append(onlyB, i)
-				}
-			}
-			add := func(t *table, l []int32, side string, upstream bool) {
-				if len(l) == 0 || !w.known {
-					return
-				}
-				e := Event{Kind: k.name, Side: side, Dir: d, Count: len(l), FirstTime: t.recs[l[0]].time}
-				for _, i := range l[:min(len(l), j.max)] {
-					e.Frames = append(e.Frames, t.recs[i].first)
-				}
-				if upstream {
+				e := Event{Kind: kindNames[k], Side: x.side, Dir: d, Count: a.count, FirstTime: a.first,
+					Frames: slices.Clone(a.frames[:min(len(a.frames), j.max)])}
+				if x.upstream {
 					out.Absorbed = append(out.Absorbed, e)
 				} else {
 					out.Generated = append(out.Generated, e)
 				}
 			}
-			add(ta, onlyA, "a", w.upA)
-			add(tb, onlyB, "b", !w.upA)
 		}
 	}
 }
@@ -625,7 +424,6 @@ func (j *judge) relation(p *pairing, out *Pair) {
 		out.Relation = RelationNotTCP
 		return
 	}
-	ta, tb := j.ta, j.tb
 	var why []string
 	terminated := false
 	var boundary, ackDiff, ipSame, ipDiff, compared [2]int
@@ -647,48 +445,20 @@ func (j *judge) relation(p *pairing, out *Pair) {
 		}
 	}
 	for d := analyze.Dir(0); d < 2; d++ {
-		w := p.dirs[d]
-		aloneA := alone(ta, w.la)
-		aloneB := alone(tb, w.lb)
-		var firstAck uint32
-		haveAck := false
-		for i, m := range w.matchA {
-			if m < 0 {
-				continue
+		// Of the messages seen at both points, each alone in its segment
+		// at both or at neither (else boundary): the ACK a segment
+		// carries is the sender's, so after the other direction's
+		// sequence offset it is the same number at both points, unless
+		// a TCP stack between sends its own (else, without that offset,
+		// the same difference as the first).
+		g := p.dirs[d].agg
+		boundary[d], compared[d], ipSame[d], ipDiff[d] = g.boundary, g.compared, g.ipSame, g.ipDiff
+		if g.compared > 0 {
+			want := g.firstAck
+			if known[1-d] {
+				want = out.Directions[1-d].SeqOffset
 			}
-			ra, rb := &ta.recs[w.la[i]], &tb.recs[w.lb[m]]
-			if ra.kind != analyze.MessageESP || ra.flags&fPartial != 0 || rb.flags&fPartial != 0 {
-				continue
-			}
-			if aloneA[i] != aloneB[m] {
-				boundary[d]++
-				continue
-			}
-			if !aloneA[i] {
-				continue
-			}
-			compared[d]++
-			// The ACK a segment carries is the sender's: after the other
-			// direction's sequence offset it is the same number at both
-			// points, unless a TCP stack between sends its own.
-			ad := rb.tcpAck - ra.tcpAck
-			switch o := &out.Directions[1-d]; {
-			case known[1-d]:
-				if ad != o.SeqOffset {
-					ackDiff[d]++
-				}
-			case !haveAck:
-				firstAck, haveAck = ad, true
-			case ad != firstAck:
-				ackDiff[d]++
-			}
-			if ra.flags&fIPv4 != 0 && rb.flags&fIPv4 != 0 && ra.ipid != 0 && rb.ipid != 0 {
-				if ra.ipid == rb.ipid {
-					ipSame[d]++
-				} else {
-					ipDiff[d]++
-				}
-			}
+			ackDiff[d] = g.compared - g.ads.count(want)
 		}
 		dir := &out.Directions[d]
 		if boundary[d] > 0 {
@@ -745,22 +515,4 @@ func (j *judge) relation(p *pairing, out *Pair) {
 		}
 	}
 	out.RelationWhy = why
-}
-
-// alone reports, for each message of l, whether it was alone in one
-// segment: neither split nor sharing a frame with its neighbours.
-func alone(t *table, l []int32) []bool {
-	out := make([]bool, len(l))
-	for i, x := range l {
-		r := &t.recs[x]
-		a := r.first == r.last && r.flags&fPartial == 0
-		if a && i > 0 && t.recs[l[i-1]].last == r.first {
-			a = false
-		}
-		if a && i+1 < len(l) && t.recs[l[i+1]].first == r.last {
-			a = false
-		}
-		out[i] = a
-	}
-	return out
 }

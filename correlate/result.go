@@ -31,10 +31,19 @@ type Result struct {
 	// UnpairedA and UnpairedB are the IDs of the VPN sessions (and TCP
 	// sessions with messages) of each file that matched nothing.
 	UnpairedA, UnpairedB []int
-	// MessagesA and MessagesB are the sizes of the message tables (ESP
-	// and IKE messages and TCP control segments kept per file): the
-	// memory the correlation held, at about 56 bytes each.
+	// MessagesA and MessagesB count the messages read per file (ESP and
+	// IKE messages and TCP control segments).
 	MessagesA, MessagesB int
+	// PeakHeldA and PeakHeldB are the most messages of each file held
+	// at once while streaming (about 110 bytes each): those in flight
+	// between the points, waiting for their counterpart (see "Memory"
+	// in the package documentation).
+	PeakHeldA, PeakHeldB int
+	// ForcedA and ForcedB count the messages and TCP control segments
+	// of each file forced out by Options.MaxPending before their
+	// counterpart could be looked for: they are counted in NotJudged,
+	// never as lost or generated.
+	ForcedA, ForcedB int
 }
 
 // Verdicts.
@@ -92,8 +101,9 @@ type Direction struct {
 	Upstream string
 	// Both counts the ESP messages seen at both points; AOnly and BOnly
 	// those seen in one file only, inside both captures' windows;
-	// NotJudged those seen in one file only, outside them; Repeats the
-	// messages seen again in the same file.
+	// NotJudged those seen in one file only, outside them (or forced out
+	// of the matcher: Result.ForcedA, ForcedB); Repeats the messages
+	// seen again in the same file while the first copy was in flight.
 	Both, AOnly, BOnly, NotJudged, Repeats int
 	// Lost counts the messages seen upstream only (AOnly or BOnly after
 	// Upstream), Generated those seen downstream only.

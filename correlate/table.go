@@ -1,14 +1,17 @@
 package correlate
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"sync"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
-// rec is one message of a capture's table.
+// rec is one message of a capture, as the analysis hands it over: what
+// correlate keeps of it while it is in flight (see "Memory" in doc.go).
 type rec struct {
 	time        int64
 	first, last uint64 // frames
@@ -16,7 +19,6 @@ type rec struct {
 	key         uint64 // ESP: SPI<<32|seq; IKE: initiator SPI's high 32 bits <<32 | message ID
 	tcpSeq      uint32
 	tcpAck      uint32
-	len         uint32
 	ipid        uint16
 	kind        analyze.MessageKind
 	flags       uint8
@@ -24,32 +26,75 @@ type rec struct {
 
 // rec flags.
 const (
-	fRev       uint8 = 1 << iota // sent by the other endpoint than the session's first message
-	fPartial                     // cTCP message whose end was not captured
-	fDupAck                      // MessageTCP: duplicate ACK
-	fKeepAlive                   // MessageTCP: keep-alive
+	// fRev: sent by the endpoint that sorts last (netip.AddrPort.Compare),
+	// so that a session's direction is known from the message alone,
+	// without a table of sessions (mapped to the session's own
+	// orientation at the end: orient).
+	fRev       uint8 = 1 << iota
+	fPartial         // cTCP message whose end was not captured
+	fDupAck          // MessageTCP: duplicate ACK
+	fKeepAlive       // MessageTCP: keep-alive
 	fRST
 	fFIN
 	fSYN
 	fIPv4
 )
 
-// table is what correlate keeps of one capture.
-type table struct {
-	name  string
-	c     *analyze.Capture
-	recs  []rec
-	first map[uint64]netip.AddrPort // session serial -> source of its first message
-	byID  map[uint64]*analyze.Session
+// newSession announces a session to the matcher: the addresses of its
+// first message, for pairing plain TCP by addresses.
+type newSession struct {
+	serial   uint64
+	src, dst netip.AddrPort
+	tcp      bool
 }
 
-func (t *table) add(m *analyze.Message) {
+// batch is what a file's analysis hands the matcher at once: the hook
+// runs on the analysis's hot path, so messages travel a few hundred at
+// a time over a bounded channel, and batches are recycled.
+type batch struct {
+	recs []rec
+	news []newSession
+}
+
+const (
+	batchLen     = 256 // messages per batch
+	batchesAhead = 4   // batches an analysis may run ahead of the matcher
+)
+
+var batches = sync.Pool{New: func() any { return &batch{recs: make([]rec, 0, batchLen)} }}
+
+func putBatch(b *batch) {
+	b.recs, b.news = b.recs[:0], b.news[:0]
+	batches.Put(b)
+}
+
+// errCanceled stops an analysis whose partner failed: analyze has no
+// cancellation, so the hook panics with it and the producer recovers it
+// (analyze re-panics what is not a memory fault, after its deferred
+// calls closed the file).
+var errCanceled = errors.New("correlate: canceled")
+
+// producer runs one file's analysis and sends its messages to the
+// matcher.
+type producer struct {
+	name   string
+	b      *batch
+	out    chan *batch
+	stop   <-chan struct{}
+	cancel func()
+	// announced caches the serials already announced (direct-mapped, so
+	// that it stays bounded whatever the number of sessions; a session
+	// pushed out is announced again, which the matcher ignores).
+	announced [1024]uint64
+	// Set before out is closed.
+	c   *analyze.Capture
+	err error
+}
+
+func (p *producer) hook(m *analyze.Message) {
 	r := rec{time: m.Time, first: m.FirstFrame, last: m.LastFrame, serial: m.Session,
-		tcpSeq: m.TCPSeq, tcpAck: m.TCPAck, len: m.Len, ipid: m.IPID, kind: m.Kind}
-	src, ok := t.first[m.Session]
-	if !ok {
-		t.first[m.Session] = m.Src
-	} else if src != m.Src {
+		tcpSeq: m.TCPSeq, tcpAck: m.TCPAck, ipid: m.IPID, kind: m.Kind}
+	if m.Src.Compare(m.Dst) >= 0 {
 		r.flags |= fRev
 	}
 	if m.Src.Addr().Unmap().Is4() {
@@ -86,44 +131,67 @@ func (t *table) add(m *analyze.Message) {
 	default:
 		return
 	}
-	t.recs = append(t.recs, r)
+	b := p.b
+	if a := &p.announced[m.Session%uint64(len(p.announced))]; *a != m.Session+1 {
+		*a = m.Session + 1
+		b.news = append(b.news, newSession{serial: m.Session, src: m.Src, dst: m.Dst,
+			tcp: m.Carrier == analyze.TransportCTCP || m.Kind == analyze.MessageTCP})
+	}
+	b.recs = append(b.recs, r)
+	if len(b.recs) == batchLen || len(b.news) == batchLen {
+		p.flush()
+	}
 }
 
-// read analyzes one capture into a table. name is used in errors, which
-// analyze makes name the file (and the frame, where known).
-func read(name string, open func(analyze.Options) (*analyze.Capture, error), opts Options) (*table, error) {
-	t := &table{name: name, first: map[uint64]netip.AddrPort{}}
-	c, err := open(analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash, OnMessage: t.add})
-	if err != nil {
-		return nil, err
+// flush sends the current batch, or stops the analysis if the matcher
+// gave up.
+func (p *producer) flush() {
+	select {
+	case p.out <- p.b:
+	case <-p.stop:
+		panic(errCanceled)
 	}
-	t.c = c
-	t.byID = make(map[uint64]*analyze.Session, len(c.Sessions))
-	for _, s := range c.Sessions {
-		t.byID[s.Serial] = s
-	}
-	return t, nil
+	p.b = batches.Get().(*batch)
 }
 
-// dir returns the direction (in the session's orientation) of r, false
-// when its session is not in the report.
-func (t *table) dir(r *rec) (*analyze.Session, analyze.Dir, bool) {
-	s := t.byID[r.serial]
-	if s == nil {
-		return nil, 0, false
-	}
-	src := t.first[r.serial]
-	if r.flags&fRev != 0 {
-		// The other endpoint of the session.
-		if src == s.Client {
-			return s, analyze.HeadendToClient, true
+func (p *producer) run(open func(analyze.Options) (*analyze.Capture, error), opts Options) {
+	defer close(p.out)
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errCanceled {
+				panic(r)
+			}
+			p.c, p.err = nil, errCanceled
 		}
-		return s, analyze.ClientToHeadend, true
+	}()
+	p.b = batches.Get().(*batch)
+	c, err := open(analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash, OnMessage: p.hook})
+	if err != nil {
+		p.err = err
+		p.cancel()
+		return
 	}
-	if src == s.Client {
-		return s, analyze.ClientToHeadend, true
+	if len(p.b.recs)+len(p.b.news) > 0 {
+		p.flush()
 	}
-	return s, analyze.HeadendToClient, true
+	p.c = c
+}
+
+// stopReader ends a reader's input once the correlation gave up, so that
+// an analysis of a partner of a failed file stops even where it meets no
+// message.
+type stopReader struct {
+	r    io.Reader
+	stop <-chan struct{}
+}
+
+func (s stopReader) Read(b []byte) (int, error) {
+	select {
+	case <-s.stop:
+		return 0, errCanceled
+	default:
+	}
+	return s.r.Read(b)
 }
 
 // Options configure a correlation.
@@ -135,19 +203,22 @@ type Options struct {
 	// MaxListed caps the lists of a result (lost messages, frames of
 	// generated packets); 0: 64.
 	MaxListed int
+	// MaxPending caps the messages of each file held in flight (waiting
+	// for their counterpart in the other file); 0: DefaultMaxPending.
+	// Messages forced out by the cap are not judged (Result.ForcedA,
+	// ForcedB).
+	MaxPending int
 }
+
+// DefaultMaxPending is the default Options.MaxPending: about 14 MiB per
+// file at most (about 110 bytes a message held, its table entry
+// included).
+const DefaultMaxPending = 1 << 17
 
 // Files correlates the captures at paths a and b.
 func Files(a, b string, opts Options) (*Result, error) {
-	ta, err := read(a, func(o analyze.Options) (*analyze.Capture, error) { return analyze.File(a, o) }, opts)
-	if err != nil {
-		return nil, err
-	}
-	tb, err := read(b, func(o analyze.Options) (*analyze.Capture, error) { return analyze.File(b, o) }, opts)
-	if err != nil {
-		return nil, err
-	}
-	return correlate(ta, tb, opts), nil
+	return run(a, func(o analyze.Options) (*analyze.Capture, error) { return analyze.File(a, o) },
+		b, func(o analyze.Options) (*analyze.Capture, error) { return analyze.File(b, o) }, opts, nil)
 }
 
 // Readers correlates the captures read from ra and rb, named nameA and
@@ -156,13 +227,42 @@ func Readers(ra io.Reader, nameA string, rb io.Reader, nameB string, opts Option
 	if ra == nil || rb == nil {
 		return nil, fmt.Errorf("correlate: two captures are needed")
 	}
-	ta, err := read(nameA, func(o analyze.Options) (*analyze.Capture, error) { return analyze.Reader(ra, nameA, o) }, opts)
-	if err != nil {
-		return nil, err
+	stop := make(chan struct{})
+	ra, rb = stopReader{ra, stop}, stopReader{rb, stop}
+	return run(nameA, func(o analyze.Options) (*analyze.Capture, error) { return analyze.Reader(ra, nameA, o) },
+		nameB, func(o analyze.Options) (*analyze.Capture, error) { return analyze.Reader(rb, nameB, o) }, opts, stop)
+}
+
+// run analyzes both files at once, each in its own goroutine, and
+// matches their messages as they come (docs/design.md, "The pipeline":
+// each file is read once). An error in either file stops the other and
+// is returned; analyze's errors name the file.
+func run(nameA string, openA func(analyze.Options) (*analyze.Capture, error),
+	nameB string, openB func(analyze.Options) (*analyze.Capture, error), opts Options, stop chan struct{}) (*Result, error) {
+	if stop == nil {
+		stop = make(chan struct{})
 	}
-	tb, err := read(nameB, func(o analyze.Options) (*analyze.Capture, error) { return analyze.Reader(rb, nameB, o) }, opts)
-	if err != nil {
-		return nil, err
+	var once sync.Once
+	cancel := func() { once.Do(func() { close(stop) }) }
+	m := newMerger(opts)
+	for i, x := range []struct {
+		name string
+		open func(analyze.Options) (*analyze.Capture, error)
+	}{{nameA, openA}, {nameB, openB}} {
+		p := &producer{name: x.name, out: make(chan *batch, batchesAhead), stop: stop, cancel: cancel}
+		m.f[i].p = p
+		go p.run(x.open, opts)
 	}
-	return correlate(ta, tb, opts), nil
+	m.run()
+	cancel()
+	ea, eb := m.f[0].p.err, m.f[1].p.err
+	switch {
+	case ea != nil && ea != errCanceled:
+		return nil, ea
+	case eb != nil && eb != errCanceled:
+		return nil, eb
+	case ea != nil || eb != nil:
+		return nil, fmt.Errorf("%s, %s: %w", nameA, nameB, ea)
+	}
+	return m.result(), nil
 }
