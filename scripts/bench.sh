@@ -2,7 +2,9 @@
 # bench.sh measures ctcpdiag against the targets of docs/performance.md, every
 # ratio in the same run: analyze vs cat, pcapng vs pcap, gzip/zstd analyze vs
 # gzip -dc / zstd -dc, scan of 2,000 small files vs cat of them, start-up,
-# peak RSS; plus tshark on a 100,000-packet slice when tshark is installed.
+# peak RSS; correlate of a generated pair of captures vs analyzing both files
+# alone, and its peak RSS (issue 12, item 5); plus tshark on a 100,000-packet
+# slice when tshark is installed.
 #
 # Usage: scripts/bench.sh            (from anywhere inside the repository)
 #
@@ -10,6 +12,7 @@
 #   BENCH_DIR      where the data and binaries are cached (default: a directory
 #                  under ${TMPDIR:-/tmp}; never inside the repository)
 #   BENCH_PACKETS  packets in the large capture (default 1,200,000: about 1.2 GB)
+#                  and in each file of the pair (about 1.1 GB each)
 #   BENCH_RUNS     runs per timing; the fastest is kept (default 3)
 #   BENCH_GO=1     also run the Go stage benchmarks (go test -bench)
 #   BENCH_CAPTURE  a pcap to measure instead of the generated capture, e.g.
@@ -52,9 +55,19 @@ if command -v zstd >/dev/null; then
 	have_zstd=1
 	[ -s "$large.zst" ] || zstd -q -k "$large"
 fi
+# The pair for correlate: the same traffic on both sides of a device
+# (samples/gen -pair), written under a temporary name, so that an
+# interrupted run leaves no half pair behind.
+pair_a=$dir/pair-$packets-client-side.pcap
+pair_b=$dir/pair-$packets-headend-side.pcap
+if [ ! -s "$pair_a" ] || [ ! -s "$pair_b" ]; then
+	"$dir/bin/gen" -o "$dir/gen.tmp" -pair "$packets"
+	mv "$dir/gen.tmp/$(basename "$pair_a")" "$pair_a"
+	mv "$dir/gen.tmp/$(basename "$pair_b")" "$pair_b"
+fi
 small=$dir/small
 [ -s "$small/c1999.pcap" ] || "$dir/bin/mksmall" -n 2000 -packets 100 "$small"
-ls -l "$large" "${large%.pcap}.pcapng" "$large.gz" $([ $have_zstd = 1 ] && echo "$large.zst")
+ls -l "$large" "${large%.pcap}.pcapng" "$large.gz" $([ $have_zstd = 1 ] && echo "$large.zst") "$pair_a" "$pair_b"
 
 # best CMD...: the fastest wall time of $runs runs, in seconds; the peak RSS
 # (KiB) of that run goes to $dir/rss. Output is discarded.
@@ -136,6 +149,32 @@ else
 fi
 row "6. start-up: ctcpdiag version" "$t_ver ms" "-" "-" "20 ms" "$(verdict "$t_ver" 20)"
 row "6. start-up: analyze 100-packet file" "$t_tiny ms" "-" "-" "20 ms" "$(verdict "$t_tiny" 20)"
+
+# Target 7 (issue 12, item 5): correlate of the pair in at most twice the
+# time of analyzing its two files one after the other, within 64 MiB.
+cat "$pair_a" "$pair_b" >/dev/null # page cache
+rc=0
+"$bin" correlate --no-hash --format json "$pair_a" "$pair_b" >/dev/null 2>"$dir/correlate.err" || rc=$?
+if [ "$rc" -gt 1 ]; then
+	echo "bench.sh: correlate failed (exit $rc): $(head -c 300 "$dir/correlate.err")" >&2
+	row "7. correlate pair: FAILED (exit $rc)" "-" "-" "-" "2x" "NOT met"
+else
+	t_pa=$(best "$bin" analyze --no-hash --format json "$pair_a")
+	t_pb=$(best "$bin" analyze --no-hash --format json "$pair_b")
+	t_ab=$(awk -v a="$t_pa" -v b="$t_pb" 'BEGIN { printf "%.3f", a + b }')
+	t_cor=$(best "$bin" correlate --no-hash --format json "$pair_a" "$pair_b")
+	rss_cor=$(cat "$dir/rss")
+	r=$(ratio "$t_cor" "$t_ab")
+	row "7. correlate pair (json, --no-hash)" "$t_cor s" "analyze A+B $t_ab s" "${r}x" "2x" "$(verdict "$r" 2)"
+	t_pa=$(best "$bin" analyze --format json "$pair_a")
+	t_pb=$(best "$bin" analyze --format json "$pair_b")
+	t_ab=$(awk -v a="$t_pa" -v b="$t_pb" 'BEGIN { printf "%.3f", a + b }')
+	t_cor=$(best "$bin" correlate --format json "$pair_a" "$pair_b")
+	rss_cor=$(awk -v a="$rss_cor" -v b="$(cat "$dir/rss")" 'BEGIN { printf "%.1f", (a > b ? a : b) / 1024 }')
+	r=$(ratio "$t_cor" "$t_ab")
+	row "7. same, with the SHA-256 (default)" "$t_cor s" "analyze A+B $t_ab s" "${r}x" "2x" "$(verdict "$r" 2)"
+	row "7. peak RSS, correlate pair" "$rss_cor MiB" "-" "-" "64 MiB" "$(verdict "$rss_cor" 64)"
+fi
 
 # The SHA-256 of the stored file is in every report by default and bounds
 # the default rows of targets 1 and 4: its speed alone, on this machine.
