@@ -1,5 +1,7 @@
 // Package samplegen builds the deterministic sample captures committed under
-// samples/ and a large synthetic capture for benchmarks.
+// samples/, a large synthetic capture for benchmarks ([Large]) and a large
+// pair of captures of the same traffic taken on both sides of a device, for
+// correlate's benchmark ([LargePair]).
 //
 // # Scenarios
 //
