@@ -18,6 +18,13 @@ const (
 	// this far past it; it is then judged only if the offset found later
 	// is well inside this window.
 	preMatchWindow = 600_000_000_000
+	// ikeWindow: an IKE message waits at least this long (the other
+	// file's clock past it, after the offset) for its session to be
+	// paired by ESP SPI or addresses, which tells how the directions of
+	// the two files correspond (IKE requests and responses carry the
+	// same SPI and message ID), before it is matched on the IKE SPI's
+	// first sightings alone.
+	ikeWindow = 10_000_000_000
 	// judgeQueueLen: messages seen in one file only wait this many per
 	// file for the final offset and windows before they are judged with
 	// the estimates.
@@ -65,14 +72,14 @@ func evKinds(flags uint8) uint8 {
 	return k
 }
 
-// mkey is a message's identity: an ESP SPI and sequence number, or an
-// IKE SPI, message ID, occurrence and role (tag: whether it runs the
-// way the first message with that SPI ran).
-type mkey struct {
-	key  uint64
-	occ  uint32
-	kind analyze.MessageKind
-	tag  uint8
+// ikeKey is an IKE message's identity in its file: session, IKE SPI
+// and message ID, occurrence and raw direction. (An ESP message's is
+// its SPI and sequence number, rec.key.)
+type ikeKey struct {
+	serial uint64
+	key    uint64
+	occ    uint32
+	raw    uint8
 }
 
 // entry is one message held in flight.
@@ -87,7 +94,9 @@ type entry struct {
 	bits  uint8
 }
 
-func (e *entry) mkey() mkey { return mkey{key: e.r.key, occ: e.occ, kind: e.r.kind, tag: e.tag} }
+func (e *entry) ikeKey() ikeKey {
+	return ikeKey{serial: e.r.serial, key: e.r.key, occ: e.occ, raw: e.tag}
+}
 
 func (e *entry) alone() bool { return e.bits&bAloneL != 0 && e.bits&bNotAloneR == 0 }
 
@@ -145,10 +154,15 @@ type file struct {
 	last *session
 	idle ring[*session] // sessions that may be forgotten, by creation
 
-	q    ring[entry] // messages in flight, in arrival order
-	base uint64      // position (arrival number) of q's head
-	pend map[mkey]uint64
-	jq   ring[jitem]
+	q    ring[entry]       // messages in flight, in arrival order
+	base uint64            // position (arrival number) of q's head
+	pend map[uint64]uint64 // ESP messages in q by key
+	// IKE messages wait apart, longer (ikeWindow), for the direction
+	// map of their session's pair: they are few.
+	ikeq    ring[entry]
+	ikebase uint64
+	ikepend map[ikeKey]uint64
+	jq      ring[jitem]
 
 	clock, firstTime int64
 	seen             bool
@@ -165,6 +179,13 @@ func (f *file) entry(pos uint64) *entry {
 		return nil
 	}
 	return f.q.at(int(pos - f.base))
+}
+
+func (f *file) ikeEntry(pos uint64) *entry {
+	if pos < f.ikebase || pos >= f.ikebase+uint64(f.ikeq.n) {
+		return nil
+	}
+	return f.ikeq.at(int(pos - f.ikebase))
 }
 
 func (f *file) push(e entry) uint64 {
@@ -300,7 +321,8 @@ func newMerger(opts Options) *merger {
 		f := &m.f[i]
 		f.side = i
 		f.sess = map[uint64]*session{}
-		f.pend = map[mkey]uint64{}
+		f.pend = map[uint64]uint64{}
+		f.ikepend = map[ikeKey]uint64{}
 		f.spiLoc = map[uint32][]*sdir{}
 		f.ikeLoc = map[uint32][]*session{}
 		f.addrLoc = map[[2]netip.AddrPort][]*session{}
@@ -523,47 +545,96 @@ func (m *merger) add(side int, r *rec) {
 				m.candidate(side, st, od.s, 3, raw, od.raw)
 			}
 		}
-		if pos, ok := f.pend[e.mkey()]; ok {
+		if pos, ok := f.pend[r.key]; ok {
 			if x := f.entry(pos); x != nil && x.sd == sd {
 				sd.repeats++
 				return
 			}
 		}
 	} else {
-		e.tag = raw
-		if spi != 0 {
-			i := slices.Index(st.ikes, spi)
-			if i < 0 {
-				i = len(st.ikes)
-				st.ikes = append(st.ikes, spi)
-				st.ikeDir = append(st.ikeDir, raw)
-				f.ikeLoc[spi] = append(f.ikeLoc[spi], st)
-				for _, os := range o.ikeLoc[spi] {
-					m.candidate(side, st, os, 2, raw, os.ikeDir[slices.Index(os.ikes, spi)])
-				}
+		if spi != 0 && !slices.Contains(st.ikes, spi) {
+			st.ikes = append(st.ikes, spi)
+			st.ikeDir = append(st.ikeDir, raw)
+			f.ikeLoc[spi] = append(f.ikeLoc[spi], st)
+			for _, os := range o.ikeLoc[spi] {
+				m.candidate(side, st, os, 2, raw, os.ikeDir[slices.Index(os.ikes, spi)])
 			}
-			e.tag = raw ^ st.ikeDir[i]
 		}
 		if st.occ == nil {
 			st.occ = map[occKey]uint32{}
 		}
 		ok := occKey{r.key, raw}
-		e.occ = st.occ[ok]
+		e.occ, e.tag = st.occ[ok], raw
 		st.occ[ok]++
+		f.ikeq.push(e)
+		pos := f.ikebase + uint64(f.ikeq.n) - 1
+		if k := e.ikeKey(); !hasKey(f.ikepend, k) {
+			f.ikepend[k] = pos
+		}
+		m.tryIKE(side, pos, false)
+		return
 	}
-	k := e.mkey()
 	pos := f.push(e)
 	sd.prevHasPos, sd.prevPos = true, pos
-	if _, ok := f.pend[k]; !ok {
-		f.pend[k] = pos
+	if _, ok := f.pend[r.key]; !ok {
+		f.pend[r.key] = pos
 	}
-	if opos, ok := o.pend[k]; ok {
+	if opos, ok := o.pend[r.key]; ok {
 		if x := o.entry(opos); x != nil && x.state == stPending {
 			if side == 0 {
 				m.match(pos, opos)
 			} else {
 				m.match(opos, pos)
 			}
+		}
+	}
+}
+
+func hasKey(m map[ikeKey]uint64, k ikeKey) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// tryIKE matches the IKE message at pos of file side's IKE queue with
+// its counterpart in the partner session, if the direction map of the
+// pair is known: from ESP SPIs or identical addresses, or, final (the
+// message waited ikeWindow, or a file ended), from the IKE SPI's first
+// sightings.
+func (m *merger) tryIKE(side int, pos uint64, final bool) {
+	f, o := &m.f[side], &m.f[1-side]
+	e := f.ikeEntry(pos)
+	if e == nil || e.state != stPending {
+		return
+	}
+	st := e.sd.s
+	p := st.partner
+	if p == nil || p.prank == 2 && !final {
+		return
+	}
+	k := e.ikeKey()
+	k.serial, k.raw = p.serial, st.pmap[e.sd.raw]
+	opos, ok := o.ikepend[k]
+	if !ok {
+		return
+	}
+	x := o.ikeEntry(opos)
+	if x == nil || x.state != stPending || x.sd.s != p {
+		return
+	}
+	e.state, x.state = stMatched, stMatched
+	ea := e
+	if side == 1 {
+		ea = x
+	}
+	m.agg(ea.sd.s, ea.sd.s.partner).dirs[ea.sd.raw].ikeBoth++
+}
+
+// tryIKEs tries the waiting IKE messages of session s of file side.
+func (m *merger) tryIKEs(side int, s *session) {
+	f := &m.f[side]
+	for i := 0; i < f.ikeq.n; i++ {
+		if e := f.ikeq.at(i); e.state == stPending && e.sd.s == s {
+			m.tryIKE(side, f.ikebase+uint64(i), false)
 		}
 	}
 }
@@ -593,6 +664,9 @@ func (m *merger) candidate(side int, x, y *session, rank int, rx, ry uint8) {
 		a, b = y, x
 	}
 	m.matchPendingEvents(a, b)
+	if rank != 2 {
+		m.tryIKEs(side, x)
+	}
 }
 
 func (m *merger) agg(a, b *session) *pairAgg {
@@ -615,10 +689,6 @@ func (m *merger) match(posA, posB uint64) {
 	ea.state, eb.state = stMatched, stMatched
 	ea.other, eb.other = eb.r.first, ea.r.first
 	w := &m.agg(ea.sd.s, eb.sd.s).dirs[ea.sd.raw]
-	if ea.r.kind == analyze.MessageIKE {
-		w.ikeBoth++
-		return
-	}
 	w.both++
 	o := eb.r.tcpSeq - ea.r.tcpSeq
 	if !w.seqHave {
@@ -887,6 +957,38 @@ func (m *merger) expire() {
 			}
 			m.release(side, e, 0)
 		}
+	ike:
+		for f.ikeq.n > 0 {
+			e := f.ikeq.at(0)
+			var how uint8
+			if e.state == stPending {
+				switch {
+				case o.done:
+				case f.ikeq.n > m.maxPending:
+					how = howCap
+				case m.window && o.clock > m.toOther(side, e.r.time)+max(m.margin, ikeWindow):
+				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
+					how = howPreMatch
+				default:
+					break ike
+				}
+				if how != howCap {
+					m.tryIKE(side, f.ikebase, true)
+				}
+			}
+			k := e.ikeKey()
+			if p, ok := f.ikepend[k]; ok && p == f.ikebase {
+				delete(f.ikepend, k)
+			}
+			if e.state == stPending {
+				if how == howCap {
+					f.forced++
+				}
+				m.judgeLater(side, jitem{sd: e.sd, time: e.r.time, first: e.r.first, key: e.r.key, kind: e.r.kind, how: how})
+			}
+			f.ikeq.pop()
+			f.ikebase++
+		}
 	}
 }
 
@@ -897,9 +999,8 @@ func (m *merger) release(side int, e *entry, how uint8) {
 	pos := f.base
 	sd := e.sd
 	if e.r.kind != analyze.MessageTCP {
-		k := e.mkey()
-		if p, ok := f.pend[k]; ok && p == pos {
-			delete(f.pend, k)
+		if p, ok := f.pend[e.r.key]; ok && p == pos {
+			delete(f.pend, e.r.key)
 		}
 		if sd.prevHasPos && sd.prevPos == pos {
 			sd.prevHasPos = false
