@@ -2,12 +2,12 @@
 // points (the client side and the headend side of a proxy, the inside
 // and the outside of a firewall) and tells what happened between them.
 //
-// Each capture is analyzed once by package analyze, with its message
-// hook (analyze.Options.OnMessage): every ESP message (cTCP messages as
-// framed at Cisco's trailer, NAT-T, Cisco IPsec over UDP, native ESP),
-// every IKE message and every TCP control segment (SYN, FIN, RST,
-// keep-alive, duplicate ACK) goes into a compact table of about 56
-// bytes per message.
+// Both captures are analyzed at once by package analyze, each in its own
+// goroutine, with its message hook (analyze.Options.OnMessage): every ESP
+// message (cTCP messages as framed at Cisco's trailer, NAT-T, Cisco
+// IPsec over UDP, native ESP), every IKE message and every TCP control
+// segment (SYN, FIN, RST, keep-alive, duplicate ACK) is handed to one
+// matcher, which merges the two files by time.
 //
 // Sessions are matched across the files by what survives NAT, sequence
 // randomization and proxies: the ESP SPIs per direction, else the IKE
@@ -24,14 +24,75 @@
 //
 // # Memory
 //
-// This first version keeps both files' message tables whole (about 56
-// bytes per ESP or IKE message and per TCP control segment, nothing per
-// data byte or per other packet), then matches them: memory grows with
-// the number of VPN messages in the files, not with their size in bytes.
-// The tables are built to be consumed in time order: matching one
-// direction needs only the messages of the other file within the
-// reorder window (the largest delay plus the margin) of the current one,
-// so a version that streams both files side by side (each analysis in
-// its own goroutine, merged by time) holds only the messages in flight
-// between the points.
+// Each file is read once, and memory is bounded by the messages in
+// flight between the points, not by the size of the files
+// (docs/design.md, "The pipeline": packets are never kept).
+//
+// The analyses hand their messages over in batches of 256 (recycled)
+// through channels of 4 batches, so that an analysis never runs far
+// ahead of the matcher and the hook costs an append on the hot path. An
+// error in either file (analyze's errors name the file, and the frame
+// where known) stops the other: its hook panics with a private value
+// that its goroutine recovers, and a reader given to Readers returns
+// an error.
+//
+// The matcher takes the message of whichever file is earlier (B's time
+// after the current offset estimate), and keeps the messages of each
+// file in a queue in arrival order, 56 bytes each plus an entry of the
+// ESP key table (about 110 bytes in all). A message leaves the queue
+// when it is matched or when the other file has clearly gone past it:
+// the other file's clock, after the offset estimate, is beyond its time
+// plus the margin (twice the largest delay seen plus 50 ms), or the
+// other file ended. The estimates follow the rule of the result as
+// messages match (the mean rather than the median tells a pair's
+// upstream direction). Before anything matched, the offset is unknown:
+// messages wait until the other file's raw clock is 10 minutes past
+// them, and are judged only if the offset found later is well inside
+// that. Whatever the clocks, a hard cap (Options.MaxPending, 131,072 per
+// file by default: about 14 MiB) bounds the queue: a message forced out
+// by it is not judged (Direction.NotJudged), never called lost, and is
+// counted in Result.ForcedA and ForcedB. Result.PeakHeldA and PeakHeldB
+// tell the most messages held at once. IKE messages (a few per session)
+// wait apart, up to 10 s, for their session's pair by ESP SPI or
+// addresses, which tells how the files' directions correspond (an IKE
+// request and its response carry the same SPI and message ID).
+//
+// What the result needs of the messages is kept as bounded aggregates,
+// per session direction of each file and per pair of sessions, built as
+// the messages leave the queue in arrival order:
+//
+//   - counts of the messages seen at both points, in one file only
+//     (judged against the windows at the end: those waiting beyond
+//     65,536 per file are judged at once with the estimates, the other
+//     file's first message and clock standing for its window), not
+//     judged and repeated (a repeat is seen while the first copy is in
+//     flight);
+//   - the apparent delays: exact up to 65,536 per direction (the
+//     median, 99th percentile and maximum as before), then a histogram
+//     of their distance to the median at that point in buckets 2% wide,
+//     so that a quantile is within 1% of its distance to that median
+//     (1% of the one-way delay for the median and above); the minimum
+//     and maximum, which make the clock offset, stay exact;
+//   - the first Options.MaxListed lost messages of each direction, with
+//     the nearest message seen at both points before the hole (known
+//     when the lost one leaves the queue) and after it (filled in when
+//     that one leaves);
+//   - the TCP control events seen at one point only, matched by kind and
+//     direction within the margin as they come: counts, the first
+//     MaxListed frames and the first time;
+//   - the relation of the TCP views: the sequence offset of the first
+//     message in A's order and whether it is constant, the messages cut
+//     differently (each message's neighbours are known when the next
+//     message of its direction arrives: one message per direction
+//     waits), the ACK differences (the first 16 distinct values
+//     counted, which is exact for a constant offset) and IP IDs.
+//
+// Per session the matcher keeps its SPIs, IKE SPIs and the counts
+// above; a session without ESP or IKE that nothing paired is forgotten
+// once the other file is 2 minutes past it, so that many short TCP
+// connections do not grow it. The pairing of sessions is redone at the
+// end by the rules above, over each session's SPIs in order of
+// appearance; while streaming, each session has at most one partner (a
+// session that pairs with two of the other file has its IKE messages and
+// events matched with one).
 package correlate

@@ -149,6 +149,7 @@ type file struct {
 	b    *batch
 	i    int
 	done bool
+	err  error // the producer's, once done
 
 	sess map[uint64]*session
 	last *session
@@ -348,8 +349,9 @@ func (m *merger) fill(side int) {
 		}
 		b, ok := <-f.p.out
 		if !ok {
-			f.done, f.c = true, f.p.c
-			if f.p.err != nil {
+			// The producer set c and err before closing.
+			f.done, f.c, f.err = true, f.p.c, f.p.err
+			if f.err != nil {
 				f.p.cancel()
 			}
 			return
@@ -367,7 +369,7 @@ func (m *merger) run() {
 	for {
 		m.fill(0)
 		m.fill(1)
-		if fa.p.err != nil || fb.p.err != nil {
+		if fa.err != nil || fb.err != nil {
 			// Let both analyses stop, then give up.
 			for i := range m.f {
 				for f := &m.f[i]; !f.done; m.fill(i) {

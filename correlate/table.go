@@ -255,7 +255,7 @@ func run(nameA string, openA func(analyze.Options) (*analyze.Capture, error),
 	}
 	m.run()
 	cancel()
-	ea, eb := m.f[0].p.err, m.f[1].p.err
+	ea, eb := m.f[0].err, m.f[1].err
 	switch {
 	case ea != nil && ea != errCanceled:
 		return nil, ea
