@@ -61,7 +61,9 @@ const (
 	batchesAhead = 4   // batches an analysis may run ahead of the matcher
 )
 
-var batches = sync.Pool{New: func() any { return &batch{recs: make([]rec, 0, batchLen)} }}
+// batches start small (a short capture needs no more) and grow by
+// append to batchLen, the size they are recycled at.
+var batches = sync.Pool{New: func() any { return &batch{recs: make([]rec, 0, 64)} }}
 
 func putBatch(b *batch) {
 	b.recs, b.news = b.recs[:0], b.news[:0]
@@ -85,7 +87,7 @@ type producer struct {
 	// announced caches the serials already announced (direct-mapped, so
 	// that it stays bounded whatever the number of sessions; a session
 	// pushed out is announced again, which the matcher ignores).
-	announced [1024]uint64
+	announced [256]uint64
 	// Set before out is closed.
 	c   *analyze.Capture
 	err error
