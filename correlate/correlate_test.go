@@ -226,6 +226,56 @@ func TestUnreadable(t *testing.T) {
 	if _, err := correlate.Readers(bytes.NewReader(nil), "empty-a", nil, "b", correlate.Options{}); err == nil {
 		t.Error("no error for a missing reader")
 	}
+	// Either file failing stops the other and names itself, in either
+	// order.
+	good, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct{ a, b []byte }{{good, []byte("junk")}, {[]byte("junk"), good}} {
+		_, err := correlate.Readers(bytes.NewReader(x.a), "first.pcap", bytes.NewReader(x.b), "second.pcap", correlate.Options{})
+		bad := "second.pcap"
+		if len(x.a) == 4 {
+			bad = "first.pcap"
+		}
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("error %v, want one naming %s", err, bad)
+		}
+	}
+}
+
+// TestMaxPending holds at most a few messages per file: those forced out
+// are counted and not judged, never called lost.
+func TestMaxPending(t *testing.T) {
+	a, b := pairFiles(t, "pair-proxy-loss")
+	r, err := correlate.Files(a, b, correlate.Options{MaxPending: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, r)
+	if r.ForcedA+r.ForcedB == 0 || r.PeakHeldA > 4 || r.PeakHeldB > 4 {
+		t.Errorf("forced %d and %d, held at most %d and %d; want some forced, at most 4 held", r.ForcedA, r.ForcedB, r.PeakHeldA, r.PeakHeldB)
+	}
+	full := run(t, a, b)
+	if full.ForcedA+full.ForcedB != 0 {
+		t.Errorf("forced %d and %d without a cap", full.ForcedA, full.ForcedB)
+	}
+	lost, notJudged := 0, 0
+	for _, p := range r.Pairs {
+		for _, d := range p.Directions {
+			lost += d.Lost + d.Generated
+			notJudged += d.NotJudged
+		}
+	}
+	fullLost := 0
+	for _, p := range full.Pairs {
+		for _, d := range p.Directions {
+			fullLost += d.Lost + d.Generated
+		}
+	}
+	if lost > fullLost || notJudged == 0 {
+		t.Errorf("with the cap %d lost or generated, %d not judged; without it %d lost or generated", lost, notJudged, fullLost)
+	}
 }
 
 func abs(x int64) int64 {

@@ -169,6 +169,10 @@ func (p *producer) run(open func(analyze.Options) (*analyze.Capture, error), opt
 	p.b = batches.Get().(*batch)
 	c, err := open(analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash, OnMessage: p.hook})
 	if err != nil {
+		if errors.Is(err, errCanceled) {
+			// The other file failed: its reader was stopped.
+			err = errCanceled
+		}
 		p.err = err
 		p.cancel()
 		return
