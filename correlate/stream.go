@@ -397,7 +397,7 @@ func (m *merger) run() {
 		r := f.b.recs[f.i]
 		f.i++
 		m.add(s, &r)
-		if m.dirty {
+		if m.dirty && (m.sinceEst >= 256 || !m.window) {
 			m.estimate()
 		}
 		m.expire()
@@ -539,6 +539,7 @@ func (m *merger) add(side int, r *rec) {
 	}
 	sd.prevSet, sd.prevLast, sd.prevHasPos = true, r.last, false
 	spi := uint32(r.key >> 32)
+	had := false
 	if r.kind == analyze.MessageESP {
 		if !slices.Contains(sd.spis, spi) {
 			sd.spis = append(sd.spis, spi)
@@ -552,6 +553,7 @@ func (m *merger) add(side int, r *rec) {
 				sd.repeats++
 				return
 			}
+			had = true // another session's: this one cannot be matched
 		}
 	} else {
 		if spi != 0 && !slices.Contains(st.ikes, spi) {
@@ -578,7 +580,7 @@ func (m *merger) add(side int, r *rec) {
 	}
 	pos := f.push(e)
 	sd.prevHasPos, sd.prevPos = true, pos
-	if _, ok := f.pend[r.key]; !ok {
+	if !had {
 		f.pend[r.key] = pos
 	}
 	if opos, ok := o.pend[r.key]; ok {
@@ -706,8 +708,16 @@ func (m *merger) match(posA, posB uint64) {
 	if ea.r.flags&fPartial != 0 || eb.r.flags&fPartial != 0 {
 		return
 	}
-	if w.d.add(eb.r.time - ea.r.time) {
+	// The estimates follow at once a new direction or a delay beyond
+	// the margin's; other changes of the extremes (and the means) every
+	// 256 messages.
+	x := eb.r.time - ea.r.time
+	first := w.d.n == 0
+	if w.d.add(x) {
 		m.dirty = true
+		if first || !m.window || 2*abs(x-m.off) > m.margin-baseMargin {
+			m.sinceEst = 1 << 30
+		}
 	}
 	if m.sinceEst++; m.sinceEst >= 1024 {
 		m.dirty = true
