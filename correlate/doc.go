@@ -67,9 +67,11 @@
 //     file's first message and clock standing for its window), not
 //     judged and repeated (a repeat is seen while the first copy is in
 //     flight);
-//   - the apparent delays: exact up to 65,536 per direction (the
-//     median, 99th percentile and maximum as before), then a histogram
-//     of their distance to the median at that point in buckets 2% wide,
+//   - the apparent delays: exact up to 65,536 per direction and
+//     131,072 over all directions (the median, 99th percentile and
+//     maximum as before; past the latter the direction keeping the most
+//     goes over first), then a histogram of their distance to the
+//     median at that point in buckets 2% wide,
 //     so that a quantile is within 1% of its distance to that median
 //     (1% of the one-way delay for the median and above); the minimum
 //     and maximum, which make the clock offset, stay exact;

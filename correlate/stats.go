@@ -7,7 +7,12 @@ import (
 
 // exactDelays is how many apparent delays a direction keeps exactly;
 // past it they go into a log-bucketed histogram (doc.go, "Memory").
-const exactDelays = 1 << 16
+// exactBudget bounds them over all directions: past it, the direction
+// holding the most goes over to its histogram (merger.match).
+const (
+	exactDelays = 1 << 16
+	exactBudget = 1 << 17
+)
 
 // histGamma is the ratio between histogram bucket bounds: a value is
 // reported as its bucket's representative, within (gamma-1)/(gamma+1)

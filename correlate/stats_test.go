@@ -52,3 +52,25 @@ func TestValueCounts(t *testing.T) {
 		t.Errorf("counts %d %d %d other %d", v.count(7), v.count(3), v.count(19), v.other)
 	}
 }
+
+// TestExactBudget: past exactBudget delays kept exactly over all
+// directions, the direction keeping the most goes over to its histogram.
+func TestExactBudget(t *testing.T) {
+	m := newMerger(Options{})
+	for i := 0; i < 3; i++ {
+		p := &pairAgg{}
+		m.pairs[[2]uint64{uint64(i), uint64(i)}] = p
+		for j := 0; j < (i+1)*exactBudget/8; j++ {
+			p.dirs[0].d.add(int64(j))
+			m.exact++
+		}
+	}
+	m.shrinkExact()
+	big := &m.pairs[[2]uint64{2, 2}].dirs[0].d
+	if !big.hist || len(big.exact) != 0 || m.exact != 3*exactBudget/8 {
+		t.Errorf("after shrinking: largest in a histogram %v (%d exact), %d exact in all", big.hist, len(big.exact), m.exact)
+	}
+	if got := big.at(big.n / 2); abs(got-int64(big.n/2)) > int64(big.n/2)/100+1 {
+		t.Errorf("median %d, want about %d", got, big.n/2)
+	}
+}

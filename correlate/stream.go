@@ -308,6 +308,7 @@ type merger struct {
 	sinceEst   int
 	pairs      map[[2]uint64]*pairAgg
 	maxPending int
+	exact      int // delays kept exactly, over all directions
 }
 
 func newMerger(opts Options) *merger {
@@ -713,6 +714,7 @@ func (m *merger) match(posA, posB uint64) {
 	// 256 messages.
 	x := eb.r.time - ea.r.time
 	first := w.d.n == 0
+	was := len(w.d.exact)
 	if w.d.add(x) {
 		m.dirty = true
 		if first || !m.window || 2*abs(x-m.off) > m.margin-baseMargin {
@@ -722,6 +724,9 @@ func (m *merger) match(posA, posB uint64) {
 	if m.sinceEst++; m.sinceEst >= 1024 {
 		m.dirty = true
 	}
+	if m.exact += len(w.d.exact) - was; m.exact > exactBudget {
+		m.shrinkExact()
+	}
 	it := relItem{used: true, agg: w, idxA: posA, ad: eb.r.tcpAck - ea.r.tcpAck, ipA: ea.r.ipid, ipB: eb.r.ipid,
 		v4: ea.r.flags&fIPv4 != 0 && eb.r.flags&fIPv4 != 0, sd: [2]*sdir{ea.sd, eb.sd}}
 	for i, e := range [2]*entry{ea, eb} {
@@ -729,6 +734,24 @@ func (m *merger) match(posA, posB uint64) {
 		it.alone[i] = e.alone()
 	}
 	m.place(&it)
+}
+
+// shrinkExact turns the direction that keeps the most delays exactly
+// over to its histogram, so that all directions together keep at most
+// exactBudget.
+func (m *merger) shrinkExact() {
+	var big *dstats
+	for _, p := range m.pairs {
+		for i := range p.dirs {
+			if d := &p.dirs[i].d; big == nil || len(d.exact) > len(big.exact) {
+				big = d
+			}
+		}
+	}
+	if big != nil && len(big.exact) > 0 {
+		m.exact -= len(big.exact)
+		big.toHist()
+	}
 }
 
 // place resolves a relation item whose copies' neighbours are known, or
