@@ -60,3 +60,38 @@ func optionSeq(b []byte, be bool) iter.Seq2[uint16, []byte] {
 		}
 	}
 }
+
+// Interface describes interface i (FrameInfo.Iface) as the Writer would
+// write it again: the link type, the snapshot length and the timestamp
+// resolution (Interface.TSResol: 0 for microseconds without the option,
+// 6 for pcap's microseconds, 9 for pcap's nanoseconds, pcapng's
+// if_tsresol as it was). A pcapng resolution the Writer cannot write (a
+// power of two, or finer than nanoseconds) is given as 9: the frames'
+// times (FrameInfo.Time) are nanoseconds. Names, comments and other
+// options are not copied (InterfaceOptions has them). ok is false for an
+// interface not in the current section (pcapng) or not 0 (pcap).
+func (s *Source) Interface(i int) (iface Interface, ok bool) {
+	switch s.kind {
+	case kindPcap:
+		if i != 0 {
+			return Interface{}, false
+		}
+		iface = Interface{LinkType: s.linkType, SnapLen: s.snaplen, TSResol: 6}
+		if s.nsec {
+			iface.TSResol = 9
+		}
+		return iface, true
+	case kindPcapng:
+		j := i - s.ifaceBase
+		if j < 0 || j >= len(s.ifaces) {
+			return Interface{}, false
+		}
+		f := &s.ifaces[j]
+		iface = Interface{LinkType: f.linkType, SnapLen: f.snaplen, TSResol: f.tsresol}
+		if f.tsresol > 9 {
+			iface.TSResol = 9
+		}
+		return iface, true
+	}
+	return Interface{}, false
+}

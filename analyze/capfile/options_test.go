@@ -63,3 +63,42 @@ func TestOptionsBreak(t *testing.T) {
 		t.Errorf("%d iterations", n)
 	}
 }
+
+// TestInterface checks the interface descriptions a Source gives back:
+// pcap's link type, snaplen and resolution; pcapng's, with if_tsresol as
+// written, left out when absent, and 9 for a resolution the Writer cannot
+// write.
+func TestInterface(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want []capfile.Interface
+	}{
+		{"pcap", pcapFile(pcapOpts{network: 1, snaplen: 96}, rec{data: payload(4, 0)}), []capfile.Interface{{LinkType: 1, SnapLen: 96, TSResol: 6}}},
+		{"pcap-nsec", pcapFile(pcapOpts{network: 101, snaplen: 65535, nsec: true, be: true}, rec{data: payload(4, 0)}), []capfile.Interface{{LinkType: 101, SnapLen: 65535, TSResol: 9}}},
+		{"pcapng", func() []byte {
+			n := newNG(false).shb(false).idb(1, 128).idb(101, 0, n0opt(9, 9)).idb(1, 0, n0opt(9, 0x8a))
+			n.epb(0, 1, payload(4, 0))
+			n.epb(1, 2, payload(4, 0))
+			n.epb(2, 3, payload(4, 0))
+			return n.bytes()
+		}(), []capfile.Interface{{LinkType: 1, SnapLen: 128}, {LinkType: 101, TSResol: 9}, {LinkType: 1, TSResol: 9}}},
+	} {
+		src, got := readBack(t, tc.file)
+		for i, w := range tc.want {
+			g, ok := src.Interface(i)
+			if !ok || g.LinkType != w.LinkType || g.SnapLen != w.SnapLen || g.TSResol != w.TSResol {
+				t.Errorf("%s: interface %d = %+v, %v; want %+v", tc.name, i, g, ok, w)
+			}
+		}
+		if _, ok := src.Interface(len(tc.want)); ok || len(got) != len(tc.want) && tc.name == "pcapng" {
+			t.Errorf("%s: interface %d known, or %d frames", tc.name, len(tc.want), len(got))
+		}
+		src.Close()
+	}
+}
+
+// n0opt is a little-endian pcapng option with a one-byte value.
+func n0opt(code uint16, v byte) []byte {
+	return []byte{byte(code), byte(code >> 8), 1, 0, v, 0, 0, 0}
+}

@@ -62,6 +62,7 @@ func (s *Source) initPcap(be, nsec bool) error {
 		return errorf(ErrUnsupported, "pcap link-type field has reserved bits set (0x%08x)", network)
 	}
 	s.linkType = uint16(network)
+	s.snaplen = s.u32(h[16:])
 	// Before version 2.3 (and in DG/UX's 543.0) the record header had the
 	// captured and original lengths the other way round; some 2.3 files
 	// still do, which shows as a captured length above the original one.

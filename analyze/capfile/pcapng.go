@@ -43,6 +43,7 @@ type iface struct {
 	linkType uint16
 	snaplen  uint32
 	units    uint64 // timestamp units per second (if_tsresol)
+	tsresol  byte   // the if_tsresol value, 0 when the option is absent
 	offset   int64  // if_tsoffset, in nanoseconds
 	global   int    // index across all sections
 	opts     []byte // its options (a copy)
@@ -268,6 +269,7 @@ func (s *Source) readIDB(b []byte) error {
 		case optTSResol:
 			if len(val) == 1 {
 				f.units = tsUnits(val[0])
+				f.tsresol = val[0]
 			}
 		case optTSOffset:
 			if len(val) == 8 {

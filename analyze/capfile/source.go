@@ -83,6 +83,7 @@ type Source struct {
 	be       bool // big-endian fields (pcap header or pcapng section)
 	nsec     bool
 	linkType uint16
+	snaplen  uint32
 	swapLens uint8 // swapNever, swapAlways, swapIfLarger
 
 	// pcapng

@@ -208,19 +208,45 @@ func (w *Writer) iface(i int, lt uint16) int {
 // WritePacket writes the anonymized copy of one frame.
 func (w *Writer) WritePacket(info capfile.FrameInfo, data []byte) {
 	id := w.iface(info.Iface, info.LinkType)
-	w.f.in = data
-	if cap(w.f.out) < len(data) {
-		w.f.out = make([]byte, len(data), max(len(data), 2048))
-	}
-	w.f.out = w.f.out[:len(data)]
-	w.f.run(info.LinkType, info.OrigLen)
+	out := w.f.rewrite(info.LinkType, info.OrigLen, data)
 
 	// The original timestamp (0 before 1970), captured and wire lengths,
 	// no options.
-	w.pw.WritePacket(capfile.Packet{Iface: id, Time: info.Time, OrigLen: max(info.OrigLen, 0), Data: w.f.out})
+	w.pw.WritePacket(capfile.Packet{Iface: id, Time: info.Time, OrigLen: max(info.OrigLen, 0), Data: out})
 	w.sync()
 	w.stats.Packets++
 	w.stats.Frames++
+}
+
+// Frames rewrites frames one at a time exactly as Anonymize does, for a
+// caller that writes them itself (with capfile.Writer): the evidence
+// capture of "ctcpdiag analyze --evidence --anonymize" writes some frames
+// of a capture, with comments, through it. It remembers, as Anonymize
+// does, which TCP flow directions carried a cTCP trailer, so it must see
+// a flow's frames in capture order. A Frames is not safe for concurrent
+// use; Rewrite does not allocate once its buffer has grown.
+type Frames struct{ f frame }
+
+// NewFrames returns a Frames that maps addresses with m.
+func NewFrames(m *anon.Mapper) *Frames { return &Frames{f: frame{m: m}} }
+
+// Rewrite returns the anonymized copy of the frame data of the given link
+// type and wire length (as FrameInfo gives them): the same length as
+// data, valid until the next call.
+func (r *Frames) Rewrite(linkType uint16, origLen int, data []byte) []byte {
+	return r.f.rewrite(linkType, origLen, data)
+}
+
+// rewrite runs the frame on data and returns the copy.
+func (f *frame) rewrite(linkType uint16, origLen int, data []byte) []byte {
+	f.in = data
+	if cap(f.out) < len(data) {
+		f.out = make([]byte, len(data), max(len(data), 2048))
+	}
+	f.out = f.out[:len(data)]
+	f.run(linkType, origLen)
+	f.in = nil
+	return f.out
 }
 
 // Placeholder writes an empty custom block: it uses up one frame number,

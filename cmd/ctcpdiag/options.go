@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -67,6 +68,16 @@ Flags:
   --anon-key KEY   key for --anonymize (implies it), so the mapping is the
                    same across reports and "ctcpdiag anonymize"; without
                    it a random key is used and never printed
+  --evidence FILE  also write FILE, a pcapng evidence capture to attach to
+                   a ticket: the frames of the affected and at-risk cTCP
+                   sessions (a long session trimmed to its start, the
+                   frames around each cited frame and its end) and every
+                   frame the report cites, each with a comment saying what
+                   it shows and its frame number in the capture; with
+                   --anonymize its packets are anonymized as by "ctcpdiag
+                   anonymize". It reads the capture a second time, so it
+                   takes one FILE and not standard input. Written
+                   atomically (docs/evidence.md)
   -h, --help       show this help
 
 Several files: text reports follow one another, separated by a blank
@@ -132,6 +143,11 @@ type Options struct {
 	// key (--anon-key, "" for a random one).
 	Anonymize bool
 	AnonKey   string
+	// Evidence is the evidence capture to write (--evidence, analyze
+	// only; "" for none).
+	Evidence string
+	// Quiet turns the progress bar off (--quiet, analyze only).
+	Quiet bool
 }
 
 // usageError is a command line that cannot be run: exit status 2, the
@@ -218,23 +234,64 @@ func isHelpFlag(a string) bool {
 // parseAnalyze parses the arguments of "analyze". Flags and file names may
 // be mixed; "--" ends the flags.
 func parseAnalyze(args []string) (*Options, error) {
-	o, err := parseAnalyzeAs(cmdAnalyze, analyzeUsage, args)
+	o, err := parseAnalyzeWith(cmdAnalyze, analyzeUsage, args, func(fs *flag.FlagSet, o *Options) {
+		fs.StringVar(&o.Evidence, "evidence", "", "")
+		fs.BoolVar(&o.Quiet, "quiet", false, "")
+		fs.BoolVar(&o.Quiet, "q", false, "")
+	})
 	if err != nil || o.Command == cmdHelp {
 		return o, err
 	}
 	if o.Format == "html" && len(o.Files) > 1 {
 		return nil, usageErrorf(cmdAnalyze, "--format html makes one self-contained page per capture: give one FILE (run once per capture)")
 	}
+	if o.Evidence != "" {
+		if err := checkEvidence(cmdAnalyze, o.Evidence, o.Output, o.Files); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
+}
+
+// checkEvidence checks an --evidence FILE against the output and the
+// captures of the command cmd.
+func checkEvidence(cmd, evidence, output string, files []string) error {
+	if len(files) > 1 {
+		return usageErrorf(cmd, "--evidence writes the evidence of one capture: give one FILE (run once per capture)")
+	}
+	if evidence == "-" {
+		return usageErrorf(cmd, "--evidence needs a file name (the evidence capture is written atomically)")
+	}
+	for _, f := range files {
+		if f == "-" {
+			return usageErrorf(cmd, "--evidence reads the capture a second time (the analysis decides which frames to keep), and standard input cannot be read twice: save the capture to a file and give its name")
+		}
+		if sameFile(f, evidence) {
+			return usageErrorf(cmd, "--evidence %s is the capture itself", evidence)
+		}
+	}
+	if output != "" && (sameFile(output, evidence) || filepath.Clean(output) == filepath.Clean(evidence)) {
+		return usageErrorf(cmd, "--evidence and -o name the same file")
+	}
+	return nil
 }
 
 // parseAnalyzeAs parses the flags analyze shares with correlate for
 // command cmd (whose usage is usage) and the file names.
 func parseAnalyzeAs(cmd, usage string, args []string) (*Options, error) {
+	return parseAnalyzeWith(cmd, usage, args, nil)
+}
+
+// parseAnalyzeWith is parseAnalyzeAs with the command's own flags, which
+// extra (if not nil) defines on the flag set, filling o.
+func parseAnalyzeWith(cmd, usage string, args []string, extra func(fs *flag.FlagSet, o *Options)) (*Options, error) {
 	o := &Options{Command: cmd}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	if extra != nil {
+		extra(fs, o)
+	}
 	fs.StringVar(&o.Format, "format", "text", "")
 	fs.StringVar(&o.Output, "o", "", "")
 	fs.BoolVar(&o.Anonymize, "anonymize", false, "")

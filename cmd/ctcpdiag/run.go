@@ -146,7 +146,7 @@ func runAnalyze(opts *Options, e *env) int {
 	}
 
 	var outcomes []outcome
-	var writeErr error
+	var writeErr, evidenceErr error
 	for _, path := range opts.Files {
 		in, err := openInput(path, e.stdin, popts.Graphs)
 		if err != nil {
@@ -154,13 +154,18 @@ func runAnalyze(opts *Options, e *env) int {
 			outcomes = append(outcomes, outcome{err: err})
 			continue
 		}
-		res, err := pipeline.Run(in.Input, popts)
-		in.close()
+		c, err := pipeline.Analyze(in.Input, popts)
 		if err != nil {
+			in.close()
 			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
 			outcomes = append(outcomes, outcome{err: err})
 			continue
 		}
+		res := pipeline.Report(c, in.Input, popts)
+		if opts.Evidence != "" && evidenceErr == nil {
+			evidenceErr = writeEvidence(opts.Evidence, c, res.Report, in.File, popts.Mapper, e)
+		}
+		in.close()
 		if res.DetectErr != nil {
 			fmt.Fprintf(e.stderr, "ctcpdiag: %s: %s\n", report.Printable(path), report.Printable(res.DetectErr.Error()))
 		}
@@ -178,6 +183,9 @@ func runAnalyze(opts *Options, e *env) int {
 	}
 	if writeErr != nil {
 		fmt.Fprintf(e.stderr, "ctcpdiag: writing the report: %s\n", report.Printable(writeErr.Error()))
+	}
+	if writeErr == nil {
+		writeErr = evidenceErr // named on standard error already
 	}
 	return exitStatus(outcomes, writeErr)
 }

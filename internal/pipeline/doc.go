@@ -10,8 +10,9 @@
 // the sessions the verdict rests on when [Options.Graphs] asks for them
 // ([analyze.Series]), builds the report ([report.BuildWith], which lists
 // the evidence frames of those sessions with or without the series) and,
-// with [Options.Mapper], anonymizes it ([report.Anonymize]). [Report] is
-// Run after the analysis, for a caller that already holds the capture.
+// with [Options.Mapper], anonymizes it ([report.Anonymize]). [Analyze] is
+// Run's first read and [Report] the rest, for a caller that needs the
+// analyzed capture too (the evidence capture, internal/evidence).
 //
 // What the drivers do differently stays with them: where the bytes come
 // from (files, standard input, archive entries), how a failure is shown,

@@ -68,11 +68,19 @@ var errReadOnce = errors.New("the capture was read once and cannot be read again
 // then empty. A capture that breaks part-way is analyzed up to the damage
 // and its report carries a warning.
 func Run(in Input, opts Options) (Result, error) {
-	c, err := in.analyze(opts.Analyze)
+	c, err := Analyze(in, opts)
 	if err != nil {
 		return Result{}, err
 	}
 	return Report(c, in, opts), nil
+}
+
+// Analyze is Run's first read alone: the analysis of in, for a caller
+// that needs the capture itself afterwards (the evidence capture of
+// "ctcpdiag analyze --evidence" matches frames on its sessions) and then
+// calls Report. The error is Run's.
+func Analyze(in Input, opts Options) (*analyze.Capture, error) {
+	return in.analyze(opts.Analyze)
 }
 
 // Report is Run after the analysis: c is the analyzed capture of in. It
