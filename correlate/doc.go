@@ -48,8 +48,8 @@
 // upstream direction). Before anything matched, the offset is unknown:
 // messages wait until the other file's raw clock is 10 minutes past
 // them, and are judged only if the offset found later is well inside
-// that. Whatever the clocks, a hard cap (Options.MaxPending, 131,072 per
-// file by default: about 14 MiB) bounds the queue: a message forced out
+// that. Whatever the clocks, a hard cap (Options.MaxPending, 65,536 per
+// file by default: about 7 MiB) bounds the queue: a message forced out
 // by it is not judged (Direction.NotJudged), never called lost, and is
 // counted in Result.ForcedA and ForcedB. Result.PeakHeldA and PeakHeldB
 // tell the most messages held at once. IKE messages (a few per session)
@@ -63,7 +63,7 @@
 //
 //   - counts of the messages seen at both points, in one file only
 //     (judged against the windows at the end: those waiting beyond
-//     65,536 per file are judged at once with the estimates, the other
+//     32,768 per file are judged at once with the estimates, the other
 //     file's first message and clock standing for its window), not
 //     judged and repeated (a repeat is seen while the first copy is in
 //     flight);

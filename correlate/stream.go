@@ -28,7 +28,7 @@ const (
 	// judgeQueueLen: messages seen in one file only wait this many per
 	// file for the final offset and windows before they are judged with
 	// the estimates.
-	judgeQueueLen = 1 << 16
+	judgeQueueLen = 1 << 15
 	// idleSession: a session with no ESP or IKE message and no partner
 	// is forgotten when the other file is this far past its last message
 	// (docs: pairing by addresses needs times within 60 s).
@@ -979,7 +979,7 @@ func (m *merger) expire() {
 				var how uint8
 				switch {
 				case o.done:
-				case f.q.n > m.maxPending:
+				case f.q.n >= m.maxPending: // room for the next one
 					how = howCap
 				case m.window && o.clock > m.toOther(side, e.r.time)+m.margin:
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
@@ -999,7 +999,7 @@ func (m *merger) expire() {
 			if e.state == stPending {
 				switch {
 				case o.done:
-				case f.ikeq.n > m.maxPending:
+				case f.ikeq.n >= m.maxPending:
 					how = howCap
 				case m.window && o.clock > m.toOther(side, e.r.time)+max(m.margin, ikeWindow):
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
@@ -1081,11 +1081,11 @@ func (m *merger) release(side int, e *entry, how uint8) {
 
 func (m *merger) judgeLater(side int, it jitem) {
 	f := &m.f[side]
-	f.jq.push(it)
-	if f.jq.n > judgeQueueLen {
+	if f.jq.n >= judgeQueueLen {
 		m.judge(side, f.jq.at(0), false)
 		f.jq.pop()
 	}
+	f.jq.push(it)
 }
 
 // judge counts a message or event of file side seen there only: inside
