@@ -96,8 +96,8 @@ func sortedKeys[M ~map[uint64]V, V any](m M) []uint64 {
 func (m *merger) result() *Result {
 	ta, tb := &m.f[0], &m.f[1]
 	for i := range m.f {
-		for _, st := range m.f[i].sess {
-			for _, sd := range st.sd {
+		for _, k := range sortedKeys(m.f[i].sess) {
+			for _, sd := range m.f[i].sess[k].sd {
 				if sd != nil && sd.slot.used {
 					sd.slot.resolve()
 				}

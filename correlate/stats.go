@@ -36,7 +36,30 @@ type dstats struct {
 	hist     bool
 	ref      int64
 	zero     uint64
-	pos, neg []uint64 // by bucket of |x - ref|
+	pos, neg buckets // by bucket of |x - ref|
+}
+
+// buckets counts values by bucket index, from the lowest index used: a
+// direction's delays span a few hundred buckets at most.
+type buckets struct {
+	lo int
+	c  []uint64
+}
+
+func (b *buckets) add(i int) {
+	switch {
+	case len(b.c) == 0:
+		b.lo = i
+		b.c = append(b.c, 0)
+	case i < b.lo:
+		n := make([]uint64, b.lo-i+len(b.c))
+		copy(n[b.lo-i:], b.c)
+		b.c, b.lo = n, i
+	}
+	for len(b.c) <= i-b.lo {
+		b.c = append(b.c, 0)
+	}
+	b.c[i-b.lo]++
 }
 
 // add adds x and reports whether the minimum or the maximum changed.
@@ -83,17 +106,9 @@ func (d *dstats) bucket(x int64) {
 	case v == 0:
 		d.zero++
 	case v > 0:
-		i := bucketOf(v)
-		for len(d.pos) <= i {
-			d.pos = append(d.pos, 0)
-		}
-		d.pos[i]++
+		d.pos.add(bucketOf(v))
 	default:
-		i := bucketOf(-v)
-		for len(d.neg) <= i {
-			d.neg = append(d.neg, 0)
-		}
-		d.neg[i]++
+		d.neg.add(bucketOf(-v))
 	}
 }
 
@@ -114,19 +129,19 @@ func (d *dstats) at(k int) int64 {
 	}
 	rep := func(i int) int64 { return int64(math.Round(math.Pow(histGamma, float64(i)) * 2 / (1 + histGamma))) }
 	c := uint64(k)
-	for i := len(d.neg) - 1; i >= 0; i-- {
-		if c < d.neg[i] {
-			return min(d.max, max(d.min, d.ref-rep(i)))
+	for i := len(d.neg.c) - 1; i >= 0; i-- {
+		if c < d.neg.c[i] {
+			return min(d.max, max(d.min, d.ref-rep(d.neg.lo+i)))
 		}
-		c -= d.neg[i]
+		c -= d.neg.c[i]
 	}
 	if c < d.zero {
 		return d.ref
 	}
 	c -= d.zero
-	for i, x := range d.pos {
+	for i, x := range d.pos.c {
 		if c < x {
-			return min(d.max, max(d.min, d.ref+rep(i)))
+			return min(d.max, max(d.min, d.ref+rep(d.pos.lo+i)))
 		}
 		c -= x
 	}

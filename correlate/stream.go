@@ -741,10 +741,14 @@ func (m *merger) match(posA, posB uint64) {
 // exactBudget.
 func (m *merger) shrinkExact() {
 	var big *dstats
-	for _, p := range m.pairs {
+	var bigKey [3]uint64
+	for k, p := range m.pairs {
 		for i := range p.dirs {
-			if d := &p.dirs[i].d; big == nil || len(d.exact) > len(big.exact) {
-				big = d
+			// The largest; of equals the first by sessions and direction,
+			// so that the result does not depend on the map's order.
+			d, key := &p.dirs[i].d, [3]uint64{k[0], k[1], uint64(i)}
+			if big == nil || len(d.exact) > len(big.exact) || len(d.exact) == len(big.exact) && slices.Compare(key[:], bigKey[:]) < 0 {
+				big, bigKey = d, key
 			}
 		}
 	}
