@@ -312,4 +312,5 @@ svg.tsg .empty { text-anchor: middle; fill: #777; font-size: 13px; }
 {{range .Rows}}<tr><td class="n">{{.Frame}}</td><td class="n">{{.Time}}</td><td>{{.Direction}}</td><td>{{.What}}</td></tr>
 {{end}}</table>
 {{with .Omitted}}<p class="muted">{{.}}</p>
+{{end}}{{with .Wireshark}}<p>{{template "phrase" .}}</p>
 {{end}}{{end}}`

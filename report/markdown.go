@@ -178,6 +178,9 @@ func (m *mdWriter) evidence(v *view) {
 		if e.Omitted != "" {
 			m.printf("\n%s\n", mdText(e.Omitted))
 		}
+		if e.Wireshark != nil {
+			m.printf("\n%s\n", mdPhrase(e.Wireshark, false))
+		}
 	}
 }
 

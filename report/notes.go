@@ -52,6 +52,9 @@ func sessionNotes(rep *Report, shown []*Session) (notes []sessionNote, guess boo
 		if vpn && s.TransportWhy != "" && statedIn(rep, s.ID, s.TransportWhy) == nil {
 			n.Facts = append(n.Facts, clean(s.TransportWhy))
 		}
+		if d := DecodeAs(s); d != "" {
+			n.Facts = append(n.Facts, clean(d))
+		}
 		if st := s.Stall; st != nil && findingWith(rep, &s.ID, detect.OneWayStall.Name, nil) == nil {
 			n.Facts = append(n.Facts, clean(st.Side+" "+stallPhrase(st)))
 		}

@@ -301,6 +301,9 @@ func (t *textWriter) evidence(v *view) {
 		if e.Omitted != "" {
 			t.printf("  %s\n", e.Omitted)
 		}
+		if e.Wireshark != nil {
+			t.printf("  %s\n", e.Wireshark.String())
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,6 +133,10 @@ type evidenceView struct {
 	// Omitted says how many retransmit requests Rows leave out, ""
 	// when none.
 	Omitted string
+	// Wireshark says how to find the session and its frames in Wireshark,
+	// in this capture and in a cut of it such as the evidence capture;
+	// nil when the report does not know the session.
+	Wireshark phrase
 }
 
 // evidenceRow is one evidence frame. Time is "" when unknown.
@@ -167,6 +173,7 @@ func newView(rep *Report) *view {
 	v.Evidence = make([]evidenceView, len(rep.Evidence))
 	for i := range rep.Evidence {
 		v.Evidence[i] = newEvidenceView(&rep.Evidence[i])
+		v.Evidence[i].Wireshark = wiresharkPhrase(rep, rep.Evidence[i].Session)
 	}
 	v.Recommendations = make([]recommendationView, len(rep.Recommendations))
 	for i := range rep.Recommendations {
@@ -315,5 +322,28 @@ func newRecommendationView(r *Recommendation) recommendationView {
 		Why:     clean(r.Why),
 		Caution: clean(r.Caution),
 		Config:  cleanLines(r.Config),
+	}
+}
+
+// wiresharkPhrase says how to find session id in Wireshark: its filter in
+// this capture, the conversation filter that finds it in a cut of the
+// capture too (whose tcp.stream numbers differ), and the field that keeps
+// the report's frame numbers in the evidence capture of "analyze
+// --evidence" (frame.packet_id). nil when rep has no such session.
+func wiresharkPhrase(rep *Report, id int) phrase {
+	i, found := slices.BinarySearchFunc(rep.Sessions, id, func(s Session, id int) int { return cmp.Compare(s.ID, id) })
+	if !found {
+		return nil
+	}
+	s := &rep.Sessions[i]
+	conv := ConversationFilter(s)
+	if s.WiresharkFilter == "" || conv == "" {
+		return nil
+	}
+	return phrase{
+		{S: "Wireshark: "}, {S: clean(s.WiresharkFilter), Code: true},
+		{S: " in this capture; in a cut of it, such as the evidence capture of --evidence, where stream numbers differ: "},
+		{S: clean(conv), Code: true},
+		{S: "; frame N above is "}, {S: "frame.packet_id == N", Code: true}, {S: " in the evidence capture."},
 	}
 }

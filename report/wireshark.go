@@ -3,6 +3,8 @@ package report
 import (
 	"net/netip"
 	"strconv"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
 
 // ConversationFilter returns a Wireshark display filter that shows session
@@ -43,4 +45,27 @@ func ipField(a netip.Addr) string {
 		return "ip.addr"
 	}
 	return "ipv6.addr"
+}
+
+// ctcpPort is the TCP port Wireshark 4.0 expects cTCP on: its TCPENCAP
+// dissector ("TCP Encapsulation of IPsec Packets") takes cTCP by its
+// heuristic ipsec_tcp, and the ASA's default is 10000.
+const ctcpPort = 10000
+
+// DecodeAs returns, for a cTCP session whose headend port is not 10000,
+// the sentence that tells Wireshark to decode the port as cTCP (Decode As
+// TCPENCAP, with tshark's -d and the GUI path), so that its dissector
+// shows the ESP inside whatever its heuristics decide; "" for any other
+// session.
+func DecodeAs(s *Session) string {
+	if s.Protocol != "tcp" || s.Transport != string(analyze.TransportCTCP) {
+		return ""
+	}
+	h, err := netip.ParseAddrPort(s.Headend)
+	if err != nil || h.Port() == ctcpPort || h.Port() == 0 {
+		return ""
+	}
+	p := strconv.Itoa(int(h.Port()))
+	return "cTCP on TCP port " + p + ": to have Wireshark show the ESP inside, Decode As TCPENCAP (Analyze > Decode As..., field TCP port, value " +
+		p + ", current TCPENCAP; tshark -d tcp.port==" + p + ",tcpencap)"
 }

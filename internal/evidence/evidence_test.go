@@ -376,7 +376,7 @@ func TestAnonymized(t *testing.T) {
 					t.Errorf("section comment names %s", a)
 				}
 			}
-			if strings.Contains(section, "..") || !strings.Contains(section, "Source: "+name) {
+			if strings.Contains(section, "../") || !strings.Contains(section, "Source: "+name) {
 				t.Errorf("section comment does not name the file by its base name:\n%s", section)
 			}
 		})

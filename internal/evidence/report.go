@@ -36,6 +36,11 @@ func FromReport(c *analyze.Capture, rep *report.Report, path string) Spec {
 		}
 		spec.Sessions = append(spec.Sessions, Session{S: c.Sessions[rs.ID], Label: sessionLabel(rs), Filter: report.ConversationFilter(rs)})
 	}
+	for i := range rep.Sessions {
+		if d := report.DecodeAs(&rep.Sessions[i]); d != "" {
+			spec.Notes = append(spec.Notes, "Session "+strconv.Itoa(rep.Sessions[i].ID)+": "+d+".")
+		}
+	}
 
 	type cited struct {
 		session   string            // its session and direction, from its evidence row
