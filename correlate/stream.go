@@ -31,15 +31,15 @@ const (
 	judgeQueueLen = 1 << 15
 	// idleSession: a session with no ESP or IKE message and no partner
 	// is forgotten when the other file is this far past its last message
-	// (docs: pairing by addresses needs times within 60 s).
+	// (pairSessions pairs by addresses within 60 s).
 	idleSession = 120_000_000_000
 )
 
-// Entry states.
+// Entry states (one seen in one file only is told so as it leaves the
+// queue still pending: release).
 const (
 	stPending uint8 = iota
 	stMatched
-	stOneSided
 )
 
 // Entry bits.
@@ -191,7 +191,7 @@ func (f *file) ikeEntry(pos uint64) *entry {
 
 func (f *file) push(e entry) uint64 {
 	f.q.push(e)
-	f.peak = max(f.peak, f.q.n)
+	f.peak = max(f.peak, f.q.n+f.ikeq.n)
 	return f.base + uint64(f.q.n) - 1
 }
 
@@ -515,8 +515,8 @@ func (m *merger) add(side int, r *rec) {
 	sd := st.dir(raw)
 	st.nmsgs++
 	// The previous message of the direction learns whether this one
-	// starts in its last frame (docs: relation, "one message per
-	// segment").
+	// starts in its last frame (see relation: one message per segment
+	// alike).
 	notAlone := sd.prevSet && sd.prevLast == r.first
 	if sd.slot.used {
 		it := sd.slot
@@ -550,11 +550,14 @@ func (m *merger) add(side int, r *rec) {
 			}
 		}
 		if pos, ok := f.pend[r.key]; ok {
-			if x := f.entry(pos); x != nil && x.sd == sd {
+			x := f.entry(pos)
+			if x != nil && x.sd == sd {
 				sd.repeats++
 				return
 			}
-			had = true // another session's: this one cannot be matched
+			// Another session's (the same SPI in two sessions of a
+			// file): this one cannot be matched.
+			had = x != nil
 		}
 	} else {
 		if spi != 0 && !slices.Contains(st.ikes, spi) {
@@ -572,6 +575,7 @@ func (m *merger) add(side int, r *rec) {
 		e.occ, e.tag = st.occ[ok], raw
 		st.occ[ok]++
 		f.ikeq.push(e)
+		f.peak = max(f.peak, f.q.n+f.ikeq.n)
 		pos := f.ikebase + uint64(f.ikeq.n) - 1
 		if k := e.ikeKey(); !hasKey(f.ikepend, k) {
 			f.ikepend[k] = pos
@@ -806,7 +810,9 @@ func (it *relItem) resolve() {
 
 // matchEvent matches the TCP control event at pos of file side with a
 // pending one of the same kind and direction of the partner session
-// within the margin, the earliest first (as judge.events did).
+// within the margin, the earliest first: as reading both files whole
+// did, where each of A's events took the earliest unused one of B's
+// within the margin of its time after the offset.
 func (m *merger) matchEvent(side int, pos uint64) {
 	f, o := &m.f[side], &m.f[1-side]
 	e := f.entry(pos)
@@ -983,7 +989,7 @@ func (m *merger) expire() {
 				var how uint8
 				switch {
 				case o.done:
-				case f.q.n >= m.maxPending: // room for the next one
+				case f.q.n+f.ikeq.n >= m.maxPending: // room for the next one
 					how = howCap
 				case m.window && o.clock > m.toOther(side, e.r.time)+m.margin:
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
@@ -1003,7 +1009,7 @@ func (m *merger) expire() {
 			if e.state == stPending {
 				switch {
 				case o.done:
-				case f.ikeq.n >= m.maxPending:
+				case f.q.n+f.ikeq.n >= m.maxPending:
 					how = howCap
 				case m.window && o.clock > m.toOther(side, e.r.time)+max(m.margin, ikeWindow):
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
