@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/analyze/decode"
@@ -46,6 +47,11 @@ type Options struct {
 	// from call to call: the callee must copy what it keeps. Unset, it
 	// costs nothing.
 	OnMessage func(*Message)
+	// Read, when set, receives the number of the capture's stored bytes
+	// read so far, once per buffer of input (capfile.Options.Read): a
+	// progress bar loads it from another goroutine. Unset, it costs
+	// nothing; set, one store per megabyte or so.
+	Read *atomic.Int64
 
 	// trace, when set (by tests), receives each analyzed TCP frame's
 	// Wireshark analysis flags.
@@ -65,7 +71,7 @@ const DefaultMaxFlows = 4_000_000
 // file cannot be read at all; a capture that breaks part-way is analyzed
 // up to the damage and carries a warning instead.
 func File(path string, opts Options) (*Capture, error) {
-	src, err := capfile.OpenWith(path, capfile.Options{NoHash: opts.NoHash, Map: true})
+	src, err := capfile.OpenWith(path, capfile.Options{NoHash: opts.NoHash, Map: true, Read: opts.Read})
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +82,7 @@ func File(path string, opts Options) (*Capture, error) {
 // Reader analyzes the capture read from r; name is used in the report and
 // in errors ("-" for standard input).
 func Reader(r io.Reader, name string, opts Options) (*Capture, error) {
-	src, err := capfile.NewWith(r, name, capfile.Options{NoHash: opts.NoHash})
+	src, err := capfile.NewWith(r, name, capfile.Options{NoHash: opts.NoHash, Read: opts.Read})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,10 @@ package capfile_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -101,4 +105,44 @@ func TestInterface(t *testing.T) {
 // n0opt is a little-endian pcapng option with a one-byte value.
 func n0opt(code uint16, v byte) []byte {
 	return []byte{byte(code), byte(code >> 8), 1, 0, v, 0, 0, 0}
+}
+
+// TestReadCounter checks Options.Read: after the last frame it holds the
+// stored bytes read, as Size, whether the file is mapped or read, and
+// for a compressed stream the compressed bytes.
+func TestReadCounter(t *testing.T) {
+	path := filepath.Join("..", "..", "samples", "ctcp-proxy-stall.pcap")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	for _, tc := range []struct {
+		name string
+		open func(o capfile.Options) (*capfile.Source, error)
+		want int64
+	}{
+		{"mapped", func(o capfile.Options) (*capfile.Source, error) { o.Map = true; return capfile.OpenWith(path, o) }, int64(len(raw))},
+		{"read", func(o capfile.Options) (*capfile.Source, error) {
+			return capfile.NewWith(bytes.NewReader(raw), "x", o)
+		}, int64(len(raw))},
+		{"gzip", func(o capfile.Options) (*capfile.Source, error) {
+			return capfile.NewWith(bytes.NewReader(gz.Bytes()), "x.gz", o)
+		}, int64(gz.Len())},
+	} {
+		var n atomic.Int64
+		src, err := tc.open(capfile.Options{Read: &n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for src.Next() {
+		}
+		if n.Load() != tc.want || src.Size() != tc.want {
+			t.Errorf("%s: counter %d, Size %d; want %d", tc.name, n.Load(), src.Size(), tc.want)
+		}
+		src.Close()
+	}
 }

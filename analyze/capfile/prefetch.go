@@ -100,6 +100,8 @@ type stream struct {
 
 	n   int64 // bytes handed out by next
 	err error // the error of the last chunk handed out, once there is one
+	// read, if set, is given n after every chunk (Options.Read).
+	read *atomic.Int64
 }
 
 // newStream returns a stream over r in the given mode; h, if not nil, is
@@ -175,6 +177,9 @@ func (s *stream) next() *chunk {
 		s.err = c.err
 	}
 	s.n += int64(c.n)
+	if s.read != nil {
+		s.read.Store(s.n)
+	}
 	c.refs.Store(1)
 	if s.h != nil && c.n > 0 {
 		if s.mode == modeHashAhead {

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/klauspost/compress/gzip"
@@ -113,6 +114,11 @@ type Options struct {
 	// and must turn a recovered fault (IsFault) into an error, with
 	// ErrChanged.
 	Map bool
+	// Read, when set, receives the number of stored bytes read so far
+	// (those Size counts), stored once per buffer of input (a megabyte or
+	// so), never per frame: another goroutine may load it to draw a
+	// progress bar.
+	Read *atomic.Int64
 }
 
 // MapsFiles tells whether Options.Map takes effect on this platform
@@ -190,6 +196,7 @@ func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*So
 	} else {
 		s.hr = newStream(r, h, mode)
 	}
+	s.hr.read = o.Read
 	s.stored = newWindow(s.hr)
 	s.w = s.stored
 	if err := s.init(); err != nil {

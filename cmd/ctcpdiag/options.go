@@ -78,6 +78,9 @@ Flags:
                    anonymize". It reads the capture a second time, so it
                    takes one FILE and not standard input. Written
                    atomically (docs/evidence.md)
+  -q, --quiet      no progress bar (one is drawn on standard error, when
+                   it is a terminal, while a file larger than 64 MiB or
+                   compressed is read, and on standard input after 64 MiB)
   -h, --help       show this help
 
 Several files: text reports follow one another, separated by a blank

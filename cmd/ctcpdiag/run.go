@@ -154,7 +154,17 @@ func runAnalyze(opts *Options, e *env) int {
 			outcomes = append(outcomes, outcome{err: err})
 			continue
 		}
-		c, err := pipeline.Analyze(in.Input, popts)
+		aopts := popts
+		var bar *readProgress
+		if total, min, ok := progressPlan(path, opts.Quiet, e.isTerminal(e.stderr)); ok {
+			bar = newReadProgress(e.stderr, path, total, min)
+			aopts.Analyze.Read = &bar.read
+			bar.start()
+		}
+		c, err := pipeline.Analyze(in.Input, aopts)
+		if bar != nil {
+			bar.end()
+		}
 		if err != nil {
 			in.close()
 			fmt.Fprintf(e.stderr, "ctcpdiag: %s\n", report.Printable(inputErrorText(path, err)))
