@@ -35,8 +35,8 @@
 //
 // Frames are written in the source's order. A frame of a long session
 // that may still fall in the window before a cited frame is held until
-// that is decided (at most Limits.Window frames per session); all held
-// frames together are bounded by Limits.Held bytes, past which the oldest
-// is let go. Everything else streams: memory does not grow with the size
+// that is decided (at most Limits.Window frames per session), and the
+// kept frames after it wait behind it; all the frames waiting are bounded
+// by Limits.Held bytes, past which the oldest undecided one is let go. Everything else streams: memory does not grow with the size
 // of the capture.
 package evidence

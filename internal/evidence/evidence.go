@@ -75,8 +75,10 @@ type Limits struct {
 	// packets, Window packets before and after each cited frame, its last
 	// End packets.
 	Handshake, Window, End int
-	// Held bounds the bytes of the frames held back while it is not yet
-	// known whether a cited frame follows them.
+	// Held bounds the bytes of the frames held back, those not yet known
+	// to fall before a cited frame and the kept ones queued behind them
+	// (frames are written in order): past it the oldest undecided frame
+	// is let go.
 	Held int
 }
 
@@ -166,7 +168,7 @@ type writer struct {
 	queue  []*entry // oldest first, from qhead
 	qhead  int
 	free   []*entry
-	held   int // bytes of undecided entries
+	queued int // bytes of the entries in the queue
 	stats  Stats
 	idbuf  [8]byte
 	opts   [1]capfile.Option
@@ -263,6 +265,7 @@ func write(src *capfile.Source, out io.Writer, spec Spec) (Stats, error) {
 			x.place(st, e, cited)
 		}
 		x.queue = append(x.queue, e)
+		x.queued += len(e.data)
 		x.flush(false)
 		if err := x.pw.Err(); err != nil {
 			return x.stats, err
@@ -307,7 +310,6 @@ func (x *writer) place(st *sessState, e *entry, cited bool) {
 		e.state = keep
 	default:
 		e.state = undecided
-		x.held += len(e.data)
 		st.held = append(st.held, e)
 		if len(st.held) > x.lim.Window {
 			x.decide(st.held[0], drop)
@@ -320,12 +322,7 @@ func (x *writer) place(st *sessState, e *entry, cited bool) {
 }
 
 // decide settles an undecided entry.
-func (x *writer) decide(e *entry, state uint8) {
-	if e.state == undecided {
-		x.held -= len(e.data)
-	}
-	e.state = state
-}
+func (x *writer) decide(e *entry, state uint8) { e.state = state }
 
 // flush writes or lets go of the settled entries at the head of the
 // queue; at the end every undecided one is let go. While the held frames
@@ -334,7 +331,7 @@ func (x *writer) flush(end bool) {
 	for x.qhead < len(x.queue) {
 		e := x.queue[x.qhead]
 		if e.state == undecided {
-			if !end && x.held <= x.lim.Held {
+			if !end && x.queued <= x.lim.Held {
 				break
 			}
 			x.decide(e, drop)
@@ -347,6 +344,7 @@ func (x *writer) flush(end bool) {
 		}
 		x.queue[x.qhead] = nil
 		x.qhead++
+		x.queued -= len(e.data)
 		e.note, e.sess = "", nil
 		x.free = append(x.free, e)
 	}
