@@ -18,24 +18,33 @@ import (
 // report gives the filter of the anonymized capture. "" when they are
 // not addresses.
 func ConversationFilter(s *Session) string {
-	if s.Protocol == "esp" {
-		a, errA := netip.ParseAddr(s.Client)
-		b, errB := netip.ParseAddr(s.Headend)
+	return ConversationFilterOf(s.Protocol, s.Client, s.Headend)
+}
+
+// ConversationFilterOf is ConversationFilter for a session of protocol
+// ("tcp", "udp" or "esp") between client and headend, written as
+// Session.Client and Session.Headend are ("ip:port", "[ipv6]:port", "ip"
+// for ESP): for a caller that has no Session, such as a correlation
+// report naming each file's side of a matched session.
+func ConversationFilterOf(protocol, client, headend string) string {
+	if protocol == "esp" {
+		a, errA := netip.ParseAddr(client)
+		b, errB := netip.ParseAddr(headend)
 		if errA != nil || errB != nil {
 			return ""
 		}
 		ip := ipField(a)
 		return ip + " == " + a.Unmap().String() + " && " + ip + " == " + b.Unmap().String() + " && esp"
 	}
-	if s.Protocol != "tcp" && s.Protocol != "udp" {
+	if protocol != "tcp" && protocol != "udp" {
 		return ""
 	}
-	a, errA := netip.ParseAddrPort(s.Client)
-	b, errB := netip.ParseAddrPort(s.Headend)
+	a, errA := netip.ParseAddrPort(client)
+	b, errB := netip.ParseAddrPort(headend)
 	if errA != nil || errB != nil {
 		return ""
 	}
-	ip, port := ipField(a.Addr()), s.Protocol+".port"
+	ip, port := ipField(a.Addr()), protocol+".port"
 	return ip + " == " + a.Addr().Unmap().String() + " && " + port + " == " + strconv.Itoa(int(a.Port())) +
 		" && " + ip + " == " + b.Addr().Unmap().String() + " && " + port + " == " + strconv.Itoa(int(b.Port()))
 }

@@ -80,3 +80,19 @@ func TestDecodeAs(t *testing.T) {
 		t.Errorf("tshark %s shows %d ESP frames, want the session's ESP (more than 100)", m[1], n)
 	}
 }
+
+func TestConversationFilter(t *testing.T) {
+	for _, tc := range []struct {
+		proto, client, headend, want string
+	}{
+		{"tcp", "192.168.1.23:52739", "203.0.113.10:10000", "ip.addr == 192.168.1.23 && tcp.port == 52739 && ip.addr == 203.0.113.10 && tcp.port == 10000"},
+		{"udp", "[2001:db8::1]:500", "[2001:db8::2]:500", "ipv6.addr == 2001:db8::1 && udp.port == 500 && ipv6.addr == 2001:db8::2 && udp.port == 500"},
+		{"esp", "198.51.100.7", "203.0.113.10", "ip.addr == 198.51.100.7 && ip.addr == 203.0.113.10 && esp"},
+		{"tcp", "x", "203.0.113.10:10000", ""},
+		{"icmp", "198.51.100.7:1", "203.0.113.10:1", ""},
+	} {
+		if got := report.ConversationFilterOf(tc.proto, tc.client, tc.headend); got != tc.want {
+			t.Errorf("%s %s %s: %q, want %q", tc.proto, tc.client, tc.headend, got, tc.want)
+		}
+	}
+}

@@ -32,7 +32,8 @@ type Spec struct {
 	// Sessions are the sessions whose frames are kept (TCP or UDP; others
 	// are ignored), with their labels.
 	Sessions []Session
-	// Cites are the frames to annotate; a frame may be given once only.
+	// Cites are the frames to annotate, in any order; the notes of a
+	// frame given twice are joined, in the order given.
 	Cites []Cite
 	// Notes are more lines for the section comment (e.g. a Decode As).
 	Notes []string
@@ -205,7 +206,7 @@ func write(src *capfile.Source, out io.Writer, spec Spec) (Stats, error) {
 		hi = max(hi, s.LastFrame)
 	}
 	cites := slices.Clone(spec.Cites)
-	slices.SortFunc(cites, func(a, b Cite) int {
+	slices.SortStableFunc(cites, func(a, b Cite) int {
 		if a.Frame < b.Frame {
 			return -1
 		}
@@ -214,6 +215,18 @@ func write(src *capfile.Source, out io.Writer, spec Spec) (Stats, error) {
 		}
 		return 0
 	})
+	// A frame cited twice gets both notes.
+	merged := cites[:0]
+	for _, c := range cites {
+		if n := len(merged); n > 0 && merged[n-1].Frame == c.Frame {
+			if c.Note != "" && c.Note != merged[n-1].Note {
+				merged[n-1].Note += "; " + c.Note
+			}
+			continue
+		}
+		merged = append(merged, c)
+	}
+	cites = merged
 	found := make([]bool, len(cites))
 
 	x.pw = capfile.NewWriter(out, "evidence", capfile.Section{

@@ -552,3 +552,43 @@ func lines(s string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// TestSpecByHand writes an evidence capture from a Spec built without a
+// report, as another command (correlate, one file per side) would: one
+// session kept, frames cited in any order, one of them twice.
+func TestSpecByHand(t *testing.T) {
+	src := samplePath("ctcp-proxy-stall.pcap")
+	c, err := analyze.File(src, analyze.Options{NoHash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sessions[2]
+	spec := evidence.Spec{
+		Path:     src,
+		Name:     "client-side.pcap",
+		Tool:     "ctcpdiag test",
+		Sessions: []evidence.Session{{S: s, Label: "session 2 (A)", Filter: report.ConversationFilterOf("tcp", s.Client.String(), s.Headend.String())}},
+		Cites:    []evidence.Cite{{Frame: 134, Note: "b"}, {Frame: 3, Note: "outside"}, {Frame: 132, Note: "lost between the points"}, {Frame: 132, Note: "first dup ACK"}},
+		Notes:    []string{"Pair: session 2 of A is session 0 of B."},
+	}
+	var buf bytes.Buffer
+	st, err := evidence.Write(&buf, spec)
+	if err != nil || st.Packets != 138 || st.Cited != 3 || len(st.Missing) != 0 {
+		t.Fatalf("stats %+v, %v; want 138 packets, 3 cited", st, err)
+	}
+	out := filepath.Join(t.TempDir(), "a.pcapng")
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, section := readAll(t, out)
+	for _, g := range got {
+		if g.id == 132 && g.comment != "ctcpdiag: original frame 132; lost between the points; first dup ACK" {
+			t.Errorf("frame 132: %q", g.comment)
+		}
+	}
+	for _, w := range []string{"client-side.pcap", "SHA-256 not computed", "session 2 (A); all 137 packets", "Pair: session 2 of A"} {
+		if !strings.Contains(section, w) {
+			t.Errorf("section comment lacks %q:\n%s", w, section)
+		}
+	}
+}
