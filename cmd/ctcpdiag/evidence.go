@@ -29,8 +29,8 @@ func writeEvidence(path string, c *analyze.Capture, rep *report.Report, file str
 		var err error
 		st, err = evidence.Write(w, spec)
 		var ie *capfile.InputError
-		if err != nil && errors.As(err, &ie) && (st.Packets > 0 || rep.Capture.Packets > 0) {
-			return nil // damage after the frames the analysis read too
+		if err != nil && errors.As(err, &ie) && st.Opened && len(rep.Capture.Warnings) > 0 {
+			return nil // damage part-way, which the analysis met too
 		}
 		return err
 	})

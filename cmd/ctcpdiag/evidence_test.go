@@ -87,3 +87,27 @@ func TestEvidenceFlag(t *testing.T) {
 		t.Errorf("unwritable: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestEvidenceDamaged checks a capture damaged part-way: the evidence
+// capture holds the frames before the damage and the run succeeds as the
+// analysis does (the report warns).
+func TestEvidenceDamaged(t *testing.T) {
+	ev := filepath.Join(t.TempDir(), "e.pcapng")
+	in := filepath.Join("..", "..", "samples", "ctcp-truncated.pcap")
+	code, _, stderr := runArgs(t, nil, "analyze", "--evidence", ev, in)
+	if code != 1 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	src, err := capfile.Open(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	n := 0
+	for src.Next() {
+		n++
+	}
+	if n == 0 || src.Err() != nil {
+		t.Errorf("%d packets, error %v", n, src.Err())
+	}
+}

@@ -95,6 +95,10 @@ type Stats struct {
 	Missing []uint64
 	// Trimmed counts the sessions kept in part.
 	Trimmed int
+	// Opened is true once the source was opened and its header read: an
+	// error with Opened is damage part-way through the source, after
+	// which the output is complete up to the damage.
+	Opened bool
 }
 
 // ErrChanged is returned when the second read of the capture does not
@@ -181,6 +185,7 @@ func write(src *capfile.Source, out io.Writer, spec Spec) (Stats, error) {
 		lim = DefaultLimits
 	}
 	x := &writer{lim: lim}
+	x.stats.Opened = true
 	if spec.Mapper != nil {
 		x.anon = rewrite.NewFrames(spec.Mapper)
 	}
