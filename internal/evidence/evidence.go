@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
@@ -252,7 +253,7 @@ func write(src *capfile.Source, out io.Writer, spec Spec) (Stats, error) {
 			ci++
 		}
 		if ci < len(cites) && cites[ci].Frame == f {
-			note, cited = "ctcpdiag: original frame "+strconv.FormatUint(f, 10)+"; "+cites[ci].Note, true
+			note, cited = limit("ctcpdiag: original frame "+strconv.FormatUint(f, 10)+"; "+cites[ci].Note), true
 			found[ci] = true
 		}
 		var st *sessState
@@ -470,7 +471,11 @@ func sectionComment(spec *Spec, lim Limits, format string) string {
 	} else {
 		fmt.Fprintf(&b, "Sessions (whole up to %d packets; of a longer one the first %d, %d before and after each cited frame and the last %d, so that Wireshark's TCP analysis flags gaps there that the source does not have):\n",
 			lim.Whole, lim.Handshake, lim.Window, lim.End)
-		for _, s := range spec.Sessions {
+		for i, s := range spec.Sessions {
+			if b.Len() > maxSessionText {
+				fmt.Fprintf(&b, "  ... and %d more sessions (the report lists them)\n", len(spec.Sessions)-i)
+				break
+			}
 			b.WriteString("  ")
 			b.WriteString(s.Label)
 			if s.S != nil {
@@ -488,9 +493,34 @@ func sectionComment(spec *Spec, lim Limits, format string) string {
 		}
 		b.WriteString("Other frames: only those the report cites.\n")
 	}
-	for _, n := range spec.Notes {
+	for i, n := range spec.Notes {
+		if b.Len()+len(n) > maxComment-100 {
+			fmt.Fprintf(&b, "... and %d more notes (the report has them)\n", len(spec.Notes)-i)
+			break
+		}
 		b.WriteString(n)
 		b.WriteByte('\n')
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return limit(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// maxComment is the longest comment written: a pcapng option holds at
+// most 65,535 bytes. maxSessionText bounds the section comment before
+// its list of sessions is cut short.
+const (
+	maxComment     = 65535
+	maxSessionText = 48 << 10
+)
+
+// limit cuts s to maxComment bytes, at a character boundary, ending it
+// with "..." when cut.
+func limit(s string) string {
+	if len(s) <= maxComment {
+		return s
+	}
+	cut := maxComment - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

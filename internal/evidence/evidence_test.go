@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
@@ -589,6 +590,43 @@ func TestSpecByHand(t *testing.T) {
 	for _, w := range []string{"client-side.pcap", "SHA-256 not computed", "session 2 (A); all 137 packets", "Pair: session 2 of A"} {
 		if !strings.Contains(section, w) {
 			t.Errorf("section comment lacks %q:\n%s", w, section)
+		}
+	}
+}
+
+// TestLongComments checks that comments stay within what a pcapng option
+// holds: a section listing thousands of sessions is cut short, a note of
+// 100,000 bytes is cut, and the file is written.
+func TestLongComments(t *testing.T) {
+	src := samplePath("ctcp-proxy-stall.pcap")
+	c, err := analyze.File(src, analyze.Options{NoHash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := evidence.Spec{Path: src, Name: "x.pcap", Tool: "ctcpdiag test",
+		Cites: []evidence.Cite{{Frame: 132, Note: strings.Repeat("é", 50000)}}}
+	for range 3000 {
+		spec.Sessions = append(spec.Sessions, evidence.Session{S: c.Sessions[2], Label: strings.Repeat("session 2 ", 5), Filter: "tcp"})
+	}
+	for range 3000 {
+		spec.Notes = append(spec.Notes, strings.Repeat("n", 100))
+	}
+	var buf bytes.Buffer
+	st, err := evidence.Write(&buf, spec)
+	if err != nil || st.Cited != 1 {
+		t.Fatalf("stats %+v, %v", st, err)
+	}
+	out := filepath.Join(t.TempDir(), "a.pcapng")
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, section := readAll(t, out)
+	if len(section) > 65535 || !strings.Contains(section, "more sessions") {
+		t.Errorf("section comment of %d bytes", len(section))
+	}
+	for _, g := range got {
+		if g.id == 132 && (len(g.comment) > 65535 || !strings.HasSuffix(g.comment, "...") || !utf8.ValidString(g.comment)) {
+			t.Errorf("frame 132: comment of %d bytes", len(g.comment))
 		}
 	}
 }
