@@ -21,9 +21,18 @@ import (
 // the exit status 2. Damage part-way through the capture is not one: the
 // report already warns of it, and the evidence capture holds the frames
 // before it, as the analysis did.
-func writeEvidence(path string, c *analyze.Capture, rep *report.Report, file string, m *anon.Mapper, e *env) error {
+func writeEvidence(path string, c *analyze.Capture, rep *report.Report, file string, m *anon.Mapper, quiet bool, e *env) error {
 	spec := evidence.FromReport(c, rep, file)
 	spec.Mapper = m
+	// The second read of a large capture takes as long as the first: it
+	// gets a progress bar too.
+	var bar *readProgress
+	if total, min, ok := progressPlan(file, quiet, e.isTerminal(e.stderr)); ok {
+		bar = newReadProgress(e.stderr, file, total, min)
+		bar.name += " (evidence)"
+		spec.Read = &bar.read
+		bar.start()
+	}
 	var st evidence.Stats
 	err := writeStreamAtomic(path, func(w io.Writer) error {
 		var err error
@@ -34,6 +43,9 @@ func writeEvidence(path string, c *analyze.Capture, rep *report.Report, file str
 		}
 		return err
 	})
+	if bar != nil {
+		bar.end()
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ctcpdiag: writing the evidence capture %s: %s\n", report.Printable(path), report.Printable(err.Error()))
 		return err

@@ -100,6 +100,8 @@ func TestProgressBar(t *testing.T) {
 		{[]string{"analyze", "--quiet", gz}, true, false},
 		{[]string{"analyze", "-q", gz}, true, false},
 		{[]string{"analyze", gz}, false, false},
+		{[]string{"analyze", "--evidence", filepath.Join(t.TempDir(), "e.pcapng"), gz}, true, true},
+		{[]string{"analyze", "-q", "--evidence", filepath.Join(t.TempDir(), "e.pcapng"), gz}, true, false},
 	} {
 		var stdout, stderr bytes.Buffer
 		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
@@ -111,6 +113,9 @@ func TestProgressBar(t *testing.T) {
 			t.Errorf("%v: the report differs", tc.args)
 		}
 		drawn := strings.HasPrefix(stderr.String(), "\r[") && strings.HasSuffix(stderr.String(), "\r\x1b[K")
+		if ev := strings.Contains(stderr.String(), "(evidence)"); ev != (tc.bar && len(tc.args) > 2 && tc.args[1] == "--evidence") {
+			t.Errorf("%v: evidence bar %v: %q", tc.args, ev, stderr.String())
+		}
 		if drawn != tc.bar || !tc.bar && stderr.Len() != 0 {
 			t.Errorf("%v terminal=%v: stderr %q", tc.args, tc.terminal, stderr.String())
 		}

@@ -173,7 +173,7 @@ func runAnalyze(opts *Options, e *env) int {
 		}
 		res := pipeline.Report(c, in.Input, popts)
 		if opts.Evidence != "" && evidenceErr == nil {
-			evidenceErr = writeEvidence(opts.Evidence, c, res.Report, in.File, popts.Mapper, e)
+			evidenceErr = writeEvidence(opts.Evidence, c, res.Report, in.File, popts.Mapper, opts.Quiet, e)
 		}
 		in.close()
 		if res.DetectErr != nil {

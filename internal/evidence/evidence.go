@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -44,6 +45,10 @@ type Spec struct {
 	// Limits bound a long session's frames; the zero value is
 	// DefaultLimits.
 	Limits Limits
+	// Read, when set, receives the stored bytes of the source read so
+	// far, once per buffer of input (capfile.Options.Read), for a
+	// progress bar.
+	Read *atomic.Int64
 }
 
 // Session is one session to keep.
@@ -119,7 +124,7 @@ const optPacketID = 5
 // copy there (its error is returned after the frames before it are
 // written). A cited frame not found is listed in Stats.Missing.
 func Write(w io.Writer, spec Spec) (Stats, error) {
-	src, err := capfile.OpenWith(spec.Path, capfile.Options{NoHash: spec.SHA256 == ""})
+	src, err := capfile.OpenWith(spec.Path, capfile.Options{NoHash: spec.SHA256 == "", Read: spec.Read})
 	if err != nil {
 		return Stats{}, err
 	}
@@ -129,7 +134,7 @@ func Write(w io.Writer, spec Spec) (Stats, error) {
 
 // WriteReader is Write for a capture read from r, named name in errors.
 func WriteReader(r io.Reader, name string, w io.Writer, spec Spec) (Stats, error) {
-	src, err := capfile.NewWith(r, name, capfile.Options{NoHash: spec.SHA256 == ""})
+	src, err := capfile.NewWith(r, name, capfile.Options{NoHash: spec.SHA256 == "", Read: spec.Read})
 	if err != nil {
 		return Stats{}, err
 	}
