@@ -48,20 +48,22 @@
 // upstream direction). Before anything matched, the offset is unknown:
 // messages wait until the other file's raw clock is 10 minutes past
 // them, and are judged only if the offset found later is well inside
-// that. Whatever the clocks, a hard cap (Options.MaxPending, 65,536 per
-// file by default: about 7 MiB) bounds the queue: a message forced out
-// by it is not judged (Direction.NotJudged), never called lost, and is
-// counted in Result.ForcedA and ForcedB. Result.PeakHeldA and PeakHeldB
-// tell the most messages held at once. So the clocks of the two captures
-// may differ by at most what the cap holds (at 30,000 messages a second,
-// 2 s) and 10 minutes: past that nothing matches and the verdict is
-// no-match, where reading both files whole found any offset. Likewise a
-// frame whose timestamp jumps far ahead makes the other file's held
-// messages wait for it until the cap forces them out. IKE messages (a
-// few per session) wait apart, up to 10 s, for their session's pair by
-// ESP SPI or addresses, which tells how the files' directions
-// correspond (an IKE request and its response carry the same SPI and
-// message ID).
+// that; meanwhile every 64th ESP sequence number of each file is kept
+// with its time (the latest 16,384 per file: a million messages back),
+// and one seen in both gives the offset however far apart the clocks
+// are. The files are
+// then merged after that offset: a message whose counterpart the other
+// file had already given up is not judged. Whatever the clocks, a hard
+// cap (Options.MaxPending, 65,536 per file by default, a sixteenth of
+// it for IKE messages: about 7 MiB) bounds what is held: a message
+// forced out by it is not judged (Direction.NotJudged), never called
+// lost, and is counted in Result.ForcedA and ForcedB. Result.PeakHeldA
+// and PeakHeldB tell the most messages held at once. A frame whose
+// timestamp jumps far ahead makes the other file's held messages wait
+// for it until the cap forces them out. IKE messages (a few per
+// session) wait apart, up to 10 s, for their session's pair by ESP SPI
+// or addresses, which tells how the files' directions correspond (an
+// IKE request and its response carry the same SPI and message ID).
 //
 // What the result needs of the messages is kept as bounded aggregates,
 // per session direction of each file and per pair of sessions, built as

@@ -1,9 +1,11 @@
 package correlate_test
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ctcpdiag/ctcpdiag/correlate"
 	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
@@ -98,5 +100,72 @@ func TestMemoryBounded(t *testing.T) {
 	// Eight times the traffic, about the same messages in flight.
 	if peak[1] > 2*peak[0] {
 		t.Errorf("at most %d messages held for the short pair, %d for the long one: memory grows with the file", peak[0], peak[1])
+	}
+}
+
+// shiftPcap rewrites the classic pcap (microseconds) at path with every
+// timestamp d later: the same capture taken on a host whose clock is
+// off.
+func shiftPcap(t *testing.T, path string, d time.Duration) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		t.Fatalf("%s: not a little-endian classic pcap", path)
+	}
+	for i := 24; i+16 <= len(b); i += 16 + int(binary.LittleEndian.Uint32(b[i+8:])) {
+		us := int64(binary.LittleEndian.Uint32(b[i:]))*1e6 + int64(binary.LittleEndian.Uint32(b[i+4:])) + d.Microseconds()
+		binary.LittleEndian.PutUint32(b[i:], uint32(us/1e6))
+		binary.LittleEndian.PutUint32(b[i+4:], uint32(us%1e6))
+	}
+	out := path + ".shifted"
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestClockOffsetFound correlates a pair whose clocks differ by 150 ms
+// more than samplegen's while holding at most 512 messages a file (about
+// 25 ms of this traffic), so that nothing matches at first: the offset
+// is found from sampled sequence numbers (doc.go, "Memory"), the rest of
+// the files match, and what could not be matched is not judged rather
+// than called lost.
+func TestClockOffsetFound(t *testing.T) {
+	dir := t.TempDir()
+	pa, pb, _ := largePair(t, dir, 20_000)
+	ref, err := correlate.Files(pa, pb, correlate.Options{NoHash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shift = 150 * time.Millisecond
+	r, err := correlate.Files(pa, shiftPcap(t, pb, shift), correlate.Options{NoHash: true, MaxPending: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, r)
+	count := func(r *correlate.Result) (both, lost int) {
+		for _, p := range r.Pairs {
+			for _, d := range p.Directions {
+				both += d.Both
+				lost += d.Lost
+			}
+		}
+		return both, lost
+	}
+	b0, l0 := count(ref)
+	b1, l1 := count(r)
+	t.Logf("offset %v (reference %v); %d and %d held at most, %d and %d forced out; at both %d (reference %d), lost %d (reference %d)",
+		time.Duration(r.ClockOffset), time.Duration(ref.ClockOffset), r.PeakHeldA, r.PeakHeldB, r.ForcedA, r.ForcedB, b1, b0, l1, l0)
+	if !r.OffsetKnown || abs(r.ClockOffset-ref.ClockOffset-int64(shift)) > tolerance {
+		t.Errorf("offset %v (known %v), want %v", time.Duration(r.ClockOffset), r.OffsetKnown, time.Duration(ref.ClockOffset)+shift)
+	}
+	if r.PeakHeldA > 512 || r.PeakHeldB > 512 {
+		t.Errorf("held %d and %d, cap 512", r.PeakHeldA, r.PeakHeldB)
+	}
+	if b1 < b0/2 || l1 > l0 {
+		t.Errorf("at both %d, lost %d; reference %d and %d", b1, l1, b0, l0)
 	}
 }

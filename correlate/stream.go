@@ -25,6 +25,12 @@ const (
 	// same SPI and message ID), before it is matched on the IKE SPI's
 	// first sightings alone.
 	ikeWindow = 10_000_000_000
+	// Before anything matched, every probeEvery-th ESP sequence number
+	// of each file is kept (at most probeLen per file, the latest) with
+	// its time: one seen in both files gives the clock offset however
+	// far apart the clocks are, when the messages held could not.
+	probeEvery = 64
+	probeLen   = 1 << 14
 	// judgeQueueLen: messages seen in one file only wait this many per
 	// file for the final offset and windows before they are judged with
 	// the estimates.
@@ -168,6 +174,15 @@ type file struct {
 	clock, firstTime int64
 	seen             bool
 
+	// probe: sampled ESP keys and times, before anything matched.
+	probe     map[uint64]int64
+	probeKeys ring[uint64]
+	// givenUp is the latest time of a message given up unmatched by the
+	// cap or before anything matched (haveGivenUp): a message of the
+	// other file whose counterpart would lie before it is not judged.
+	givenUp     int64
+	haveGivenUp bool
+
 	spiLoc  map[uint32][]*sdir
 	ikeLoc  map[uint32][]*session
 	addrLoc map[[2]netip.AddrPort][]*session
@@ -304,10 +319,13 @@ type merger struct {
 	off        int64
 	margin     int64
 	window     bool // something matched: off and margin are estimates
+	probed     bool // the offset was found by the probe: probeOff
+	probeOff   int64
 	dirty      bool
 	sinceEst   int
 	pairs      map[[2]uint64]*pairAgg
 	maxPending int
+	maxIKE     int // of maxPending, for IKE messages
 	exact      int // delays kept exactly, over all directions
 }
 
@@ -319,12 +337,17 @@ func newMerger(opts Options) *merger {
 	if m.maxPending <= 0 {
 		m.maxPending = DefaultMaxPending
 	}
+	// A sixteenth of the cap for IKE messages, which wait longer, so
+	// that they never crowd out the ESP messages.
+	m.maxPending = max(m.maxPending, 2)
+	m.maxIKE = max(1, m.maxPending/16)
 	for i := range m.f {
 		f := &m.f[i]
 		f.side = i
 		f.sess = map[uint64]*session{}
 		f.pend = map[uint64]uint64{}
 		f.ikepend = map[ikeKey]uint64{}
+		f.probe = map[uint64]int64{}
 		f.spiLoc = map[uint32][]*sdir{}
 		f.ikeLoc = map[uint32][]*session{}
 		f.addrLoc = map[[2]netip.AddrPort][]*session{}
@@ -549,6 +572,9 @@ func (m *merger) add(side int, r *rec) {
 				m.candidate(side, st, od.s, 3, raw, od.raw)
 			}
 		}
+		if !m.window && uint32(r.key)%probeEvery == 0 {
+			m.probe(side, r)
+		}
 		if pos, ok := f.pend[r.key]; ok {
 			x := f.entry(pos)
 			if x != nil && x.sd == sd {
@@ -597,6 +623,34 @@ func (m *merger) add(side int, r *rec) {
 			}
 		}
 	}
+}
+
+// probe keeps a sampled ESP message of file side and looks for it in
+// the other file's samples: found, B's time minus A's is the clock
+// offset give or take a one-way delay, until messages match both ways.
+func (m *merger) probe(side int, r *rec) {
+	f, o := &m.f[side], &m.f[1-side]
+	if t, ok := o.probe[r.key]; ok {
+		d := r.time - t
+		if side == 0 {
+			d = -d
+		}
+		m.probed, m.probeOff = true, d
+		m.window, m.off, m.margin = true, d, 2*baseMargin
+		for i := range m.f {
+			m.f[i].probe, m.f[i].probeKeys = nil, ring[uint64]{}
+		}
+		return
+	}
+	if _, ok := f.probe[r.key]; ok {
+		return
+	}
+	if f.probeKeys.n >= probeLen {
+		delete(f.probe, *f.probeKeys.at(0))
+		f.probeKeys.pop()
+	}
+	f.probe[r.key] = r.time
+	f.probeKeys.push(r.key)
 }
 
 func hasKey(m map[ikeKey]uint64, k ikeKey) bool {
@@ -963,9 +1017,16 @@ func (m *merger) estimate() {
 		}
 	} else {
 		// One direction only: the clocks assumed in step, as the
-		// result does, with room for either sign of the delay.
+		// result does, or as the probe found them, with room for
+		// either sign of the delay.
 		m.off = 0
-		maxDelay = max(abs(gmin), abs(gmax))
+		if m.probed {
+			m.off = m.probeOff
+		}
+		maxDelay = max(abs(gmin-m.off), abs(gmax-m.off))
+		if m.probed {
+			maxDelay += baseMargin / 2
+		}
 	}
 	m.margin = 2*maxDelay + baseMargin
 }
@@ -989,7 +1050,7 @@ func (m *merger) expire() {
 				var how uint8
 				switch {
 				case o.done:
-				case f.q.n+f.ikeq.n >= m.maxPending: // room for the next one
+				case f.q.n >= m.maxPending-m.maxIKE: // room for the next one
 					how = howCap
 				case m.window && o.clock > m.toOther(side, e.r.time)+m.margin:
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
@@ -1008,9 +1069,16 @@ func (m *merger) expire() {
 			var how uint8
 			if e.state == stPending {
 				switch {
-				case o.done:
-				case f.q.n+f.ikeq.n >= m.maxPending:
+				case o.done && f.done:
+				case f.ikeq.n >= m.maxIKE:
 					how = howCap
+				case o.done:
+					// Its counterpart is in, but the pairing of its
+					// session by ESP SPI may be just ahead in its own
+					// file.
+					if f.clock <= e.r.time+ikeWindow {
+						break ike
+					}
 				case m.window && o.clock > m.toOther(side, e.r.time)+max(m.margin, ikeWindow):
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
 					how = howPreMatch
@@ -1029,6 +1097,7 @@ func (m *merger) expire() {
 				if how == howCap {
 					f.forced++
 				}
+				f.gaveUp(e, how)
 				m.judgeLater(side, jitem{sd: e.sd, time: e.r.time, first: e.r.first, key: e.r.key, kind: e.r.kind, how: how})
 			}
 			f.ikeq.pop()
@@ -1057,6 +1126,7 @@ func (m *merger) release(side int, e *entry, how uint8) {
 			if how == howCap {
 				f.forced++
 			}
+			f.gaveUp(e, how)
 			m.judgeLater(side, jitem{sd: sd, time: e.r.time, first: e.r.first, kind: e.r.kind, ev: e.ev, how: how})
 		}
 	case e.state == stMatched:
@@ -1075,6 +1145,7 @@ func (m *merger) release(side int, e *entry, how uint8) {
 		if how == howCap {
 			f.forced++
 		}
+		f.gaveUp(e, how)
 		it := jitem{sd: sd, time: e.r.time, first: e.r.first, key: e.r.key, kind: e.r.kind, how: how}
 		if e.r.kind == analyze.MessageESP && how != howCap {
 			it.before = sd.lastMatched
@@ -1087,6 +1158,14 @@ func (m *merger) release(side int, e *entry, how uint8) {
 	}
 	f.q.pop()
 	f.base++
+}
+
+// gaveUp records the time of a message given up unmatched by the cap or
+// before anything matched.
+func (f *file) gaveUp(e *entry, how uint8) {
+	if how == howCap || how == howPreMatch {
+		f.givenUp, f.haveGivenUp = max(f.givenUp, e.r.time), true
+	}
 }
 
 func (m *merger) judgeLater(side int, it jitem) {
@@ -1115,13 +1194,14 @@ func (m *merger) judge(side int, it *jitem, final bool) {
 	t := m.toOther(side, it.time)
 	in := t >= start+m.margin && t <= end-m.margin
 	sd := it.sd
-	switch it.how {
-	case howCap:
+	switch {
+	case it.how == howCap:
 		in = false
-	case howPreMatch:
-		if abs(m.off)+m.margin >= preMatchWindow {
-			in = false
-		}
+	case it.how == howPreMatch && abs(m.off)+m.margin >= preMatchWindow:
+		in = false
+	case o.haveGivenUp && t <= o.givenUp+m.margin:
+		// Its counterpart may be among those the other file gave up.
+		in = false
 	}
 	if it.kind == analyze.MessageTCP {
 		if !in {

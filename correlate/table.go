@@ -210,16 +210,15 @@ type Options struct {
 	// generated packets); 0: 64.
 	MaxListed int
 	// MaxPending caps the messages of each file held in flight (waiting
-	// for their counterpart in the other file); 0: DefaultMaxPending.
-	// Messages forced out by the cap are not judged (Result.ForcedA,
-	// ForcedB).
+	// for their counterpart in the other file), a sixteenth of it for
+	// IKE messages; 0: DefaultMaxPending. Messages forced out by the cap
+	// are not judged (Result.ForcedA, ForcedB).
 	MaxPending int
 }
 
 // DefaultMaxPending is the default Options.MaxPending: about 7 MiB per
 // file at most (about 110 bytes a message held, its table entry
-// included). Before anything matched it bounds the clock offset that
-// can be found: at 30,000 messages a second, 2 s.
+// included).
 const DefaultMaxPending = 1 << 16
 
 // Files correlates the captures at paths a and b.
