@@ -258,7 +258,10 @@ func write(src *capfile.Source, out io.Writer, spec Spec) (Stats, error) {
 			ci++
 		}
 		if ci < len(cites) && cites[ci].Frame == f {
-			note, cited = limit("ctcpdiag: original frame "+strconv.FormatUint(f, 10)+"; "+cites[ci].Note), true
+			note, cited = "ctcpdiag: original frame "+strconv.FormatUint(f, 10), true
+			if cites[ci].Note != "" {
+				note = limit(note + "; " + cites[ci].Note)
+			}
 			found[ci] = true
 		}
 		var st *sessState
