@@ -54,8 +54,8 @@
 // are. The files are
 // then merged after that offset: a message whose counterpart the other
 // file had already given up is not judged. Whatever the clocks, a hard
-// cap (Options.MaxPending, 65,536 per file by default, a sixteenth of
-// it for IKE messages: about 7 MiB) bounds what is held: a message
+// cap (Options.MaxPending, 32,768 per file by default, and a quarter
+// more for IKE messages: about 4.5 MiB) bounds what is held: a message
 // forced out by it is not judged (Direction.NotJudged), never called
 // lost, and is counted in Result.ForcedA and ForcedB. Result.PeakHeldA
 // and PeakHeldB tell the most messages held at once. A frame whose
@@ -63,7 +63,8 @@
 // for it until the cap forces them out. IKE messages (a few per
 // session) wait apart, up to 10 s, for their session's pair by ESP SPI
 // or addresses, which tells how the files' directions correspond (an
-// IKE request and its response carry the same SPI and message ID).
+// IKE request and its response carry the same SPI and message ID); the
+// matched ones are dropped as they match.
 //
 // What the result needs of the messages is kept as bounded aggregates,
 // per session direction of each file and per pair of sessions, built as

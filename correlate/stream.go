@@ -168,6 +168,7 @@ type file struct {
 	// map of their session's pair: they are few.
 	ikeq    ring[entry]
 	ikebase uint64
+	ikeDone int // matched entries in ikeq, dropped by compactIKE
 	ikepend map[ikeKey]uint64
 	jq      ring[jitem]
 
@@ -325,7 +326,7 @@ type merger struct {
 	sinceEst   int
 	pairs      map[[2]uint64]*pairAgg
 	maxPending int
-	maxIKE     int // of maxPending, for IKE messages
+	maxIKE     int // IKE messages held, besides maxPending
 	exact      int // delays kept exactly, over all directions
 }
 
@@ -337,10 +338,9 @@ func newMerger(opts Options) *merger {
 	if m.maxPending <= 0 {
 		m.maxPending = DefaultMaxPending
 	}
-	// A sixteenth of the cap for IKE messages, which wait longer, so
+	// A quarter more for IKE messages, which wait longer, apart, so
 	// that they never crowd out the ESP messages.
-	m.maxPending = max(m.maxPending, 2)
-	m.maxIKE = max(1, m.maxPending/16)
+	m.maxIKE = max(1, m.maxPending/4)
 	for i := range m.f {
 		f := &m.f[i]
 		f.side = i
@@ -685,6 +685,8 @@ func (m *merger) tryIKE(side int, pos uint64, final bool) {
 		return
 	}
 	e.state, x.state = stMatched, stMatched
+	f.ikeDone++
+	o.ikeDone++
 	ea := e
 	if side == 1 {
 		ea = x
@@ -1050,7 +1052,7 @@ func (m *merger) expire() {
 				var how uint8
 				switch {
 				case o.done:
-				case f.q.n >= m.maxPending-m.maxIKE: // room for the next one
+				case f.q.n >= m.maxPending: // room for the next one
 					how = howCap
 				case m.window && o.clock > m.toOther(side, e.r.time)+m.margin:
 				case !m.window && o.seen && o.clock > e.r.time+preMatchWindow:
@@ -1100,10 +1102,42 @@ func (m *merger) expire() {
 				f.gaveUp(e, how)
 				m.judgeLater(side, jitem{sd: e.sd, time: e.r.time, first: e.r.first, key: e.r.key, kind: e.r.kind, how: how})
 			}
+			if e.state != stPending {
+				f.ikeDone--
+			}
 			f.ikeq.pop()
 			f.ikebase++
 		}
+		if f.ikeDone > 32 && 2*f.ikeDone > f.ikeq.n {
+			f.compactIKE()
+		}
 	}
+}
+
+// compactIKE drops the matched IKE messages held behind one still
+// waiting, so that the IKE messages held are those waiting, not all
+// those of the last ikeWindow. The ones kept get new positions, past the
+// old ones.
+func (f *file) compactIKE() {
+	var nq ring[entry]
+	base := f.ikebase + uint64(f.ikeq.n)
+	for i := 0; i < f.ikeq.n; i++ {
+		e := f.ikeq.at(i)
+		k := e.ikeKey()
+		p, ok := f.ikepend[k]
+		ok = ok && p == f.ikebase+uint64(i)
+		if e.state != stPending {
+			if ok {
+				delete(f.ikepend, k)
+			}
+			continue
+		}
+		if ok {
+			f.ikepend[k] = base + uint64(nq.n)
+		}
+		nq.push(*e)
+	}
+	f.ikeq, f.ikebase, f.ikeDone = nq, base, 0
 }
 
 // release takes the head of file side's queue out; a message seen there

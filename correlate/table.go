@@ -210,16 +210,16 @@ type Options struct {
 	// generated packets); 0: 64.
 	MaxListed int
 	// MaxPending caps the messages of each file held in flight (waiting
-	// for their counterpart in the other file), a sixteenth of it for
-	// IKE messages; 0: DefaultMaxPending. Messages forced out by the cap
-	// are not judged (Result.ForcedA, ForcedB).
+	// for their counterpart in the other file), and a quarter more IKE
+	// messages; 0: DefaultMaxPending. Messages forced out by the cap are
+	// not judged (Result.ForcedA, ForcedB).
 	MaxPending int
 }
 
-// DefaultMaxPending is the default Options.MaxPending: about 7 MiB per
-// file at most (about 110 bytes a message held, its table entry
-// included).
-const DefaultMaxPending = 1 << 16
+// DefaultMaxPending is the default Options.MaxPending: about 4.5 MiB per
+// file at most, IKE included (about 110 bytes a message held, its table
+// entry included).
+const DefaultMaxPending = 1 << 15
 
 // Files correlates the captures at paths a and b.
 func Files(a, b string, opts Options) (*Result, error) {
