@@ -448,6 +448,7 @@ func tsharkOn(t *testing.T, damaged bool, args ...string) string {
 func TestTshark(t *testing.T) {
 	for _, name := range failing {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // tshark runs in processes of its own
 			r := run(t, name, nil, evidence.Limits{})
 			src := samplePath(name)
 			// frame.comment finds the cited frames.
