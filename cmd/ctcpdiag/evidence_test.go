@@ -43,9 +43,10 @@ func TestEvidenceFlag(t *testing.T) {
 	}
 	src.Close()
 	// Session 2 whole (137 packets), and frames 3, 5, 6 and 7 cited by
-	// udp-blocked and vpn-transports.
-	if packets != 141 || comments != 13 {
-		t.Errorf("%d packets, %d comments; want 141, 13", packets, comments)
+	// udp-blocked and vpn-transports; 14 cited frames (the report's 13
+	// and the path evidence of frame 9).
+	if packets != 141 || comments != 14 {
+		t.Errorf("%d packets, %d comments; want 141, 14", packets, comments)
 	}
 
 	// Anonymized, with -o: the client's address is in neither file.

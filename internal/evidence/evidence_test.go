@@ -77,20 +77,40 @@ func run(t *testing.T, name string, m *anon.Mapper, lim evidence.Limits) result 
 	return result{path: out, spec: spec, rep: rep, c: c, st: st}
 }
 
-// citedFrames are the frames the report cites: its findings' frames and
-// its evidence rows.
+// citedFrames are the frames the report cites: its findings' frames, its
+// evidence rows, and of the sessions kept or with evidence rows the path
+// evidence frames and the first duplicate ACK of each retransmit request.
 func citedFrames(rep *report.Report) []uint64 {
 	var fs []uint64
 	for _, f := range rep.Findings {
 		fs = append(fs, f.Frames...)
 	}
+	named := map[int]bool{}
 	for _, e := range rep.Evidence {
+		named[e.Session] = true
 		for _, r := range e.Rows {
 			fs = append(fs, r.Frame)
 		}
 	}
+	for _, s := range rep.Sessions {
+		if !named[s.ID] && s.Transport != "ctcp" || !named[s.ID] && s.Verdict != "affected" && s.Verdict != "at-risk" {
+			continue
+		}
+		if s.Path != nil {
+			for _, pe := range s.Path.Evidence {
+				fs = append(fs, pe.Frames...)
+			}
+		}
+		for _, q := range s.RetransmitRequests {
+			fs = append(fs, q.FirstFrame)
+		}
+	}
 	slices.Sort(fs)
-	return slices.Compact(fs)
+	fs = slices.Compact(fs)
+	if len(fs) > 0 && fs[0] == 0 {
+		fs = fs[1:]
+	}
+	return fs
 }
 
 // frame is one frame as capfile reads it.

@@ -15,11 +15,14 @@ import (
 // texts become the comments; c's real addresses find the frames; set
 // Spec.Mapper to the report's mapper). It keeps the affected and at-risk
 // cTCP sessions and cites every frame the report cites: the evidence
-// frames of Report.Evidence and the frames of every finding. Each cited
-// frame's note is the report's own sentence about it: the evidence row's
-// "what it shows" (with its session and direction) and the findings that
-// cite it; a frame cited by a finding only gets the finding's summary
-// (on the finding's first frame; its other frames point there).
+// frames of Report.Evidence, the frames of every finding and, of the kept
+// sessions and those with evidence rows, the frames of their path
+// evidence and the first duplicate ACK of each retransmit request. Each
+// cited frame's note is the report's own sentence about it: the evidence
+// row's "what it shows" (with its session and direction), the findings
+// that cite it (a frame only a finding cites gets the finding's summary,
+// on the finding's first such frame; its other frames point there), the
+// path evidence's detail and the request's judgement.
 func FromReport(c *analyze.Capture, rep *report.Report, path string) Spec {
 	spec := Spec{
 		Path:   path,
@@ -47,6 +50,7 @@ func FromReport(c *analyze.Capture, rep *report.Report, path string) Spec {
 		row       string            // the evidence row, with session and direction
 		findings  []*report.Finding // the findings that cite the frame, in order
 		summaries []string          // the findings whose summary this frame carries
+		facts     []string          // the session's path evidence and requests the rows leave out
 	}
 	byFrame := map[uint64]*cited{}
 	get := func(f uint64) *cited {
@@ -85,6 +89,68 @@ func FromReport(c *analyze.Capture, rep *report.Report, path string) Spec {
 			}
 		}
 	}
+	// The path evidence of the kept sessions and of those with evidence
+	// rows, and their retransmit requests the rows leave out (beyond
+	// their cap): frames the JSON report names too.
+	named := map[int]bool{}
+	for _, ks := range spec.Sessions {
+		named[ks.S.ID] = true
+	}
+	for _, se := range rep.Evidence {
+		named[se.Session] = true
+	}
+	for i := range rep.Sessions {
+		rs := &rep.Sessions[i]
+		if !named[rs.ID] {
+			continue
+		}
+		prefix := "session " + strconv.Itoa(rs.ID)
+		fact := func(fr uint64, what string) {
+			x := get(fr)
+			if x.session == "" {
+				x.session = prefix
+			}
+			if !slices.Contains(x.facts, what) {
+				x.facts = append(x.facts, what)
+			}
+		}
+		if rs.Path != nil {
+			for _, pe := range rs.Path.Evidence {
+				var first uint64
+				for _, fr := range pe.Frames {
+					if fr == 0 {
+						continue
+					}
+					what := "path evidence " + pe.Kind + " (" + pe.Direction + "): " + pe.Detail
+					if first != 0 {
+						what = "path evidence " + pe.Kind + " (" + pe.Direction + "; see original frame " + strconv.FormatUint(first, 10) + ")"
+					} else {
+						first = fr
+					}
+					fact(fr, what)
+				}
+			}
+		}
+		for _, q := range rs.RetransmitRequests {
+			if q.FirstFrame == 0 || byFrame[q.FirstFrame] != nil && byFrame[q.FirstFrame].row != "" {
+				continue
+			}
+			state := "inconclusive"
+			if q.Answered != nil {
+				state = "answered"
+				if !*q.Answered {
+					state = "unanswered"
+				}
+			}
+			what := "retransmit request by the " + q.RequestedBy + " for ack " + strconv.FormatUint(uint64(q.Ack), 10) + " (" +
+				strconv.Itoa(q.DupAcks) + " duplicate ACKs; " + state + ")"
+			if q.Why != "" {
+				what += ": " + q.Why
+			}
+			fact(q.FirstFrame, what)
+		}
+	}
+
 	// A finding's summary goes on its first frame that no evidence row
 	// explains; its other frames point there.
 	host := map[*report.Finding]uint64{}
@@ -112,6 +178,7 @@ func FromReport(c *analyze.Capture, rep *report.Report, path string) Spec {
 			parts = append(parts, x.session)
 		}
 		parts = append(parts, x.summaries...)
+		parts = append(parts, x.facts...)
 		var others []string
 		for _, f := range x.findings {
 			h, hosted := host[f]
