@@ -51,14 +51,14 @@
 // that; meanwhile every 64th ESP sequence number of each file is kept
 // with its time (the latest 16,384 per file: a million messages back),
 // and one seen in both gives the offset however far apart the clocks
-// are. The files are
-// then merged after that offset: a message whose counterpart the other
-// file had already given up is not judged. Whatever the clocks, a hard
-// cap (Options.MaxPending, 32,768 per file by default, and a quarter
-// more for IKE messages: about 4.5 MiB) bounds what is held: a message
-// forced out by it is not judged (Direction.NotJudged), never called
-// lost, and is counted in Result.ForcedA and ForcedB. Result.PeakHeldA
-// and PeakHeldB tell the most messages held at once. A frame whose
+// are. The files are then merged after that offset: a message whose
+// counterpart the other file had already given up is not judged.
+// Whatever the clocks, a hard cap (Options.MaxPending, 32,768 per file
+// by default, and a quarter more for IKE messages: about 4.5 MiB)
+// bounds what is held: a message forced out by it is not judged
+// (Direction.NotJudged), never called lost, and is counted in
+// Result.ForcedA and ForcedB. Result.PeakHeldA and PeakHeldB tell the
+// most messages held at once. A frame whose
 // timestamp jumps far ahead makes the other file's held messages wait
 // for it until the cap forces them out. IKE messages (a few per
 // session) wait apart, up to 10 s, for their session's pair by ESP SPI
@@ -80,10 +80,10 @@
 //     131,072 over all directions (the median, 99th percentile and
 //     maximum as before; past the latter the direction keeping the most
 //     goes over first), then a histogram of their distance to the
-//     median at that point in buckets 2% wide,
-//     so that a quantile is within 1% of its distance to that median
-//     (1% of the one-way delay for the median and above); the minimum
-//     and maximum, which make the clock offset, stay exact;
+//     median at that point in buckets 2% wide, so that a quantile is
+//     within 1% of its distance to that median (1% of the one-way delay
+//     for the median and above); the minimum and maximum, which make the
+//     clock offset, stay exact;
 //   - the first Options.MaxListed lost messages of each direction, with
 //     the nearest message seen at both points before the hole (known
 //     when the lost one leaves the queue) and after it (filled in when
@@ -106,4 +106,11 @@
 // appearance; while streaming, each session has at most one partner (a
 // session that pairs with two of the other file has its IKE messages and
 // events matched with one).
+//
+// On samplegen.LargePair's pairs (about 300 sessions at once) the
+// matcher holds at most about 4,300 messages a file at 20,000 and at
+// 160,000 packets (TestMemoryBounded); on its pair of 1.1 GB captures
+// the result is the one reading both files whole gave, but for a few
+// 99th percentiles of delay (within 0.1%) and the IKE messages of a B
+// session paired with two of A.
 package correlate
