@@ -16,8 +16,9 @@ type sview struct {
 	st    *session
 	flip  uint8 // the raw direction (fRev) of ClientToHeadend
 	spis  [2][]uint32
-	ikes  []uint32 // IKE initiator SPIs' first 4 bytes
-	nmsgs int      // ESP and IKE messages
+	ikes  []uint32  // IKE initiator SPIs' first 4 bytes
+	nmsgs int       // ESP and IKE messages
+	hash  [2]uint64 // the first stream bytes' hash per direction, 0: none
 }
 
 // sd returns the direction d (the session's orientation) of v, an empty
@@ -54,6 +55,7 @@ func views(f *file) map[uint64]*sview {
 				w.spis[d] = x.spis
 			}
 		}
+		w.hash[0], w.hash[1] = st.hash[w.flip], st.hash[1^w.flip]
 		v[s.Serial] = w
 	}
 	return v
@@ -295,6 +297,43 @@ func pairSessions(va, vb map[uint64]*sview) []*pairing {
 			get(ka, kb, MatchedAddresses)
 			pairedA[ka], pairedB[kb] = true, true
 			break
+		}
+	}
+	// Other TCP across a NAT or a proxy: the same first stream bytes in
+	// a direction (a TLS hello's random), none differing.
+	hashB := map[uint64][]loc{}
+	for _, kb := range sortedKeys(vb) {
+		b := vb[kb]
+		for d, h := range b.hash {
+			if h != 0 && !pairedB[kb] && b.s.Proto == 6 {
+				hashB[h] = append(hashB[h], loc{kb, analyze.Dir(d)})
+			}
+		}
+	}
+	for _, ka := range sortedKeys(va) {
+		a := va[ka]
+		if pairedA[ka] || a.s.Proto != 6 {
+			continue
+		}
+	find:
+		for d, h := range a.hash {
+			if h == 0 {
+				continue
+			}
+			for _, l := range hashB[h] {
+				b := vb[l.serial]
+				if pairedB[l.serial] {
+					continue
+				}
+				// The other direction must not contradict.
+				if o, ob := a.hash[1-d], b.hash[1-l.d]; o != 0 && ob != 0 && o != ob {
+					continue
+				}
+				p := get(ka, l.serial, MatchedPayload)
+				p.dirMap[d], p.dirMap[1-d] = l.d, 1-l.d
+				pairedA[ka], pairedB[l.serial] = true, true
+				break find
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(x, y *pairing) int {

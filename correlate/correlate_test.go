@@ -3,13 +3,19 @@ package correlate_test
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
 	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/analyze/capfile"
 	"github.com/ctcpdiag/ctcpdiag/correlate"
 	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
@@ -325,4 +331,103 @@ func FuzzCorrelate(f *testing.F) {
 		}
 		checkInvariants(t, r)
 	})
+}
+
+// natCopy writes a copy of the pcap at path in which every IPv4 address
+// from is replaced by to, checksums recomputed by gopacket, and the TCP
+// source port of the client moved by portShift: what a NAT between two
+// capture points does to a plain TCP session.
+func natCopy(t *testing.T, path string, from, to netip.Addr, portShift uint16) string {
+	t.Helper()
+	src, err := capfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var out bytes.Buffer
+	var w *capfile.PcapWriter
+	for src.Next() {
+		info := src.Info()
+		if w == nil {
+			w = capfile.NewPcapWriter(&out, "nat", capfile.Interface{LinkType: info.LinkType, SnapLen: 262144})
+		}
+		pkt := gopacket.NewPacket(src.Data(), layers.LinkType(info.LinkType), gopacket.Default)
+		ip4, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		data := src.Data()
+		if ip4 != nil {
+			fromIP := net.IP(from.AsSlice())
+			if ip4.SrcIP.Equal(fromIP) {
+				ip4.SrcIP = net.IP(to.AsSlice())
+			}
+			if ip4.DstIP.Equal(fromIP) {
+				ip4.DstIP = net.IP(to.AsSlice())
+			}
+			var ls []gopacket.SerializableLayer
+			for _, l := range pkt.Layers() {
+				switch l := l.(type) {
+				case *layers.TCP:
+					if net.IP(to.AsSlice()).Equal(ip4.SrcIP) {
+						l.SrcPort += layers.TCPPort(portShift)
+					} else if net.IP(to.AsSlice()).Equal(ip4.DstIP) {
+						l.DstPort += layers.TCPPort(portShift)
+					}
+					l.SetNetworkLayerForChecksum(ip4)
+				case *layers.UDP:
+					l.SetNetworkLayerForChecksum(ip4)
+				}
+				if sl, ok := l.(gopacket.SerializableLayer); ok {
+					ls = append(ls, sl)
+				} else {
+					ls = append(ls, gopacket.Payload(l.LayerContents()))
+				}
+			}
+			buf := gopacket.NewSerializeBuffer()
+			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, ls...); err != nil {
+				t.Fatal(err)
+			}
+			data = buf.Bytes()
+		}
+		if err := w.WritePacket(capfile.Packet{Time: info.Time, OrigLen: len(data), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := src.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "nat.pcap")
+	if err := os.WriteFile(name, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestPayloadMatch: a plain TCP session (AnyConnect's TLS) behind a NAT
+// that changes the client's address and port has nothing but its bytes
+// in common with the other side: it is matched on the first stream
+// bytes of its directions, with the same sequence numbers at both
+// points.
+func TestPayloadMatch(t *testing.T) {
+	a := filepath.Join(testcaps.SamplesDir(t), "anyconnect.pcap")
+	b := natCopy(t, a, netip.MustParseAddr("192.168.1.23"), netip.MustParseAddr("198.51.100.77"), 1000)
+	for _, order := range [][2]string{{a, b}, {b, a}} {
+		r := run(t, order[0], order[1])
+		var tcp *correlate.Pair
+		for i := range r.Pairs {
+			if r.Pairs[i].A.Proto == 6 {
+				tcp = &r.Pairs[i]
+			}
+		}
+		if tcp == nil {
+			t.Fatalf("the TLS session is not paired (%d pairs, verdict %s)", len(r.Pairs), r.Verdict)
+		}
+		if tcp.MatchedBy != correlate.MatchedPayload || tcp.A.Client == tcp.B.Client {
+			t.Errorf("TLS pair matched by %s, A client %s, B client %s", tcp.MatchedBy, tcp.A.Client, tcp.B.Client)
+		}
+		if tcp.Relation != correlate.RelationSame {
+			t.Errorf("relation %s (%v), want %s", tcp.Relation, tcp.RelationWhy, correlate.RelationSame)
+		}
+	}
 }

@@ -12,7 +12,10 @@
 // Sessions are matched across the files by what survives NAT, sequence
 // randomization and proxies: the ESP SPIs per direction, else the IKE
 // initiator SPI (cookie), else, for other TCP, identical addresses and
-// ports. Messages are matched per direction by SPI and ESP sequence
+// ports, else the same first 32 bytes of a direction's stream (a hash
+// from analyze.MessageData; it needs the SYN of that direction in both
+// files, and a TCP session seen with no SYN, FIN, RST, duplicate ACK or
+// keep-alive in a file leaves nothing to match on). Messages are matched per direction by SPI and ESP sequence
 // number (IKE by initiator SPI, message ID and occurrence). The clock
 // offset between the files is the midpoint of the two directions'
 // minimum apparent delays (so that a symmetric path cancels); the

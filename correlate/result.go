@@ -58,6 +58,10 @@ const (
 	MatchedESPSPI    = "esp-spi"
 	MatchedIKESPI    = "ike-spi"
 	MatchedAddresses = "addresses"
+	// MatchedPayload: plain TCP matched by the hash of a direction's
+	// first 32 stream bytes (analyze.MessageData), the same at both
+	// points: what a NAT or TCP proxy passes on unchanged.
+	MatchedPayload = "payload"
 )
 
 // Relations of the two TCP views (Pair.Relation).

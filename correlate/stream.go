@@ -187,6 +187,10 @@ type file struct {
 	spiLoc  map[uint32][]*sdir
 	ikeLoc  map[uint32][]*session
 	addrLoc map[[2]netip.AddrPort][]*session
+	// hashLoc finds a TCP session by the hash of a direction's first
+	// stream bytes (analyze.MessageData); forget drops it with the
+	// session.
+	hashLoc map[uint64][]*sdir
 
 	msgs, forced, peak int
 }
@@ -222,6 +226,7 @@ type session struct {
 	lastTime int64
 	ikes     []uint32
 	ikeDir   []uint8
+	hash     [2]uint64 // first stream bytes' hash by raw direction, 0: none
 	occ      map[occKey]uint32
 	// partner is the session of the other file it is paired with while
 	// streaming (prank: 3 ESP SPI, 2 IKE SPI, 1 addresses), pmap its
@@ -351,6 +356,7 @@ func newMerger(opts Options) *merger {
 		f.spiLoc = map[uint32][]*sdir{}
 		f.ikeLoc = map[uint32][]*session{}
 		f.addrLoc = map[[2]netip.AddrPort][]*session{}
+		f.hashLoc = map[uint64][]*sdir{}
 	}
 	return m
 }
@@ -496,6 +502,17 @@ func (m *merger) forget(side int) {
 		if f.last == s {
 			f.last = nil
 		}
+		for _, h := range s.hash {
+			if h == 0 {
+				continue
+			}
+			l := slices.DeleteFunc(f.hashLoc[h], func(x *sdir) bool { return x.s == s })
+			if len(l) == 0 {
+				delete(f.hashLoc, h)
+			} else {
+				f.hashLoc[h] = l
+			}
+		}
 		if s.tcp {
 			k := addrKey(s.src, s.dst)
 			l := slices.DeleteFunc(f.addrLoc[k], func(x *session) bool { return x == s })
@@ -508,8 +525,36 @@ func (m *merger) forget(side int) {
 	}
 }
 
+// addData takes in the first stream bytes' hash of a TCP direction
+// (analyze.MessageData) and pairs its session with one of the other file
+// that began a direction with the same bytes (rank 1, as addresses): a
+// plain TCP session across a NAT or a proxy.
+func (m *merger) addData(side int, r *rec) {
+	f := &m.f[side]
+	st := f.session(r.serial)
+	raw := uint8(0)
+	if r.flags&fRev != 0 {
+		raw = 1
+	}
+	if r.key == 0 || st.hash[raw] != 0 {
+		return // a retransmission of it, or no hash
+	}
+	st.hash[raw] = r.key
+	f.hashLoc[r.key] = append(f.hashLoc[r.key], st.dir(raw))
+	for _, o := range m.f[1-side].hashLoc[r.key] {
+		if o.s.prank == 0 && st.prank == 0 {
+			m.candidate(side, st, o.s, 1, raw, o.raw)
+			break
+		}
+	}
+}
+
 // add takes in one message of file side.
 func (m *merger) add(side int, r *rec) {
+	if r.kind == analyze.MessageData {
+		m.addData(side, r)
+		return
+	}
 	f, o := &m.f[side], &m.f[1-side]
 	f.msgs++
 	if !f.seen || r.time < f.firstTime {

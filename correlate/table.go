@@ -113,6 +113,9 @@ func (p *producer) hook(m *analyze.Message) {
 			return
 		}
 		r.key = m.ISPI&^0xffffffff | uint64(m.MsgID)
+	case analyze.MessageData:
+		// A pairing key only (merger.addData): never queued or counted.
+		r.key = m.DataHash
 	case analyze.MessageTCP:
 		const syn, fin, rst = 2, 1, 4 // decode.Flag* bits
 		if m.DupAck {

@@ -316,6 +316,8 @@ func buildPair(res *correlate.Result, p *correlate.Pair, da, db *detect.Result) 
 		cp.MatchedOn = "the IKE initiator SPI (first 4 bytes " + strings.Join(cp.SPIs, ", ") + "), seen in both files"
 	case correlate.MatchedAddresses:
 		cp.MatchedOn = "the same addresses and ports at both points, at overlapping times"
+	case correlate.MatchedPayload:
+		cp.MatchedOn = "the same first 32 bytes of a TCP direction's stream at both points (e.g. a TLS hello with its random), no direction differing"
 	default:
 		cp.MatchedOn = p.MatchedBy
 	}
