@@ -63,9 +63,17 @@ type Correlation struct {
 	CannotSee       []string         `json:"cannot_see"`
 	Findings        []CorrFinding    `json:"findings"`
 	Recommendations []Recommendation `json:"recommendations"`
-	// Messages is the number of messages kept per file (memory use).
+	// Messages is the number of messages read per file.
 	MessagesA int `json:"messages_a"`
 	MessagesB int `json:"messages_b"`
+	// HeldPeak is the most messages of each file held at once while
+	// streaming (memory use); Forced counts those forced out by the
+	// matcher's cap before their counterpart could be looked for (not
+	// judged).
+	HeldPeakA int `json:"held_peak_a"`
+	HeldPeakB int `json:"held_peak_b"`
+	ForcedA   int `json:"forced_a"`
+	ForcedB   int `json:"forced_b"`
 }
 
 // SideVerdict is one file's verdict analyzed alone.
@@ -221,6 +229,10 @@ func BuildCorrelation(res *correlate.Result, da, db *detect.Result, tool Tool) *
 		Recommendations:  []Recommendation{},
 		MessagesA:        res.MessagesA,
 		MessagesB:        res.MessagesB,
+		HeldPeakA:        res.PeakHeldA,
+		HeldPeakB:        res.PeakHeldB,
+		ForcedA:          res.ForcedA,
+		ForcedB:          res.ForcedB,
 	}
 	best := -1 // the pair the verdict rests on
 	for i := range res.Pairs {
@@ -554,7 +566,7 @@ func timeline(res *correlate.Result, p *correlate.Pair, cp *CorrPair, da, db *de
 			x := &p.Directions[d]
 			fmt.Fprintf(&b, " %s->%s: %d ESP messages seen at both points, none lost between them", FormatAddr(x.From, p.A.Proto), FormatAddr(x.To, p.A.Proto), x.Both)
 			if x.NotJudged > 0 {
-				fmt.Fprintf(&b, " (%d near the ends of the captures not judged)", x.NotJudged)
+				fmt.Fprintf(&b, " (%d not judged: near the ends of the captures, or held too long)", x.NotJudged)
 			}
 			b.WriteString(".")
 		}
@@ -676,9 +688,14 @@ func cannotSee(res *correlate.Result, c *Correlation) []string {
 			nj += d.NotJudged
 		}
 	}
-	if nj > 0 {
+	forced := res.ForcedA + res.ForcedB
+	if nj -= forced; nj > 0 {
 		out = append(out, fmt.Sprintf("%s seen in one file only lay outside the other capture's time window (with a margin of %s) and were not judged: two captures never start and stop at the same instant.",
 			plural(int64(nj), "message", "messages"), detect.FormatDuration(res.Margin)))
+	}
+	if forced > 0 {
+		out = append(out, fmt.Sprintf("%s (%d of A, %d of B) waited longer for a counterpart than the matcher holds messages (its cap on messages in flight, reached where the files' clocks or contents did not line up) and were not judged.",
+			plural(int64(forced), "message", "messages"), res.ForcedA, res.ForcedB))
 	}
 	for _, p := range c.Pairs {
 		if p.TCPRelation == correlate.RelationTerminated {
