@@ -68,10 +68,11 @@ func TestMemoryBounded(t *testing.T) {
 		if r.Verdict != correlate.VerdictLoss || len(r.Pairs) < 100 {
 			t.Errorf("%d packets: verdict %s, %d pairs", n, r.Verdict, len(r.Pairs))
 		}
-		// The ESP messages the correlation calls lost were, nearly all,
-		// lost by the generator, in their direction. (A few are not in
-		// its record: seen in one file only, inside both windows, they
-		// are called lost by the batch version as well.)
+		// Every ESP message the correlation calls lost was lost by the
+		// generator, in its direction. (A message that one capture saw
+		// before the other's view of its session direction began is not
+		// judged: the framer of a capture starting mid-session may not
+		// place the first segment it meets.)
 		gen := map[[2]uint32]bool{}
 		for _, l := range lost {
 			gen[[2]uint32{l.SPI, l.Seq}] = l.FromClient
@@ -84,12 +85,12 @@ func TestMemoryBounded(t *testing.T) {
 					if fromClient, ok := gen[[2]uint32{l.SPI, l.Seq}]; ok && fromClient == (l.AFrame != 0) {
 						known++
 					} else {
-						t.Logf("%d packets: ESP %08x #%d called lost (A frame %d, B frame %d), not in the generator's record", n, l.SPI, l.Seq, l.AFrame, l.BFrame)
+						t.Errorf("%d packets: ESP %08x #%d called lost (A frame %d, B frame %d), not in the generator's record", n, l.SPI, l.Seq, l.AFrame, l.BFrame)
 					}
 				}
 			}
 		}
-		if found == 0 || known < found*3/4 {
+		if found == 0 || known < found {
 			t.Errorf("%d packets: %d messages called lost, %d of them lost by the generator", n, found, known)
 		}
 		peak[i] = held

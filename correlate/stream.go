@@ -227,6 +227,10 @@ type session struct {
 	ikes     []uint32
 	ikeDir   []uint8
 	hash     [2]uint64 // first stream bytes' hash by raw direction, 0: none
+	// first is the time of the session's first record per raw
+	// direction (firstSet): where this file's view of it begins.
+	first    [2]int64
+	firstSet [2]bool
 	occ      map[occKey]uint32
 	// partner is the session of the other file it is paired with while
 	// streaming (prank: 3 ESP SPI, 2 IKE SPI, 1 addresses), pmap its
@@ -570,6 +574,9 @@ func (m *merger) add(side int, r *rec) {
 	raw := uint8(0)
 	if r.flags&fRev != 0 {
 		raw = 1
+	}
+	if !st.firstSet[raw] {
+		st.first[raw], st.firstSet[raw] = r.time, true
 	}
 	if r.kind == analyze.MessageTCP {
 		ev := evKinds(r.flags)
@@ -1256,6 +1263,36 @@ func (m *merger) judgeLater(side int, it jitem) {
 	f.jq.push(it)
 }
 
+// otherSawBefore reports whether the partner of sd's session, in the
+// other file, had a record of the corresponding direction (else of any
+// direction, for a session not carried in TCP) before t, a time on the
+// other file's clock: a capture that
+// begins in the middle of a session may not frame the first message of a
+// direction it meets (the cTCP framer waits for a message boundary), so
+// a message of the other file from before its view of the direction
+// began is not judged, rather than called lost. Without a partner yet,
+// the capture windows decide alone.
+func (m *merger) otherSawBefore(sd *sdir, t int64) bool {
+	p := sd.s.partner
+	if p == nil {
+		return true
+	}
+	if pr := sd.s.pmap[sd.raw]; p.firstSet[pr] {
+		return p.first[pr] < t
+	}
+	if p.tcp {
+		// Nothing of the direction there: maybe one segment the framer
+		// could not place.
+		return false
+	}
+	for d := range p.first {
+		if p.firstSet[d] && p.first[d] < t {
+			return true
+		}
+	}
+	return false
+}
+
 // judge counts a message or event of file side seen there only: inside
 // the other capture's window (after the offset, the margin inside its
 // ends) or not. final: with the final offset and the captures' real
@@ -1280,6 +1317,8 @@ func (m *merger) judge(side int, it *jitem, final bool) {
 		in = false
 	case o.haveGivenUp && t <= o.givenUp+m.margin:
 		// Its counterpart may be among those the other file gave up.
+		in = false
+	case !m.otherSawBefore(sd, t):
 		in = false
 	}
 	if it.kind == analyze.MessageTCP {
