@@ -23,7 +23,10 @@
 // seen only at the upstream point was lost between the points; one seen
 // only downstream was generated between them. Only messages inside both
 // captures' time windows (after the offset, with a margin of twice the
-// largest delay plus 50 ms) are judged.
+// largest delay plus 50 ms) are judged, and of those only the ones
+// after the other file's first record of the session direction (of the
+// session, for one not carried in TCP): a capture that starts in the
+// middle of a session may not frame the first cTCP segment it meets.
 //
 // # Memory
 //
