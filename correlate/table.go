@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
 )
@@ -84,6 +85,8 @@ type producer struct {
 	out    chan *batch
 	stop   <-chan struct{}
 	cancel func()
+	// read is the file's analyze.Options.Read (nil: none).
+	read *atomic.Int64
 	// announced caches the serials already announced (direct-mapped, so
 	// that it stays bounded whatever the number of sessions; a session
 	// pushed out is announced again, which the matcher ignores).
@@ -170,7 +173,7 @@ func (p *producer) run(open func(analyze.Options) (*analyze.Capture, error), opt
 		}
 	}()
 	p.b = batches.Get().(*batch)
-	c, err := open(analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash, OnMessage: p.hook})
+	c, err := open(analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash, OnMessage: p.hook, Read: p.read})
 	if err != nil {
 		if errors.Is(err, errCanceled) {
 			// The other file failed: its reader was stopped.
@@ -217,6 +220,10 @@ type Options struct {
 	// messages; 0: DefaultMaxPending. Messages forced out by the cap are
 	// not judged (Result.ForcedA, ForcedB).
 	MaxPending int
+	// ReadA and ReadB, when set, receive the stored bytes of file A and
+	// file B read so far, once per buffer of input (analyze.Options.Read),
+	// for a progress bar.
+	ReadA, ReadB *atomic.Int64
 }
 
 // DefaultMaxPending is the default Options.MaxPending: about 4.5 MiB per
@@ -257,8 +264,9 @@ func run(nameA string, openA func(analyze.Options) (*analyze.Capture, error),
 	for i, x := range []struct {
 		name string
 		open func(analyze.Options) (*analyze.Capture, error)
-	}{{nameA, openA}, {nameB, openB}} {
-		p := &producer{name: x.name, out: make(chan *batch, batchesAhead), stop: stop, cancel: cancel}
+		read *atomic.Int64
+	}{{nameA, openA, opts.ReadA}, {nameB, openB, opts.ReadB}} {
+		p := &producer{name: x.name, out: make(chan *batch, batchesAhead), stop: stop, cancel: cancel, read: x.read}
 		m.f[i].p = p
 		go p.run(x.open, opts)
 	}

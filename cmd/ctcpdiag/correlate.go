@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
+	"github.com/ctcpdiag/ctcpdiag/analyze"
 	"github.com/ctcpdiag/ctcpdiag/correlate"
 	"github.com/ctcpdiag/ctcpdiag/detect"
 	"github.com/ctcpdiag/ctcpdiag/internal/anon"
+	"github.com/ctcpdiag/ctcpdiag/internal/evidence"
 	"github.com/ctcpdiag/ctcpdiag/report"
 )
 
@@ -45,6 +49,23 @@ Flags:
   --anonymize      replace IP and MAC addresses in the report and keep
                    only the files' base names
   --anon-key KEY   key for --anonymize (implies it)
+  --evidence-a FILE, --evidence-b FILE
+                   also write FILE, a pcapng evidence capture of file A
+                   (or B) to attach to a ticket: that file's side of the
+                   pairs affected or at risk in its own analysis or with a
+                   loss or packets generated between the points (a long
+                   session trimmed as by "analyze --evidence") and every
+                   frame of that file the report cites (lost messages, the
+                   messages around each hole, packets seen on that side
+                   only, the findings' frames), each with a comment saying
+                   what it shows and its frame number in the capture; with
+                   --anonymize its packets are anonymized as by "ctcpdiag
+                   anonymize". It reads that file a second time, so not
+                   standard input. Written atomically (docs/evidence.md)
+  -q, --quiet      no progress bar (one is drawn on standard error, when
+                   it is a terminal, while the files are read if either is
+                   larger than 64 MiB or compressed, or after 64 MiB of
+                   standard input: the bytes of both files together)
   -h, --help       show this help
 
 Verdict: affected (the cTCP failure between the points, e.g. a message
@@ -59,20 +80,45 @@ pair's verdict is affected; 2 usage error, a file that could not be read
 `
 
 // parseCorrelate parses the arguments of "correlate": the flags of
-// analyze that apply, and exactly two files.
+// analyze that apply, its own, and exactly two files.
 func parseCorrelate(args []string) (*Options, error) {
-	o, err := parseAnalyzeAs(cmdCorrelate, correlateUsage, args)
+	o, err := parseAnalyzeWith(cmdCorrelate, correlateUsage, args, func(fs *flag.FlagSet, o *Options) {
+		fs.StringVar(&o.EvidenceA, "evidence-a", "", "")
+		fs.StringVar(&o.EvidenceB, "evidence-b", "", "")
+		fs.BoolVar(&o.Quiet, "quiet", false, "")
+		fs.BoolVar(&o.Quiet, "q", false, "")
+	})
 	if err != nil || o.Command == cmdHelp {
 		return o, err
 	}
 	if len(o.Files) != 2 {
 		return nil, usageErrorf(cmdCorrelate, "correlate takes two capture files, got %d", len(o.Files))
 	}
+	for i, x := range []struct{ flag, ev string }{{"--evidence-a", o.EvidenceA}, {"--evidence-b", o.EvidenceB}} {
+		if x.ev == "" {
+			continue
+		}
+		if err := checkEvidence(cmdCorrelate, x.flag, x.ev, o.Output, o.Files[i:i+1]); err != nil {
+			return nil, err
+		}
+		if other := o.Files[1-i]; other != "-" && sameFile(other, x.ev) {
+			return nil, usageErrorf(cmdCorrelate, "%s %s is the other capture", x.flag, x.ev)
+		}
+	}
+	if o.EvidenceA != "" && o.EvidenceB != "" && (sameFile(o.EvidenceA, o.EvidenceB) || filepath.Clean(o.EvidenceA) == filepath.Clean(o.EvidenceB)) {
+		return nil, usageErrorf(cmdCorrelate, "--evidence-a and --evidence-b name the same file: the evidence capture of each file is its own")
+	}
 	return o, nil
 }
 
 func runCorrelateCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, isTerminal: isTerminal}
+	return runCorrelateEnv(args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, isTerminal: isTerminal})
+}
+
+// runCorrelateEnv runs "correlate" with args (after the command name) in
+// e.
+func runCorrelateEnv(args []string, e *env) int {
+	stderr, stdout := e.stderr, e.stdout
 	opts, err := parseCorrelate(args)
 	if err != nil {
 		var ue *usageError
@@ -121,7 +167,18 @@ func correlateFiles(a, b string, stdin io.Reader, o correlate.Options) (*correla
 
 func runCorrelate(opts *Options, e *env) int {
 	a, b := opts.Files[0], opts.Files[1]
-	res, err := correlateFiles(a, b, e.stdin, correlate.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash})
+	copts := correlate.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash}
+	var bar *readProgress
+	if total, min, ok := correlateProgressPlan(a, b, opts.Quiet, e.isTerminal(e.stderr)); ok {
+		bar = newReadProgress(e.stderr, a, total, min)
+		bar.name = progressNames(a, b)
+		copts.ReadA, copts.ReadB = &bar.read, &bar.readB
+		bar.start()
+	}
+	res, err := correlateFiles(a, b, e.stdin, copts)
+	if bar != nil {
+		bar.end()
+	}
 	if err != nil {
 		msg := err.Error()
 		// The engine's errors name the file; name it when they do not.
@@ -143,12 +200,14 @@ func runCorrelate(opts *Options, e *env) int {
 		db = nil
 	}
 	c := report.BuildCorrelation(res, da, db, report.Tool{Name: "ctcpdiag", Version: versionFunc()})
+	var m *anon.Mapper
 	if opts.Anonymize {
 		key := anon.RandomKey()
 		if opts.AnonKey != "" {
 			key = anon.KeyFromString(opts.AnonKey)
 		}
-		c = report.AnonymizeCorrelation(c, anon.NewMapper(key))
+		m = anon.NewMapper(key)
+		c = report.AnonymizeCorrelation(c, m)
 	}
 	color := opts.Format == "text" && useColor(opts.Color, opts.Output, e)
 	var buf bytes.Buffer
@@ -172,6 +231,28 @@ func runCorrelate(opts *Options, e *env) int {
 	}
 	if werr != nil {
 		fmt.Fprintf(e.stderr, "ctcpdiag: writing the report: %s\n", report.Printable(werr.Error()))
+		return exitFailure
+	}
+	// The evidence capture of each side, after the report: a failure
+	// is named on standard error and makes the exit status 2, the report
+	// written all the same.
+	var everr error
+	for _, x := range []struct {
+		side, path, file string
+		c                *analyze.Capture
+		d                *detect.Result
+		cp               *report.Capture
+	}{{"a", opts.EvidenceA, a, res.A, da, &c.A}, {"b", opts.EvidenceB, b, res.B, db, &c.B}} {
+		if x.path == "" {
+			continue
+		}
+		spec := evidence.FromCorrelation(x.side, x.c, c, x.d, x.file)
+		spec.Mapper = m
+		if err := writeEvidenceSpec(x.path, spec, len(x.cp.Warnings) > 0, opts.Quiet, e); err != nil {
+			everr = err
+		}
+	}
+	if everr != nil {
 		return exitFailure
 	}
 	if c.Verdict == string(detect.Affected) {

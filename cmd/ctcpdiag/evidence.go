@@ -24,6 +24,15 @@ import (
 func writeEvidence(path string, c *analyze.Capture, rep *report.Report, file string, m *anon.Mapper, quiet bool, e *env) error {
 	spec := evidence.FromReport(c, rep, file)
 	spec.Mapper = m
+	return writeEvidenceSpec(path, spec, len(rep.Capture.Warnings) > 0, quiet, e)
+}
+
+// writeEvidenceSpec writes the evidence capture spec to path, with a
+// progress bar for the second read of spec.Path where the first had one;
+// damaged is true when the analysis met damage part-way through the
+// capture (the report warns of it).
+func writeEvidenceSpec(path string, spec evidence.Spec, damaged, quiet bool, e *env) error {
+	file := spec.Path
 	// The second read of a large capture takes as long as the first: it
 	// gets a progress bar too.
 	var bar *readProgress
@@ -38,7 +47,7 @@ func writeEvidence(path string, c *analyze.Capture, rep *report.Report, file str
 		var err error
 		st, err = evidence.Write(w, spec)
 		var ie *capfile.InputError
-		if err != nil && errors.As(err, &ie) && st.Opened && len(rep.Capture.Warnings) > 0 {
+		if err != nil && errors.As(err, &ie) && st.Opened && damaged {
 			return nil // damage part-way, which the analysis met too
 		}
 		return err

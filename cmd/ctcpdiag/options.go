@@ -149,7 +149,10 @@ type Options struct {
 	// Evidence is the evidence capture to write (--evidence, analyze
 	// only; "" for none).
 	Evidence string
-	// Quiet turns the progress bar off (--quiet, analyze only).
+	// EvidenceA and EvidenceB are the evidence captures of correlate's
+	// two files (--evidence-a, --evidence-b; "" for none).
+	EvidenceA, EvidenceB string
+	// Quiet turns the progress bar off (--quiet, analyze and correlate).
 	Quiet bool
 }
 
@@ -249,32 +252,32 @@ func parseAnalyze(args []string) (*Options, error) {
 		return nil, usageErrorf(cmdAnalyze, "--format html makes one self-contained page per capture: give one FILE (run once per capture)")
 	}
 	if o.Evidence != "" {
-		if err := checkEvidence(cmdAnalyze, o.Evidence, o.Output, o.Files); err != nil {
+		if err := checkEvidence(cmdAnalyze, "--evidence", o.Evidence, o.Output, o.Files); err != nil {
 			return nil, err
 		}
 	}
 	return o, nil
 }
 
-// checkEvidence checks an --evidence FILE against the output and the
-// captures of the command cmd.
-func checkEvidence(cmd, evidence, output string, files []string) error {
+// checkEvidence checks the evidence capture evidence, given by the flag
+// flagName, against the output and the captures of the command cmd.
+func checkEvidence(cmd, flagName, evidence, output string, files []string) error {
 	if len(files) > 1 {
-		return usageErrorf(cmd, "--evidence writes the evidence of one capture: give one FILE (run once per capture)")
+		return usageErrorf(cmd, "%s writes the evidence of one capture: give one FILE (run once per capture)", flagName)
 	}
 	if evidence == "-" {
-		return usageErrorf(cmd, "--evidence needs a file name (the evidence capture is written atomically)")
+		return usageErrorf(cmd, "%s needs a file name (the evidence capture is written atomically)", flagName)
 	}
 	for _, f := range files {
 		if f == "-" {
-			return usageErrorf(cmd, "--evidence reads the capture a second time (the analysis decides which frames to keep), and standard input cannot be read twice: save the capture to a file and give its name")
+			return usageErrorf(cmd, "%s reads the capture a second time (the analysis decides which frames to keep), and standard input cannot be read twice: save the capture to a file and give its name", flagName)
 		}
 		if sameFile(f, evidence) {
-			return usageErrorf(cmd, "--evidence %s is the capture itself", evidence)
+			return usageErrorf(cmd, "%s %s is the capture itself", flagName, evidence)
 		}
 	}
 	if output != "" && (sameFile(output, evidence) || filepath.Clean(output) == filepath.Clean(evidence)) {
-		return usageErrorf(cmd, "--evidence and -o name the same file")
+		return usageErrorf(cmd, "%s and -o name the same file", flagName)
 	}
 	return nil
 }

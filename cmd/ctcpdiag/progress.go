@@ -51,13 +51,39 @@ func progressPlan(path string, quiet, terminal bool) (total, min int64, ok bool)
 	return fi.Size(), 0, true
 }
 
+// correlateProgressPlan decides whether correlate draws a progress bar
+// while it reads the captures a and b (at once): as progressPlan decides
+// for either, with the two files' sizes together as the total; when
+// either is standard input, with no total, once progressMin bytes of the
+// two have been read.
+func correlateProgressPlan(a, b string, quiet, terminal bool) (total, min int64, ok bool) {
+	_, _, okA := progressPlan(a, quiet, terminal)
+	_, _, okB := progressPlan(b, quiet, terminal)
+	if !okA && !okB {
+		return 0, 0, false
+	}
+	if a == "-" || b == "-" {
+		return 0, progressMin, true
+	}
+	for _, p := range []string{a, b} {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0, 0, false // the analysis names the problem
+		}
+		total += fi.Size()
+	}
+	return total, 0, true
+}
+
 // readProgress is the progress bar of one analysis: the analysis stores
 // the stored bytes it has read in read (analyze.Options.Read, once per
 // buffer of input, not per packet), and a goroutine redraws the bar from
-// it ten times a second until end.
+// it ten times a second until end. A correlation stores its second
+// file's in readB: the bar shows the two together.
 type readProgress struct {
 	bar        *progress.Bar
 	read       atomic.Int64
+	readB      atomic.Int64
 	total, min int64
 	name       string
 	stop, done chan struct{}
@@ -66,12 +92,23 @@ type readProgress struct {
 // progressName is the input's name on the bar: its base name, escaped and
 // cut to 40 bytes; "standard input" for "-".
 func progressName(path string) string {
+	return progressNameN(path, 40)
+}
+
+// progressNames names correlate's two inputs on its bar: "a.pcap + b.pcap",
+// each cut to 24 bytes.
+func progressNames(a, b string) string {
+	return progressNameN(a, 24) + " + " + progressNameN(b, 24)
+}
+
+// progressNameN is progressName cut to max bytes.
+func progressNameN(path string, max int) string {
 	if path == "-" {
 		return "standard input"
 	}
 	name := report.Printable(filepath.Base(path))
-	if len(name) > 40 {
-		cut := 37
+	if len(name) > max {
+		cut := max - 3
 		for cut > 0 && !utf8.RuneStart(name[cut]) {
 			cut--
 		}
@@ -109,7 +146,7 @@ func (p *readProgress) start() {
 
 // tick redraws the bar if it is due and enough has been read.
 func (p *readProgress) tick() {
-	if n := p.read.Load(); n >= p.min {
+	if n := p.read.Load() + p.readB.Load(); n >= p.min {
 		p.bar.Bytes(n, p.total, p.name)
 	}
 }
