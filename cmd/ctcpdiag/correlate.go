@@ -51,9 +51,10 @@ Flags:
   --anon-key KEY   key for --anonymize (implies it)
   --evidence-a FILE, --evidence-b FILE
                    also write FILE, a pcapng evidence capture of file A
-                   (or B) to attach to a ticket: that file's side of the
-                   pairs affected or at risk in its own analysis or with a
-                   loss or packets generated between the points (a long
+                   (or B) to attach to a ticket: that file's session of
+                   each pair affected or at risk in the file's own
+                   analysis or with a loss or packets generated between
+                   the points (a long
                    session trimmed as by "analyze --evidence") and every
                    frame of that file the report cites (lost messages, the
                    messages around each hole, packets seen on that side
@@ -62,10 +63,11 @@ Flags:
                    --anonymize its packets are anonymized as by "ctcpdiag
                    anonymize". It reads that file a second time, so not
                    standard input. Written atomically (docs/evidence.md)
-  -q, --quiet      no progress bar (one is drawn on standard error, when
-                   it is a terminal, while the files are read if either is
-                   larger than 64 MiB or compressed, or after 64 MiB of
-                   standard input: the bytes of both files together)
+  -q, --quiet      no progress bar (one, for the bytes of both files
+                   together, is drawn on standard error when it is a
+                   terminal, while the files are read if either is larger
+                   than 64 MiB or compressed; with standard input, once
+                   64 MiB have been read)
   -h, --help       show this help
 
 Verdict: affected (the cTCP failure between the points, e.g. a message
@@ -76,7 +78,9 @@ are not cTCP) or no-match (the files have no session in common).
 
 Exit status: 0 the pair is not affected (no-match included); 1 the
 pair's verdict is affected; 2 usage error, a file that could not be read
-(named on standard error) or the report could not be written.
+(named on standard error), the report could not be written, or an
+evidence capture could not be written (the report is written all the
+same); 2 wins over 1.
 `
 
 // parseCorrelate parses the arguments of "correlate": the flags of

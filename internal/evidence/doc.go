@@ -31,6 +31,12 @@
 // tool and its version, how frame numbers map and which sessions were kept,
 // and gives the display filters that work in both files.
 //
+// [FromReport] builds the Spec of a report of analyze; [FromCorrelation]
+// that of one side of a correlation ("ctcpdiag correlate --evidence-a
+// FILE --evidence-b FILE"): the file's session of each failing pair and
+// every frame of the file the correlation report names, with the other
+// file named in the section comment.
+//
 // # Memory
 //
 // Frames are written in the source's order. A frame of a long session
