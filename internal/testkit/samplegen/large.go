@@ -60,13 +60,13 @@ func Large(w io.Writer, packets int, seed int64) error {
 	_, _ = cc.Read(g.noise)
 	const nflows = 400
 	g.flows = make([]lflow, nflows)
-	g.heap = make([]int, 0, nflows)
+	g.heap = eventHeap[time.Duration]{idx: make([]int, 0, nflows), key: func(i int) time.Duration { return g.flows[i].next }}
 	for i := range g.flows {
 		g.start(i, time.Duration(g.rng.Int64N(int64(2*time.Second))))
-		g.push(i)
+		g.heap.push(i)
 	}
 	for n := 0; n < packets; {
-		i := g.heap[0]
+		i := g.heap.top()
 		f := &g.flows[i]
 		if g.step(f) {
 			n++
@@ -74,7 +74,7 @@ func Large(w io.Writer, packets int, seed int64) error {
 				return g.err
 			}
 		}
-		g.fix(0)
+		g.heap.fixTop()
 	}
 	return pw.Flush()
 }
@@ -84,7 +84,7 @@ type largeGen struct {
 	pw    *capfile.PcapWriter
 	noise []byte
 	flows []lflow
-	heap  []int
+	heap  eventHeap[time.Duration]
 	buf   []byte
 	l4    []byte
 	opt   []byte
@@ -143,47 +143,6 @@ func (g *largeGen) start(i int, at time.Duration) {
 	}
 }
 
-// heap operations on g.heap ordered by flows[].next.
-func (g *largeGen) less(a, b int) bool {
-	fa, fb := &g.flows[g.heap[a]], &g.flows[g.heap[b]]
-	if fa.next != fb.next {
-		return fa.next < fb.next
-	}
-	return g.heap[a] < g.heap[b]
-}
-
-func (g *largeGen) push(i int) {
-	g.heap = append(g.heap, i)
-	j := len(g.heap) - 1
-	for j > 0 {
-		p := (j - 1) / 2
-		if !g.less(j, p) {
-			break
-		}
-		g.heap[j], g.heap[p] = g.heap[p], g.heap[j]
-		j = p
-	}
-}
-
-func (g *largeGen) fix(j int) {
-	n := len(g.heap)
-	for {
-		l := 2*j + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && g.less(r, l) {
-			m = r
-		}
-		if !g.less(m, j) {
-			return
-		}
-		g.heap[j], g.heap[m] = g.heap[m], g.heap[j]
-		j = m
-	}
-}
-
 func (g *largeGen) jit(d time.Duration) time.Duration {
 	return d/2 + time.Duration(g.rng.Int64N(int64(d)+1))
 }
@@ -218,7 +177,7 @@ func (g *largeGen) write() {
 	if g.err != nil {
 		return
 	}
-	ts := largeStart.Add(g.flows[g.heap[0]].next)
+	ts := largeStart.Add(g.flows[g.heap.top()].next)
 	g.err = g.pw.WritePacket(capfile.Packet{Time: ts.UnixNano(), OrigLen: len(g.buf), Data: g.buf})
 }
 
@@ -420,7 +379,7 @@ func (g *largeGen) step(f *lflow) bool {
 		f.state = 12
 		f.next += g.jit(time.Second)
 	case 12: // replace with a new flow
-		i := g.heap[0]
+		i := g.heap.top()
 		g.start(i, f.next+g.jit(500*time.Millisecond))
 		return false
 	}

@@ -224,21 +224,21 @@ func LargePair(a, b io.Writer, packets int, seed int64, lost func(LostESP)) (Lar
 	g.out[1] = &pout{pw: capfile.NewPcapWriter(b, "", ifc), from: -1, to: -1, shift: int64(g.st.ClockOffset)}
 	const nsess = 300
 	g.sess = make([]psess, nsess)
-	g.heap = make([]int, 0, nsess)
+	g.heap = eventHeap[int64]{idx: make([]int, 0, nsess), key: func(i int) int64 { return g.sess[i].next }}
 	for i := range g.sess {
 		// Sessions under way when the captures start.
 		g.start(i, -g.rng.Int64N(int64(2*time.Second)))
-		g.push(i)
+		g.heap.push(i)
 	}
 	// B starts after A's first 2.5 % of packets and stops as much
 	// later than A.
 	startB := max(packets/40, 1)
 	var firstA int64
 	for {
-		i := g.heap[0]
+		i := g.heap.top()
 		g.step(&g.sess[i])
-		g.fix(0)
-		now := g.sess[g.heap[0]].next
+		g.heap.fixTop()
+		now := g.sess[g.heap.top()].next
 		a := g.out[0]
 		a.flush(now)
 		if g.out[1].from < 0 && a.n >= startB {
@@ -266,7 +266,7 @@ type pairLarge struct {
 	rng   *rand.Rand
 	noise []byte
 	sess  []psess
-	heap  []int
+	heap  eventHeap[int64]
 	out   [2]*pout
 	buf   []byte
 	l4    []byte
@@ -283,46 +283,6 @@ var (
 	macDevIn  = [6]byte{0x00, 0x1c, 0x73, 0x0a, 0x51, 0x01} // the device between the points, A side
 	macDevOut = [6]byte{0x00, 0x1c, 0x73, 0x0a, 0x51, 0x02} // its B side
 )
-
-func (g *pairLarge) less(a, b int) bool {
-	sa, sb := &g.sess[g.heap[a]], &g.sess[g.heap[b]]
-	if sa.next != sb.next {
-		return sa.next < sb.next
-	}
-	return g.heap[a] < g.heap[b]
-}
-
-func (g *pairLarge) push(i int) {
-	g.heap = append(g.heap, i)
-	j := len(g.heap) - 1
-	for j > 0 {
-		p := (j - 1) / 2
-		if !g.less(j, p) {
-			break
-		}
-		g.heap[j], g.heap[p] = g.heap[p], g.heap[j]
-		j = p
-	}
-}
-
-func (g *pairLarge) fix(j int) {
-	n := len(g.heap)
-	for {
-		l := 2*j + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && g.less(r, l) {
-			m = r
-		}
-		if !g.less(m, j) {
-			return
-		}
-		g.heap[j], g.heap[m] = g.heap[m], g.heap[j]
-		j = m
-	}
-}
 
 // jit returns d ± 10 %.
 func (g *pairLarge) jit(d int64) int64 { return d*9/10 + g.rng.Int64N(d/5+1) }
@@ -786,7 +746,7 @@ func (g *pairLarge) step(s *psess) {
 		s.state = 4
 		s.next = t + g.between(100*time.Millisecond, 2*time.Second)
 	case 4: // replaced by a new session
-		g.start(int(g.heap[0]), t)
+		g.start(int(g.heap.top()), t)
 	}
 }
 
