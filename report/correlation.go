@@ -242,7 +242,7 @@ func BuildCorrelation(res *correlate.Result, da, db *detect.Result, tool Tool) *
 		if c.ClientSide == "" {
 			c.ClientSide = p.Directions[analyze.ClientToHeadend].Upstream
 			if c.ClientSide == "" && p.Directions[analyze.HeadendToClient].Upstream != "" {
-				c.ClientSide = otherSide(p.Directions[analyze.HeadendToClient].Upstream)
+				c.ClientSide = OtherSide(p.Directions[analyze.HeadendToClient].Upstream)
 			}
 		}
 		if best < 0 || worse(cp.Verdict, cp.Confidence, c.Pairs[best].Verdict, c.Pairs[best].Confidence) {
@@ -274,7 +274,9 @@ func sideVerdict(r *detect.Result) SideVerdict {
 	return v
 }
 
-func otherSide(s string) string {
+// OtherSide is "b" for "a" and "a" for "b" (the sides of a
+// correlation), "" for anything else.
+func OtherSide(s string) string {
 	switch s {
 	case "a":
 		return "b"
@@ -524,8 +526,8 @@ func confidenceWhy(cp *CorrPair) string {
 	return "the captures cannot tell whether the loss stalled the tunnel"
 }
 
-// pointName names a side for prose: "A (client side)".
-func pointName(side, clientSide string) string {
+// PointName names a side for prose: "A (client side)".
+func PointName(side, clientSide string) string {
 	s := strings.ToUpper(side)
 	switch {
 	case clientSide == "":
@@ -536,8 +538,8 @@ func pointName(side, clientSide string) string {
 	return s + " (headend side)"
 }
 
-// pointPhrase names a side inside a sentence: "the client-side point A".
-func pointPhrase(side, clientSide string) string {
+// PointPhrase names a side inside a sentence: "the client-side point A".
+func PointPhrase(side, clientSide string) string {
 	s := strings.ToUpper(side)
 	switch {
 	case clientSide == "":
@@ -573,12 +575,12 @@ func timeline(res *correlate.Result, p *correlate.Pair, cp *CorrPair, da, db *de
 		return b.String()
 	}
 	fl := ld.FirstLost
-	up, down := ld.Upstream, otherSide(ld.Upstream)
+	up, down := ld.Upstream, OtherSide(ld.Upstream)
 	frame := fl.AFrame
 	if up == "b" {
 		frame = fl.BFrame
 	}
-	fmt.Fprintf(&b, "ESP %s #%d passed %s (frame %d) and never reached %s", spiHex(fl.SPI), fl.Seq, pointPhrase(up, clientSide), frame, pointPhrase(down, clientSide))
+	fmt.Fprintf(&b, "ESP %s #%d passed %s (frame %d) and never reached %s", spiHex(fl.SPI), fl.Seq, PointPhrase(up, clientSide), frame, PointPhrase(down, clientSide))
 	if ld.Lost > 1 {
 		fmt.Fprintf(&b, " (%d messages of the direction in all)", ld.Lost)
 	}
@@ -621,7 +623,7 @@ func timeline(res *correlate.Result, p *correlate.Pair, cp *CorrPair, da, db *de
 	}
 	for _, e := range p.Absorbed {
 		if e.Kind == correlate.EventFIN || e.Kind == correlate.EventRST {
-			fmt.Fprintf(&b, "; a %s seen at %s (frame %d) never reached %s", strings.ToUpper(e.Kind), strings.ToUpper(e.Side), e.Frames[0], strings.ToUpper(otherSide(e.Side)))
+			fmt.Fprintf(&b, "; a %s seen at %s (frame %d) never reached %s", strings.ToUpper(e.Kind), strings.ToUpper(e.Side), e.Frames[0], strings.ToUpper(OtherSide(e.Side)))
 		}
 	}
 	// How each file's session ended, as its own analysis measured it.
@@ -814,7 +816,7 @@ func corrRecommendations(c *Correlation, da, db *detect.Result) []Recommendation
 		r, side = da, "a"
 	}
 	where := fmt.Sprintf(" Located by correlating the two captures: the device that holds the stream is between %s and %s.",
-		pointName("a", c.ClientSide), pointName("b", c.ClientSide))
+		PointName("a", c.ClientSide), PointName("b", c.ClientSide))
 	out := []Recommendation{}
 	for _, rc := range r.Recommendations {
 		out = append(out, Recommendation{Action: string(rc.Action), Rank: rc.Rank, Title: rc.Title,

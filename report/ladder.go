@@ -57,14 +57,14 @@ func newLadder(c *Correlation, i int) *ladder {
 		return nil
 	}
 	l := &ladder{Width: ladderWidth, XA: ladderXA, XB: ladderXB, XM: (ladderXA + ladderXB) / 2,
-		LabelA: clean(pointName("a", c.ClientSide)), LabelB: clean(pointName("b", c.ClientSide))}
+		LabelA: clean(PointName("a", c.ClientSide)), LabelB: clean(PointName("b", c.ClientSide))}
 	lane := func(side string) float64 {
 		if side == "a" {
 			return l.XA
 		}
 		return l.XB
 	}
-	up, down := d.Upstream, otherSide(d.Upstream)
+	up, down := d.Upstream, OtherSide(d.Upstream)
 	xu, xd := lane(up), lane(down)
 	// Rows: those seen at the upstream point in its frame order, then
 	// those seen at the downstream point only, in its frame order.

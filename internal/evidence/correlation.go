@@ -51,7 +51,7 @@ func FromCorrelation(side string, c *analyze.Capture, corr *report.Correlation, 
 	}
 	spec.Notes = append(spec.Notes,
 		fmt.Sprintf("Correlation: this file is %s of \"ctcpdiag correlate\"; the other capture, %s, is %s (%s): frames named \"%s frame N\" are that file's, in its own evidence capture.",
-			pointName(side, corr.ClientSide), pointName(other, corr.ClientSide), them.Path, sum, O))
+			report.PointName(side, corr.ClientSide), report.PointName(other, corr.ClientSide), them.Path, sum, O))
 	verdict := corr.Verdict
 	if corr.Confidence != nil {
 		verdict += " (" + *corr.Confidence + ")"
@@ -164,7 +164,7 @@ func FromCorrelation(side string, c *analyze.Capture, corr *report.Correlation, 
 			for k, l := range cd.Lost {
 				if f := sideFrame(l.AFrame, l.BFrame); f != 0 {
 					what := fmt.Sprintf("%s, %s: ESP %s #%d passed %s here and never reached %s: lost between the two capture points",
-						pair, dn, l.ESPSPI, l.ESPSeq, pointPhrase(side, corr.ClientSide), pointPhrase(other, corr.ClientSide))
+						pair, dn, l.ESPSPI, l.ESPSeq, report.PointPhrase(side, corr.ClientSide), report.PointPhrase(other, corr.ClientSide))
 					if k == 0 && cd.LostCount > 1 {
 						what += fmt.Sprintf(", the first of %d ESP messages of the direction", cd.LostCount)
 					}
@@ -195,7 +195,7 @@ func FromCorrelation(side string, c *analyze.Capture, corr *report.Correlation, 
 						x.seqs = append(x.seqs, s)
 					}
 					if k == 0 && !m.after && l.After == nil {
-						x.stops = strings.ToUpper(otherSide(cd.Upstream))
+						x.stops = strings.ToUpper(report.OtherSide(cd.Upstream))
 					}
 				}
 			}
@@ -328,42 +328,6 @@ func corrFindingName(f *report.CorrFinding) string {
 		return f.ID + " (" + strings.ToUpper(f.Side) + " session " + strconv.Itoa(*f.Session) + ")"
 	}
 	return f.ID + " (" + strings.ToUpper(f.Side) + ")"
-}
-
-func otherSide(s string) string {
-	switch s {
-	case "a":
-		return "b"
-	case "b":
-		return "a"
-	}
-	return ""
-}
-
-// pointName names a side as the correlation report does: "A (client
-// side)".
-func pointName(side, clientSide string) string {
-	s := strings.ToUpper(side)
-	switch {
-	case clientSide == "":
-		return s
-	case side == clientSide:
-		return s + " (client side)"
-	}
-	return s + " (headend side)"
-}
-
-// pointPhrase names a side inside a sentence, as the correlation
-// report's timeline does: "the client-side point A".
-func pointPhrase(side, clientSide string) string {
-	s := strings.ToUpper(side)
-	switch {
-	case clientSide == "":
-		return "point " + s
-	case side == clientSide:
-		return "the client-side point " + s
-	}
-	return "the headend-side point " + s
 }
 
 // aroundText is a message seen at both points, as the correlation
