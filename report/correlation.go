@@ -568,7 +568,7 @@ func timeline(res *correlate.Result, p *correlate.Pair, cp *CorrPair, da, db *de
 			x := &p.Directions[d]
 			fmt.Fprintf(&b, " %s->%s: %d ESP messages seen at both points, none lost between them", FormatAddr(x.From, p.A.Proto), FormatAddr(x.To, p.A.Proto), x.Both)
 			if x.NotJudged > 0 {
-				fmt.Fprintf(&b, " (%d not judged: near the ends of the captures, or held too long)", x.NotJudged)
+				fmt.Fprintf(&b, " (%d not judged)", x.NotJudged)
 			}
 			b.WriteString(".")
 		}
@@ -692,11 +692,11 @@ func cannotSee(res *correlate.Result, c *Correlation) []string {
 	}
 	forced := res.ForcedA + res.ForcedB
 	if nj -= forced; nj > 0 {
-		out = append(out, fmt.Sprintf("%s seen in one file only lay outside the other capture's time window (with a margin of %s) and were not judged: two captures never start and stop at the same instant.",
+		out = append(out, fmt.Sprintf("%s seen in one file only were not judged: they lay outside the other capture's time window (with a margin of %s) or before the other capture's first message or TCP control segment in their session direction; two captures never start and stop at the same instant.",
 			plural(int64(nj), "message", "messages"), detect.FormatDuration(res.Margin)))
 	}
 	if forced > 0 {
-		out = append(out, fmt.Sprintf("%s (%d of A, %d of B) waited longer for a counterpart than the matcher holds messages (its cap on messages in flight, reached where the files' clocks or contents did not line up) and were not judged.",
+		out = append(out, fmt.Sprintf("%s (%d of A, %d of B) waited longer for a counterpart than the matcher holds messages (its cap on messages in flight) and were not judged.",
 			plural(int64(forced), "message", "messages"), res.ForcedA, res.ForcedB))
 	}
 	for _, p := range c.Pairs {
