@@ -298,20 +298,8 @@ func FromCorrelation(side string, c *analyze.Capture, corr *report.Correlation, 
 	for _, fr := range frames {
 		x := byFrame[fr]
 		parts := slices.Concat(x.rows, x.summaries)
-		var others []string
-		for _, f := range x.findings {
-			h, hosted := host[f]
-			if hosted && h == fr {
-				continue
-			}
-			name := corrFindingName(f)
-			if hosted {
-				name += " (summary at original frame " + strconv.FormatUint(h, 10) + ")"
-			}
-			others = append(others, name)
-		}
-		if len(others) > 0 {
-			parts = append(parts, "cited by finding "+strings.Join(others, ", "))
+		if c := citedBy(fr, x.findings, host, corrFindingName, nil); c != "" {
+			parts = append(parts, c)
 		}
 		spec.Cites = append(spec.Cites, Cite{Frame: fr, Note: oneLine(strings.Join(parts, "; "))})
 	}

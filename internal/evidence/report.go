@@ -179,20 +179,10 @@ func FromReport(c *analyze.Capture, rep *report.Report, path string) Spec {
 		}
 		parts = append(parts, x.summaries...)
 		parts = append(parts, x.facts...)
-		var others []string
-		for _, f := range x.findings {
-			h, hosted := host[f]
-			if hosted && h == fr || x.row != "" && strings.Contains(x.row, "finding "+f.ID) {
-				continue
-			}
-			name := findingName(f)
-			if hosted {
-				name += " (summary at original frame " + strconv.FormatUint(h, 10) + ")"
-			}
-			others = append(others, name)
-		}
-		if len(others) > 0 {
-			parts = append(parts, "cited by finding "+strings.Join(others, ", "))
+		if c := citedBy(fr, x.findings, host, findingName, func(f *report.Finding) bool {
+			return x.row != "" && strings.Contains(x.row, "finding "+f.ID)
+		}); c != "" {
+			parts = append(parts, c)
 		}
 		spec.Cites = append(spec.Cites, Cite{Frame: fr, Note: oneLine(strings.Join(parts, "; "))})
 	}
@@ -223,4 +213,28 @@ func sessionLabel(s *report.Session) string {
 // oneLine keeps a note on one line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// citedBy is the clause of frame fr's comment that names the findings
+// citing it whose summary is not on fr itself ("cited by finding
+// packet-loss (session 2) (summary at original frame 40)"), "" when
+// none; shown reports whether fr's comment already says a finding's
+// part.
+func citedBy[F comparable](fr uint64, findings []F, host map[F]uint64, name func(F) string, shown func(F) bool) string {
+	var others []string
+	for _, f := range findings {
+		h, hosted := host[f]
+		if hosted && h == fr || shown != nil && shown(f) {
+			continue
+		}
+		n := name(f)
+		if hosted {
+			n += " (summary at original frame " + strconv.FormatUint(h, 10) + ")"
+		}
+		others = append(others, n)
+	}
+	if len(others) == 0 {
+		return ""
+	}
+	return "cited by finding " + strings.Join(others, ", ")
 }
