@@ -7,8 +7,12 @@
 # that tcpdump, capturing on the client's side, keeps up (full snaplen,
 # segmentation offloads off so that packets are MTU-sized as on a wire).
 #
-# Usage: scripts/realcap.sh OUT.pcap [MB [LOSS [CONNS [RATE]]]]
-#        (as root; defaults: 400 MB, 3 per mille, 8 connections, 400mbit)
+# Usage: scripts/realcap.sh OUT.pcap [MB [LOSS [CONNS [RATE [BUFFER]]]]]
+#        (as root; defaults: 400 MB, 3 per mille, 8 connections, 400mbit,
+#        tcpdump's default buffer). RATE "none" sends at full speed and a
+#        small BUFFER (tcpdump -B, KiB) makes the capturing kernel drop
+#        packets, as a busy capture point does: issue 14's lossy capture is
+#        scripts/realcap.sh OUT.pcap 1600 5 140 none 1024
 # Needs: ip and tc (iproute2), nft (nftables), ethtool, socat, tcpdump.
 set -euo pipefail
 
@@ -17,6 +21,7 @@ mb=${2:-400}
 loss=${3:-3}
 conns=${4:-8}
 rate=${5:-400mbit}
+buffer=${6:-}
 for t in ip tc nft ethtool socat tcpdump; do
 	command -v "$t" >/dev/null || { echo "realcap.sh: $t is not installed" >&2; exit 2; }
 done
@@ -44,7 +49,9 @@ ip -n "$a" link set veth-a up
 ip -n "$b" link set veth-b up
 ip netns exec "$a" ethtool -K veth-a tso off gso off gro off >/dev/null 2>&1 || true
 ip netns exec "$b" ethtool -K veth-b tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec "$b" tc qdisc add dev veth-b root tbf rate "$rate" burst 256kb latency 100ms
+if [ "$rate" != none ]; then
+	ip netns exec "$b" tc qdisc add dev veth-b root tbf rate "$rate" burst 256kb latency 100ms
+fi
 ip netns exec "$b" nft -f - <<EOF
 table inet realcap {
 	chain out {
@@ -57,17 +64,21 @@ EOF
 per=$((mb * 1024 * 1024 / conns))
 ip netns exec "$b" socat TCP-LISTEN:5001,fork,reuseaddr SYSTEM:"head -c $per /dev/urandom" &
 sleep 0.5
-ip netns exec "$a" tcpdump -i veth-a -n -s 0 -w "$out" -Z root 2>/dev/null &
+ip netns exec "$a" tcpdump -i veth-a -n -s 0 ${buffer:+-B "$buffer"} -w "$out" -Z root 2>"$out.tcpdump.log" &
 dump=$!
 sleep 1
 pids=()
 for _ in $(seq "$conns"); do
-	ip netns exec "$a" socat -u TCP:10.99.0.2:5001 /dev/null &
+	# A connection that stalls for good (both ends waiting after heavy
+	# loss) must not hold the capture open.
+	timeout 120 ip netns exec "$a" socat -u TCP:10.99.0.2:5001 /dev/null &
 	pids+=($!)
 done
-wait "${pids[@]}"
+wait "${pids[@]}" || true
 sleep 1
 kill -INT "$dump"
 wait "$dump" 2>/dev/null || true
 dump=""
+tail -n 3 "$out.tcpdump.log" >&2 || true
+rm -f "$out.tcpdump.log"
 ls -l "$out"
