@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -71,7 +70,7 @@ const DefaultMaxFlows = 4_000_000
 // file cannot be read at all; a capture that breaks part-way is analyzed
 // up to the damage and carries a warning instead.
 func File(path string, opts Options) (*Capture, error) {
-	src, err := capfile.OpenWith(path, capfile.Options{NoHash: opts.NoHash, Map: true, Read: opts.Read})
+	src, err := capfile.OpenWith(path, capfile.Options{NoHash: opts.NoHash, Read: opts.Read})
 	if err != nil {
 		return nil, err
 	}
@@ -90,18 +89,7 @@ func Reader(r io.Reader, name string, opts Options) (*Capture, error) {
 	return run(src, name, opts)
 }
 
-func run(src *capfile.Source, name string, opts Options) (_ *Capture, err error) {
-	// A file read through memory mappings faults if it shrinks under
-	// them; that is an input error, not a crash.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if !capfile.IsFault(r) {
-				panic(r)
-			}
-			err = &InputError{File: name, Packet: src.Frames(), Offset: -1, Err: capfile.ErrChanged}
-		}
-	}()
+func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	c := &Capture{Path: name, Format: src.Format(), Compression: src.Compression()}
 	t := newTracker(opts)
 	dec := decoders.Get().(*decode.Decoder)

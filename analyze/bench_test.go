@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"bytes"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -89,5 +90,39 @@ func TestAnalyzeAllocsPerPacket(t *testing.T) {
 	t.Logf("%.0f allocations for %d packets, %d flows, %d dup-ACK runs (budget %.0f)", allocs, benchPackets, flows, runs, budget)
 	if allocs > budget {
 		t.Errorf("%.0f allocations exceed the per-flow budget %.0f: the per-packet path allocates", allocs, budget)
+	}
+}
+
+// BenchmarkAnalyzeFile analyzes the capture named by CTCPDIAG_BENCH_FILE
+// (a real capture too large to commit, e.g. one made by
+// scripts/realcap.sh) the way the command does, with --no-hash and with
+// the SHA-256, for profiling with -cpuprofile; it skips when the variable
+// is unset.
+func BenchmarkAnalyzeFile(b *testing.B) {
+	path := os.Getenv("CTCPDIAG_BENCH_FILE")
+	if path == "" {
+		b.Skip("CTCPDIAG_BENCH_FILE is not set: no capture to analyze")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		opts analyze.Options
+	}{{"no-hash", analyze.Options{NoHash: true}}, {"sha256", analyze.Options{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(st.Size())
+			var packets uint64
+			for b.Loop() {
+				c, err := analyze.File(path, bc.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				packets = c.Packets
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(max(packets, 1)), "ns/packet")
+		})
 	}
 }

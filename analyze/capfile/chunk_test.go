@@ -25,7 +25,7 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // chunk boundaries: small ones, ones longer than the room kept before a
 // chunk (gathered in the window's own buffer) and ones longer than a
 // chunk, from inputs of known and unknown size, plain and gzipped, read
-// or (files) memory-mapped, hashed or not.
+// as files or streams, hashed or not.
 func TestChunkBoundaries(t *testing.T) {
 	sizes := []int{60, 1514, 70_000, 66, 300_000, 9000, 1_500_000, 1, 65_535, 65_536, 65_537, 200}
 	var recs []rec
@@ -40,7 +40,7 @@ func TestChunkBoundaries(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(p)
 	zw.Close()
-	var gzStored bytes.Buffer // as large as p: it is mapped
+	var gzStored bytes.Buffer // as large as p
 	zw, _ = gzip.NewWriterLevel(&gzStored, gzip.NoCompression)
 	zw.Write(p)
 	zw.Close()
@@ -57,8 +57,7 @@ func TestChunkBoundaries(t *testing.T) {
 			return capfile.NewWith(r(b), "test", o)
 		}
 	}
-	mapped := func(b []byte, o capfile.Options) (*capfile.Source, error) {
-		o.Map = true
+	opened := func(b []byte, o capfile.Options) (*capfile.Source, error) {
 		return capfile.OpenWith(file(b), o)
 	}
 	for _, tc := range []struct {
@@ -72,11 +71,11 @@ func TestChunkBoundaries(t *testing.T) {
 		{"one-byte-reads", p[:3<<20], reader(func(b []byte) io.Reader { return onlyReader{&oneByte{b: b}} }), false},
 		{"gzip", gz.Bytes(), reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), false},
 		{"no-hash", p, reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), true},
-		{"mapped", p, mapped, false},
-		{"mapped-no-hash", p, mapped, true},
-		{"mapped-gzip", gzStored.Bytes(), mapped, false},
-		{"mapped-cut", p[:5<<20+7], mapped, false},
-		{"mapped-no-hash-cut", p[:5<<20+7], mapped, true},
+		{"file", p, opened, false},
+		{"file-no-hash", p, opened, true},
+		{"file-gzip", gzStored.Bytes(), opened, false},
+		{"file-cut", p[:5<<20+7], opened, false},
+		{"file-no-hash-cut", p[:5<<20+7], opened, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, err := tc.open(tc.file, capfile.Options{NoHash: tc.noHash})
@@ -84,9 +83,6 @@ func TestChunkBoundaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			if m := strings.HasPrefix(tc.name, "mapped") && capfile.MapsFiles; src.Mapped() != m {
-				t.Fatalf("mapped %v, want %v (%d bytes)", src.Mapped(), m, len(tc.file))
-			}
 			i := 0
 			for src.Next() {
 				if !bytes.Equal(src.Data(), recs[i].data) {

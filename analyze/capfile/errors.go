@@ -30,9 +30,6 @@ var (
 	// with nonzero reserved bits, a pcapng section version other than 1.0
 	// or 1.2, or a compressed file inside a compressed file.
 	ErrUnsupported = errors.New("unsupported capture format")
-	// ErrChanged: the file shrank while it was being read (it is read
-	// through memory mappings, which fault past the new end).
-	ErrChanged = errors.New("file shrank while it was being read")
 	// ErrInvalid: a writer was asked for something the format cannot
 	// hold or a reader would refuse (a packet on an interface never
 	// described, an option longer than 65535 bytes, a record longer

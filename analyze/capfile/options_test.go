@@ -108,7 +108,7 @@ func n0opt(code uint16, v byte) []byte {
 }
 
 // TestReadCounter checks Options.Read: after the last frame it holds the
-// stored bytes read, as Size, whether the file is mapped or read, and
+// stored bytes read, as Size, whether a file or a stream is read, and
 // for a compressed stream the compressed bytes.
 func TestReadCounter(t *testing.T) {
 	path := filepath.Join("..", "..", "samples", "ctcp-proxy-stall.pcap")
@@ -125,7 +125,7 @@ func TestReadCounter(t *testing.T) {
 		open func(o capfile.Options) (*capfile.Source, error)
 		want int64
 	}{
-		{"mapped", func(o capfile.Options) (*capfile.Source, error) { o.Map = true; return capfile.OpenWith(path, o) }, int64(len(raw))},
+		{"file", func(o capfile.Options) (*capfile.Source, error) { return capfile.OpenWith(path, o) }, int64(len(raw))},
 		{"read", func(o capfile.Options) (*capfile.Source, error) {
 			return capfile.NewWith(bytes.NewReader(raw), "x", o)
 		}, int64(len(raw))},

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"hash"
 	"io"
-	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -36,20 +34,19 @@ const (
 )
 
 // chunk is one piece of a stream: data in b[head:head+n], then the
-// reader's error (io.EOF at the end) once n bytes were read.
+// reader's error (io.EOF at the end) once n bytes were read. head is
+// chunkHead: room for the window to move the previous chunk's unread tail
+// into.
 //
-// A chunk is either a buffer (head is chunkHead: room for the window to
-// move the previous chunk's unread tail into) or, for a file read through
-// memory mappings, a read-only mapping of the file whose first head bytes
-// are the file's bytes before the chunk's data: the previous chunk's tail
-// is already in place there.
+// Files are read with read(2), not mapped: on the VMs this is measured on
+// (docs/performance.md), touching a mapping of a page-cached file cost
+// 3.5 times the whole analysis's read(2) and copy.
 type chunk struct {
-	b      []byte
-	head   int
-	n      int
-	err    error
-	mapped bool         // b is a mapping, unmapped on release
-	refs   atomic.Int32 // holders that have not released it yet
+	b    []byte
+	head int
+	n    int
+	err  error
+	refs atomic.Int32 // holders that have not released it yet
 }
 
 func (c *chunk) data() []byte { return c.b[c.head : c.head+c.n] }
@@ -81,16 +78,6 @@ type stream struct {
 	h    hash.Hash // nil: no hash
 	mode int
 
-	// A mapped stream maps the file f chunk by chunk instead of reading
-	// r; off is the file offset of the next chunk's data. With
-	// modeReadAhead its goroutine maps ahead (and unmaps what comes back),
-	// which takes that system time off the consumer's goroutine. A fault
-	// while hashing a mapping (the file shrank under it) ends the hash
-	// with herr.
-	f    *os.File
-	off  int64
-	herr error
-
 	free chan *chunk // chunks ready for reuse; never full
 	full chan *chunk // modeReadAhead: chunks read ahead
 	hq   chan *chunk // modeHashAhead: chunks to hash
@@ -107,28 +94,14 @@ type stream struct {
 // newStream returns a stream over r in the given mode; h, if not nil, is
 // fed every byte of r (not with modeReadAhead).
 func newStream(r io.Reader, h hash.Hash, mode int) *stream {
-	return newStreamOf(r, nil, h, mode)
-}
-
-// newMappedStream returns a stream that maps the regular file f, from its
-// start, instead of reading it; with modeReadAhead h must be nil.
-func newMappedStream(f *os.File, h hash.Hash, mode int) *stream {
-	return newStreamOf(f, f, h, mode)
-}
-
-func newStreamOf(r io.Reader, f *os.File, h hash.Hash, mode int) *stream {
-	s := &stream{r: r, f: f, h: h, mode: mode}
+	s := &stream{r: r, h: h, mode: mode}
 	nchunks := 2
 	if mode != modeInline {
 		nchunks = streamDepth + 2
 	}
 	s.free = make(chan *chunk, nchunks)
 	for range nchunks {
-		if f != nil {
-			s.free <- &chunk{}
-		} else {
-			s.free <- chunkPool.Get().(*chunk)
-		}
+		s.free <- chunkPool.Get().(*chunk)
 	}
 	switch mode {
 	case modeHashAhead:
@@ -153,10 +126,6 @@ func (s *stream) next() *chunk {
 		var ok bool
 		if c, ok = <-s.full; !ok {
 			c = <-s.free
-			if s.f != nil {
-				unmapChunk(c)
-				c.head = 0
-			}
 			c.n, c.err = 0, s.err
 			if c.err == nil {
 				c.err = io.ErrClosedPipe
@@ -167,8 +136,6 @@ func (s *stream) next() *chunk {
 		switch {
 		case s.err != nil:
 			c.n, c.err = 0, s.err
-		case s.f != nil:
-			s.mapNext(c)
 		default:
 			c.n, c.err = fill(s.r, c.b[chunkHead:])
 		}
@@ -192,49 +159,10 @@ func (s *stream) next() *chunk {
 	return c
 }
 
-// mapNext maps the next chunk of the file into c: up to chunkData bytes
-// of data and, before them, up to chunkHead bytes already handed out. The
-// file's size is taken again for every chunk, so a file that grows is
-// read to its end as read(2) would, and one that shrank ends early
-// instead of faulting.
-func (s *stream) mapNext(c *chunk) {
-	c.b, c.head, c.n, c.err, c.mapped = nil, 0, 0, nil, false
-	st, err := s.f.Stat()
-	if err != nil {
-		c.err = err
-		return
-	}
-	size := st.Size()
-	if s.off >= size {
-		c.err = io.EOF
-		return
-	}
-	head := min(int64(chunkHead), s.off)
-	n := min(int64(chunkData), size-s.off)
-	b, err := mapFile(s.f, s.off-head, int(head+n))
-	if err != nil {
-		c.err = err
-		return
-	}
-	c.b, c.head, c.n, c.mapped = b, int(head), int(n), true
-	s.off += n
-}
-
 // release gives a chunk back once all its holders are done with it.
 func (s *stream) release(c *chunk) {
 	if c.refs.Add(-1) == 0 {
-		if s.mode != modeReadAhead { // else readLoop unmaps it
-			unmapChunk(c)
-		}
 		s.free <- c
-	}
-}
-
-// unmapChunk unmaps c's data if it is a mapping.
-func unmapChunk(c *chunk) {
-	if c.mapped {
-		unmap(c.b)
-		c.b, c.mapped = nil, false
 	}
 }
 
@@ -249,12 +177,7 @@ func (s *stream) readLoop() {
 		case <-s.done:
 			return
 		}
-		if s.f != nil {
-			unmapChunk(c)
-			s.mapNext(c)
-		} else {
-			c.n, c.err = fill(s.r, c.b[chunkHead:])
-		}
+		c.n, c.err = fill(s.r, c.b[chunkHead:])
 		err := c.err // c belongs to the consumer once sent
 		select {
 		case s.full <- c:
@@ -271,38 +194,10 @@ func (s *stream) readLoop() {
 // hashLoop hashes the chunks next hands it, in order.
 func (s *stream) hashLoop() {
 	defer close(s.exit)
-	if s.f != nil {
-		debug.SetPanicOnFault(true) // this goroutine's only
-	}
 	for c := range s.hq {
-		if s.herr == nil {
-			s.herr = hashChunk(s.h, c.data())
-		}
+		s.h.Write(c.data())
 		s.release(c)
 	}
-}
-
-// hashChunk writes b into h; b may be a mapping, and a fault reading it
-// (the file shrank under the mapping) is returned as ErrChanged.
-func hashChunk(h hash.Hash, b []byte) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if !IsFault(r) {
-				panic(r)
-			}
-			err = ErrChanged
-		}
-	}()
-	h.Write(b)
-	return nil
-}
-
-// IsFault tells whether r, a value recovered from a panic in a goroutine
-// that called debug.SetPanicOnFault(true), is a memory fault: what
-// reading a mapping of a file that shrank under it gives.
-func IsFault(r any) bool {
-	_, ok := r.(interface{ Addr() uintptr })
-	return ok
 }
 
 // sum returns the hash of the bytes handed out so far. With
@@ -312,7 +207,7 @@ func (s *stream) sum() []byte {
 	if s.mode == modeHashAhead {
 		s.stop()
 	}
-	if s.h == nil || s.herr != nil {
+	if s.h == nil {
 		return nil
 	}
 	return s.h.Sum(nil)
@@ -337,11 +232,7 @@ func (s *stream) stop() {
 		for {
 			select {
 			case c := <-s.free:
-				if s.f != nil {
-					unmapChunk(c)
-				} else {
-					chunkPool.Put(c)
-				}
+				chunkPool.Put(c)
 			default:
 				return
 			}

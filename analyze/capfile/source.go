@@ -107,23 +107,12 @@ type Options struct {
 	// NoHash leaves SHA256 empty instead of hashing the input: the
 	// SHA-256 of a large file takes longer than parsing it.
 	NoHash bool
-	// Map lets OpenWith read a large regular file through memory mappings
-	// (on 64-bit Linux), which saves copying every byte into a buffer. A
-	// mapping faults if the file shrinks while it is read: the goroutine
-	// that reads Data must then have called debug.SetPanicOnFault(true)
-	// and must turn a recovered fault (IsFault) into an error, with
-	// ErrChanged.
-	Map bool
 	// Read, when set, receives the number of stored bytes read so far
 	// (those Size counts), stored once per buffer of input (a megabyte or
 	// so), never per frame: another goroutine may load it to draw a
 	// progress bar.
 	Read *atomic.Int64
 }
-
-// MapsFiles tells whether Options.Map takes effect on this platform
-// (64-bit Linux); elsewhere files are read with read(2).
-const MapsFiles = canMap
 
 // Open opens the capture file at path. Problems opening it (missing file,
 // directory, permission) and an unreadable file header are returned as an
@@ -148,11 +137,11 @@ func OpenWith(path string, o Options) (*Source, error) {
 		f.Close()
 		return nil, newInputError(path, 0, -1, err)
 	}
-	var m *os.File
-	if o.Map && canMap && st.Mode().IsRegular() && st.Size() >= prefetchMin {
-		m = f
+	var size int64
+	if st.Mode().IsRegular() {
+		size = st.Size()
 	}
-	s, err := newSource(f, m, path, st.Size(), o)
+	s, err := newSource(f, path, size, o)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -167,18 +156,17 @@ func OpenWith(path string, o Options) (*Source, error) {
 // Close does not close r.
 func New(r io.Reader, name string) (*Source, error) { return NewWith(r, name, Options{}) }
 
-// NewWith is New with options (Map does not apply).
+// NewWith is New with options.
 func NewWith(r io.Reader, name string, o Options) (*Source, error) {
 	var hint int64
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = int64(l.Len())
 	}
-	return newSource(r, nil, name, hint, o)
+	return newSource(r, name, hint, o)
 }
 
-// newSource is NewWith with the file to map (nil: read r) and the
-// expected stored size (0: unknown).
-func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*Source, error) {
+// newSource is NewWith with the expected stored size (0: unknown).
+func newSource(r io.Reader, name string, hint int64, o Options) (*Source, error) {
 	s := &Source{name: name, compression: "none", hint: hint}
 	var h hash.Hash
 	mode := modeInline
@@ -188,14 +176,10 @@ func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*So
 		if hint == 0 || hint >= prefetchMin {
 			mode = modeHashAhead
 		}
-	case m != nil:
-		mode = modeReadAhead // map ahead on a goroutine of its own
+	case hint >= prefetchMin:
+		mode = modeReadAhead // read ahead on a goroutine of its own
 	}
-	if m != nil {
-		s.hr = newMappedStream(m, h, mode)
-	} else {
-		s.hr = newStream(r, h, mode)
-	}
+	s.hr = newStream(r, h, mode)
 	s.hr.read = o.Read
 	s.stored = newWindow(s.hr)
 	s.w = s.stored
@@ -424,7 +408,4 @@ func (s *Source) finish() {
 	s.stored.drain()
 	s.stored.close() // its chunk goes back before the stream ends
 	s.digest = hex.EncodeToString(s.hr.sum())
-	if s.hr.herr != nil && s.err == nil {
-		s.err = newInputError(s.name, 0, -1, s.hr.herr)
-	}
 }

@@ -6,8 +6,7 @@ import "io"
 // the chunks themselves (zero copy) and knows the stream offset of every
 // byte it holds. A record cut by a chunk boundary is made whole by moving
 // the unread tail of the old chunk into the room before the next chunk's
-// data (chunkHead bytes; a mapped chunk has the file's bytes there
-// already), or, for a longer record, by gathering it in a
+// data (chunkHead bytes), or, for a longer record, by gathering it in a
 // buffer of the window's own. That buffer grows only as data actually
 // arrives, so a lying length field costs at most about twice the bytes the
 // stream really holds.
@@ -53,9 +52,7 @@ func (w *window) advance() {
 	left := w.end - w.pos
 	if left <= c.head {
 		start := c.head - left
-		if !c.mapped { // a mapping holds these bytes of the file already
-			copy(c.b[start:c.head], w.buf[w.pos:w.end])
-		}
+		copy(c.b[start:c.head], w.buf[w.pos:w.end])
 		w.base += int64(w.pos - start)
 		w.releaseCur()
 		w.cur = c
