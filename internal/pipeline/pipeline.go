@@ -20,8 +20,8 @@ type Input struct {
 	// R, when set, is the capture's bytes; Run reads it once, to its end
 	// or to the damage.
 	R io.Reader
-	// File is the file that holds the capture: read when R is nil (memory
-	// mapped where it can be), and read a second time for the graphs. ""
+	// File is the file that holds the capture: read when R is nil, and
+	// read a second time for the graphs. ""
 	// when the capture cannot be read again. It differs from Path for a
 	// copy, e.g. standard input saved to a temporary file.
 	File string
