@@ -46,6 +46,11 @@ type Options struct {
 	// from call to call: the callee must copy what it keeps. Unset, it
 	// costs nothing.
 	OnMessage func(*Message)
+	// Threads is the number of goroutines File spreads the analysis over,
+	// by conversation (shard.go); 0 or 1: one. The result is the same
+	// however many there are. Reader, and an analysis with OnMessage,
+	// use one.
+	Threads int
 	// Read, when set, receives the number of the capture's stored bytes
 	// read so far, once per buffer of input (capfile.Options.Read): a
 	// progress bar loads it from another goroutine. Unset, it costs
@@ -70,6 +75,13 @@ const DefaultMaxFlows = 4_000_000
 // file cannot be read at all; a capture that breaks part-way is analyzed
 // up to the damage and carries a warning instead.
 func File(path string, opts Options) (*Capture, error) {
+	if opts.Threads > 1 && opts.OnMessage == nil && opts.trace == nil {
+		c, err := fileSharded(path, opts)
+		if err != errShardsGaveUp {
+			return c, err
+		}
+		// Too many conversations for shards: start again on one goroutine.
+	}
 	src, err := capfile.OpenWith(path, capfile.Options{NoHash: opts.NoHash, Read: opts.Read})
 	if err != nil {
 		return nil, err
@@ -95,73 +107,128 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	dec := decoders.Get().(*decode.Decoder)
 	defer decoders.Put(dec)
 	var p decode.Packet
-	var links [8]uint16 // the first few link types, in order of appearance
-	nlinks := 0
-	var firstBad uint64
-	var badErr error
-	var firstFrag, firstTrunc uint64
+	var fr frames
+	var fs frameStats
 	for src.Next() {
 		info := src.Info()
-		data := src.Data()
-		if c.Packets == 0 {
-			c.Start = info.Time
-		}
-		c.Packets++
-		if info.Time < c.Start {
-			c.Start = info.Time
-		}
-		if info.Time > c.End {
-			c.End = info.Time
-		}
-		lt := info.LinkType
-		seen := false
-		for _, l := range links[:nlinks] {
-			if l == lt {
-				seen = true
-				break
-			}
-		}
-		if !seen && nlinks < len(links) {
-			links[nlinks] = lt
-			nlinks++
-		}
+		fr.add(c, &info)
 		p.Frame, p.Time, p.CapLen, p.OrigLen = info.Frame, info.Time, info.CapLen, info.OrigLen
-		if err := dec.Decode(data, lt, &p); err != nil {
-			c.Stats.Undecodable++
-			if firstBad == 0 {
-				firstBad, badErr = info.Frame, err
-			}
-			continue
+		if fs.count(&p, dec.Decode(src.Data(), info.LinkType, &p)) {
+			t.add(&p)
 		}
-		if p.IPVersion == 0 {
-			c.Stats.NonIP++
-			continue
-		}
-		c.Stats.IPPackets++
-		if p.Fragment {
-			c.Stats.Fragments++
-			if firstFrag == 0 {
-				firstFrag = p.Frame
-			}
-		}
-		if p.HasTransport && len(p.Payload) < p.PayloadLen {
-			c.Stats.Truncated++
-			if firstTrunc == 0 {
-				firstTrunc = p.Frame
-			}
-		}
-		if p.HasTransport && !p.InError {
-			switch p.Proto {
-			case decode.ProtoTCP:
-				c.Stats.TCPPackets++
-			case decode.ProtoUDP:
-				c.Stats.UDPPackets++
-			case decode.ProtoESP:
-				c.Stats.ESPPackets++
-			}
-		}
-		t.add(&p)
 	}
+	return fr.end(c, src, &fs, t)
+}
+
+// frames counts what the frames themselves tell (count, times, link
+// types), before any decoding.
+type frames struct {
+	links  [8]uint16 // the first few link types, in order of appearance
+	nlinks int
+}
+
+func (fr *frames) add(c *Capture, info *capfile.FrameInfo) {
+	if c.Packets == 0 {
+		c.Start = info.Time
+	}
+	c.Packets++
+	c.Start = min(c.Start, info.Time)
+	c.End = max(c.End, info.Time)
+	lt := info.LinkType
+	for _, l := range fr.links[:fr.nlinks] {
+		if l == lt {
+			return
+		}
+	}
+	if fr.nlinks < len(fr.links) {
+		fr.links[fr.nlinks] = lt
+		fr.nlinks++
+	}
+}
+
+// frameStats counts the decoded frames by kind, with the first frame of
+// each kind of trouble.
+type frameStats struct {
+	s                     Stats // only the packet counters
+	firstBad              uint64
+	badErr                error
+	firstFrag, firstTrunc uint64
+}
+
+// count counts p, decoded with err, and tells whether it goes to the
+// tracker.
+func (fs *frameStats) count(p *decode.Packet, err error) bool {
+	if err != nil {
+		fs.s.Undecodable++
+		if fs.firstBad == 0 {
+			fs.firstBad, fs.badErr = p.Frame, err
+		}
+		return false
+	}
+	if p.IPVersion == 0 {
+		fs.s.NonIP++
+		return false
+	}
+	fs.s.IPPackets++
+	if p.Fragment {
+		fs.s.Fragments++
+		if fs.firstFrag == 0 {
+			fs.firstFrag = p.Frame
+		}
+	}
+	if p.HasTransport && len(p.Payload) < p.PayloadLen {
+		fs.s.Truncated++
+		if fs.firstTrunc == 0 {
+			fs.firstTrunc = p.Frame
+		}
+	}
+	if p.HasTransport && !p.InError {
+		switch p.Proto {
+		case decode.ProtoTCP:
+			fs.s.TCPPackets++
+		case decode.ProtoUDP:
+			fs.s.UDPPackets++
+		case decode.ProtoESP:
+			fs.s.ESPPackets++
+		}
+	}
+	return true
+}
+
+// merge adds o's counts to fs's; the first frames are the earlier ones.
+func (fs *frameStats) merge(o *frameStats) {
+	fs.s.Undecodable += o.s.Undecodable
+	fs.s.NonIP += o.s.NonIP
+	fs.s.IPPackets += o.s.IPPackets
+	fs.s.Fragments += o.s.Fragments
+	fs.s.Truncated += o.s.Truncated
+	fs.s.TCPPackets += o.s.TCPPackets
+	fs.s.UDPPackets += o.s.UDPPackets
+	fs.s.ESPPackets += o.s.ESPPackets
+	if o.firstBad != 0 && (fs.firstBad == 0 || o.firstBad < fs.firstBad) {
+		fs.firstBad, fs.badErr = o.firstBad, o.badErr
+	}
+	fs.firstFrag = firstOf(fs.firstFrag, o.firstFrag)
+	fs.firstTrunc = firstOf(fs.firstTrunc, o.firstTrunc)
+}
+
+// firstOf returns the earlier of two frame numbers, 0 meaning none.
+func firstOf(a, b uint64) uint64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
+}
+
+// end completes c once the frames are read: the frame count, the
+// damage, the hash, the statistics and warnings, and the sessions of t,
+// which it finishes.
+func (fr *frames) end(c *Capture, src *capfile.Source, fs *frameStats, t *tracker) (*Capture, error) {
+	st := &c.Stats
+	st.Undecodable, st.NonIP, st.IPPackets = fs.s.Undecodable, fs.s.NonIP, fs.s.IPPackets
+	st.Fragments, st.Truncated = fs.s.Fragments, fs.s.Truncated
+	st.TCPPackets, st.UDPPackets, st.ESPPackets = fs.s.TCPPackets, fs.s.UDPPackets, fs.s.ESPPackets
+	firstBad, badErr, firstFrag, firstTrunc := fs.firstBad, fs.badErr, fs.firstFrag, fs.firstTrunc
 	// Wireshark numbers some pcapng blocks that hold no packet as frames
 	// (custom and journal blocks); count them as it does.
 	c.Packets = src.Frames()
@@ -180,7 +247,7 @@ func run(src *capfile.Source, name string, opts Options) (*Capture, error) {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("the capture is damaged; analyzed the %d frames before the damage at %s", c.Packets, msg))
 	}
 	c.SHA256, c.Size = src.SHA256(), src.Size()
-	for _, l := range links[:nlinks] {
+	for _, l := range fr.links[:fr.nlinks] {
 		c.LinkTypes = append(c.LinkTypes, LinkTypeName(l))
 	}
 	sort.Strings(c.LinkTypes)

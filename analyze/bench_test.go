@@ -96,8 +96,8 @@ func TestAnalyzeAllocsPerPacket(t *testing.T) {
 // BenchmarkAnalyzeFile analyzes the capture named by CTCPDIAG_BENCH_FILE
 // (a real capture too large to commit, e.g. one made by
 // scripts/realcap.sh) the way the command does, with --no-hash and with
-// the SHA-256, for profiling with -cpuprofile; it skips when the variable
-// is unset.
+// the SHA-256, on one goroutine and sharded, for profiling with
+// -cpuprofile; it skips when the variable is unset.
 func BenchmarkAnalyzeFile(b *testing.B) {
 	path := os.Getenv("CTCPDIAG_BENCH_FILE")
 	if path == "" {
@@ -110,7 +110,13 @@ func BenchmarkAnalyzeFile(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		opts analyze.Options
-	}{{"no-hash", analyze.Options{NoHash: true}}, {"sha256", analyze.Options{}}} {
+	}{
+		{"no-hash", analyze.Options{NoHash: true}},
+		{"no-hash-threads-2", analyze.Options{NoHash: true, Threads: 2}},
+		{"no-hash-threads-4", analyze.Options{NoHash: true, Threads: 4}},
+		{"sha256", analyze.Options{}},
+		{"sha256-threads-2", analyze.Options{Threads: 2}},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(st.Size())

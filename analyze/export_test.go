@@ -17,3 +17,10 @@ const (
 	FlagOutOfOrder = aOutOfOrder
 	FlagZeroWindow = aZeroWindow
 )
+
+// FileSharded is File on opts.Threads goroutines that returns
+// ErrShardsGaveUp instead of starting again on one.
+func FileSharded(path string, opts Options) (*Capture, error) { return fileSharded(path, opts) }
+
+// ErrShardsGaveUp is errShardsGaveUp.
+var ErrShardsGaveUp = errShardsGaveUp

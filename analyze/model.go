@@ -163,9 +163,9 @@ func (c *TCPCounts) Add(o TCPCounts) {
 type Session struct {
 	// ID is the index in Capture.Sessions.
 	ID int
-	// Serial numbers the sessions in the order the analysis opened
-	// them, from 1; Message.Session refers to it. Sessions dropped from
-	// the report (see Options.MaxFlows) leave gaps.
+	// Serial is the frame that opened the session (no frame opens two),
+	// so it numbers the sessions in the order the analysis opened them;
+	// Message.Session refers to it.
 	Serial uint64
 	// Stream is Wireshark's tcp.stream (TCP) or udp.stream (UDP) index; -1
 	// for ESP, which has none.

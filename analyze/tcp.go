@@ -426,8 +426,10 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 	f.cls.slab = &t.esps
 	f.sess.Stream = t.streams
 	t.streams++
-	t.serial++
-	f.sess.Serial = t.serial
+	f.sess.Serial = p.Frame
+	if t.sh != nil {
+		t.sh.opened(t, p.Frame, decode.ProtoTCP)
+	}
 	t.insert(t.tcp, f, p, f.classOf())
 	if h := t.overHalfOpen(); h != nil {
 		t.evict(h)

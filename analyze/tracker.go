@@ -109,7 +109,13 @@ type tracker struct {
 	streams   int       // next tcp.stream
 	ustreams  int       // next udp.stream
 	packets   uint64
-	serial    uint64 // Session.Serial of the latest session
+
+	// sh is set when the tracker is one shard of a sharded analysis
+	// (shard.go); opened lists the frames that opened its TCP and UDP
+	// conversations (the tcp.stream and udp.stream numbers are their
+	// ranks among all shards').
+	sh     *shards
+	opened [2][]uint64
 
 	esps espSlab // flows' ESP sequence state (espseq.go)
 
@@ -183,8 +189,10 @@ func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
 	f.a, f.b = p.SrcAddrPort(), p.DstAddrPort()
 	if withSession {
 		f.sess = t.newSession(p)
-		t.serial++
-		f.sess.Serial = t.serial
+		f.sess.Serial = p.Frame
+	}
+	if t.sh != nil {
+		t.sh.opened(t, p.Frame, p.Proto)
 	}
 	f.cls.init()
 	f.cls.slab = &t.esps
@@ -424,8 +432,12 @@ func (t *tracker) addESP(p *decode.Packet) {
 // capture, and orders the sessions by first frame. It ends the tracker's
 // work: its flow table goes to the next analysis (see release).
 func (t *tracker) finish(c *Capture) {
-	c.Stats.TCPStreams = t.streams
-	c.Stats.EvictedFlows = t.evicted
+	t.retireAll()
+	t.collect(c)
+}
+
+// retireAll retires the flows still in the table.
+func (t *tracker) retireAll() {
 	// Once the table overflowed, the sessions still in it are listed by the
 	// same rule as the evicted ones: a flood's last flows are as quiet as
 	// its first.
@@ -438,6 +450,13 @@ func (t *tracker) finish(c *Capture) {
 			}
 		}
 	}
+}
+
+// collect turns the retired flows into the capture's sessions and
+// releases the tracker.
+func (t *tracker) collect(c *Capture) {
+	c.Stats.TCPStreams = t.streams
+	c.Stats.EvictedFlows = t.evicted
 	c.Stats.DroppedSessions = t.dropped
 	c.Stats.TCP.Add(t.droppedTCP)
 	sessions := make([]*Session, 0, len(t.done))

@@ -93,13 +93,17 @@ type stream struct {
 
 // newStream returns a stream over r in the given mode; h, if not nil, is
 // fed every byte of r (not with modeReadAhead).
-func newStream(r io.Reader, h hash.Hash, mode int) *stream {
+//
+// held is room for that many more chunks, which the consumer may keep
+// (Source.Hold) while it reads on; grow adds them once the consumer knows
+// it reads this stream's chunks (not a decompressor's).
+func newStream(r io.Reader, h hash.Hash, mode int, held int) *stream {
 	s := &stream{r: r, h: h, mode: mode}
 	nchunks := 2
 	if mode != modeInline {
 		nchunks = streamDepth + 2
 	}
-	s.free = make(chan *chunk, nchunks)
+	s.free = make(chan *chunk, nchunks+held)
 	for range nchunks {
 		s.free <- chunkPool.Get().(*chunk)
 	}
@@ -115,6 +119,13 @@ func newStream(r io.Reader, h hash.Hash, mode int) *stream {
 		go s.readLoop()
 	}
 	return s
+}
+
+// grow adds n chunks to the stream's (at most the held of newStream).
+func (s *stream) grow(n int) {
+	for range n {
+		s.free <- chunkPool.Get().(*chunk)
+	}
 }
 
 // next returns the next chunk; the consumer gives it back with release.

@@ -93,6 +93,8 @@ type Source struct {
 	shbOpts   []byte  // options of the current section header (a copy)
 	opts      []byte  // options of the current frame's block (aliases data's buffer)
 
+	held int // Options.Held
+
 	frame  uint64
 	data   []byte
 	info   FrameInfo
@@ -107,6 +109,10 @@ type Options struct {
 	// NoHash leaves SHA256 empty instead of hashing the input: the
 	// SHA-256 of a large file takes longer than parsing it.
 	NoHash bool
+	// Held is the number of chunks (1 MiB each) of input the caller may
+	// keep with Hold at once, besides those the reader keeps: a bound on
+	// the memory Hold can pin.
+	Held int
 	// Read, when set, receives the number of stored bytes read so far
 	// (those Size counts), stored once per buffer of input (a megabyte or
 	// so), never per frame: another goroutine may load it to draw a
@@ -179,7 +185,8 @@ func newSource(r io.Reader, name string, hint int64, o Options) (*Source, error)
 	case hint >= prefetchMin:
 		mode = modeReadAhead // read ahead on a goroutine of its own
 	}
-	s.hr = newStream(r, h, mode)
+	s.hr = newStream(r, h, mode, o.Held)
+	s.held = o.Held
 	s.hr.read = o.Read
 	s.stored = newWindow(s.hr)
 	s.w = s.stored
@@ -206,7 +213,8 @@ func (s *Source) init() error {
 			return newInputError(s.name, 0, -1, s.streamErr(err, "truncated gzip header"))
 		}
 		s.gz = gz
-		s.dec = newStream(gz, nil, modeReadAhead)
+		s.dec = newStream(gz, nil, modeReadAhead, s.held)
+		s.dec.grow(s.held)
 		s.w = newWindow(s.dec)
 	case len(m) == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd:
 		s.compression = "zstd"
@@ -216,8 +224,12 @@ func (s *Source) init() error {
 			return newInputError(s.name, 0, -1, err)
 		}
 		s.zd = zd
-		s.dec = newStream(zd, nil, modeReadAhead)
+		s.dec = newStream(zd, nil, modeReadAhead, s.held)
+		s.dec.grow(s.held)
 		s.w = newWindow(s.dec)
+	}
+	if s.w == s.stored {
+		s.hr.grow(s.held)
 	}
 	if s.w != s.stored {
 		m, err = s.w.need(4)
@@ -326,6 +338,40 @@ func (s *Source) Frames() uint64 { return s.frame }
 // Info().CapLen). The slice aliases an internal buffer: it is valid only
 // until the next call to Next or Close, and must be copied to be kept.
 func (s *Source) Data() []byte { return s.data }
+
+// A Hold keeps the buffer of a frame's Data valid after Next has moved
+// on, until Release (see Source.Hold).
+type Hold struct {
+	s *stream
+	c *chunk
+}
+
+// Hold keeps the current frame's Data valid until the Hold is released,
+// without copying it; ok is false when Data is in a buffer of the
+// Source's own (a record longer than the room before a chunk), which the
+// caller must copy to keep. The buffers held at once must stay within
+// Options.Held chunks, or Next waits for one to be released. Release may
+// be called from any goroutine.
+func (s *Source) Hold() (h Hold, ok bool) {
+	c := s.w.cur
+	if c == nil || len(s.data) == 0 {
+		return Hold{}, len(s.data) == 0
+	}
+	c.refs.Add(1)
+	return Hold{s: s.w.s, c: c}, true
+}
+
+// Holds tells whether h holds the buffer of s's current Data already: a
+// caller keeping many frames holds each buffer once.
+func (h Hold) Holds(s *Source) bool { return h.c != nil && s.w.cur == h.c }
+
+// Release lets the buffer go back to the Source once no other Hold or
+// the Source itself needs it.
+func (h Hold) Release() {
+	if h.c != nil {
+		h.s.release(h.c)
+	}
+}
 
 // Info describes the current frame.
 func (s *Source) Info() FrameInfo { return s.info }

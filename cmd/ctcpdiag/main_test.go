@@ -79,6 +79,7 @@ func TestParseArgs(t *testing.T) {
 		{name: "port too big", args: []string{"analyze", "--port", "65536", "a.pcap"}, wantErr: `invalid value "65536" for flag -port`},
 		{name: "port not a number", args: []string{"analyze", "--port", "https", "a.pcap"}, wantErr: "want a port number from 1 to 65535"},
 		{name: "dupacks zero", args: []string{"analyze", "--dupacks", "0", "a.pcap"}, wantErr: "invalid --dupacks 0: want at least 1"},
+		{name: "threads negative", args: []string{"analyze", "--threads", "-1", "a.pcap"}, wantErr: "--threads -1: want a number of cores, at least 1 (0: all)"},
 		{name: "dupacks not a number", args: []string{"analyze", "--dupacks", "two", "a.pcap"}, wantErr: `invalid value "two" for flag -dupacks`},
 		{name: "bad color", args: []string{"analyze", "--color", "sometimes", "a.pcap"}, wantErr: `invalid --color "sometimes"`},
 		{name: "negative max flows", args: []string{"analyze", "--max-flows", "-1", "a.pcap"}, wantErr: "invalid --max-flows -1"},

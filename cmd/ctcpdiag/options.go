@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -78,6 +79,13 @@ Flags:
                    anonymize". It reads the capture a second time, so it
                    takes one FILE and not standard input. Written
                    atomically (docs/evidence.md)
+  --threads N      use N cores (default: all of this machine's): with 3
+                   or more, one reads the file and the others analyze it
+                   split by conversation; with 1 or 2, reading and
+                   analysis each take one. The report is the same for
+                   any N. Standard input, and a capture that opens more
+                   than 10,000 conversations, are analyzed as with 2
+                   (docs/performance.md)
   -q, --quiet      no progress bar (one is drawn on standard error, when
                    it is a terminal, while a file larger than 64 MiB or
                    compressed is read, and on standard input after 64 MiB)
@@ -154,6 +162,22 @@ type Options struct {
 	EvidenceA, EvidenceB string
 	// Quiet turns the progress bar off (--quiet, analyze and correlate).
 	Quiet bool
+	// Threads is the number of cores analyze uses (--threads; 0: all).
+	Threads int
+}
+
+// shards returns the analyze.Options.Threads for --threads n: one
+// goroutine reads, the others analyze by conversation; with two cores or
+// fewer the single-threaded analysis (which reads ahead on a goroutine of
+// its own) uses them both already.
+func shards(n int) int {
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	if n <= 2 {
+		return 1
+	}
+	return n - 1
 }
 
 // usageError is a command line that cannot be run: exit status 2, the
@@ -244,9 +268,13 @@ func parseAnalyze(args []string) (*Options, error) {
 		fs.StringVar(&o.Evidence, "evidence", "", "")
 		fs.BoolVar(&o.Quiet, "quiet", false, "")
 		fs.BoolVar(&o.Quiet, "q", false, "")
+		fs.IntVar(&o.Threads, "threads", 0, "")
 	})
 	if err != nil || o.Command == cmdHelp {
 		return o, err
+	}
+	if o.Threads < 0 {
+		return nil, usageErrorf(cmdAnalyze, "--threads %d: want a number of cores, at least 1 (0: all)", o.Threads)
 	}
 	if o.Format == "html" && len(o.Files) > 1 {
 		return nil, usageErrorf(cmdAnalyze, "--format html makes one self-contained page per capture: give one FILE (run once per capture)")

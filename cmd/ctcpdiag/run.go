@@ -122,7 +122,7 @@ func runAnalyze(opts *Options, e *env) int {
 		color = useColor(opts.Color, opts.Output, e)
 	}
 	popts := pipeline.Options{
-		Analyze: analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash},
+		Analyze: analyze.Options{Ports: opts.Ports, MaxFlows: opts.MaxFlows, NoHash: opts.NoHash, Threads: shards(opts.Threads)},
 		Detect:  detect.Config{DupAcks: opts.DupAcks},
 		Tool:    report.Tool{Name: "ctcpdiag", Version: versionFunc()},
 		Graphs:  opts.Format == "html",

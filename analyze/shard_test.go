@@ -1,0 +1,153 @@
+package analyze_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/ctcpdiag/ctcpdiag/analyze"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
+	"github.com/ctcpdiag/ctcpdiag/internal/testkit/testcaps"
+)
+
+// sameCapture fails t with the first difference between want (one
+// goroutine) and got (threads goroutines).
+func sameCapture(t *testing.T, name string, threads int, want, got *analyze.Capture) {
+	t.Helper()
+	if reflect.DeepEqual(want, got) {
+		return
+	}
+	if len(want.Sessions) != len(got.Sessions) {
+		t.Fatalf("%s, %d threads: %d sessions, want %d", name, threads, len(got.Sessions), len(want.Sessions))
+	}
+	for i := range want.Sessions {
+		if !reflect.DeepEqual(want.Sessions[i], got.Sessions[i]) {
+			t.Fatalf("%s, %d threads: session %d differs:\ngot  %+v\nwant %+v", name, threads, i, *got.Sessions[i], *want.Sessions[i])
+		}
+	}
+	w, g := *want, *got
+	w.Sessions, g.Sessions = nil, nil
+	t.Fatalf("%s, %d threads: capture differs:\ngot  %+v\nwant %+v", name, threads, g, w)
+}
+
+// checkShards analyzes path on one goroutine and on 2, 3 and 8, and
+// fails unless every result is the same; it tells whether the shards
+// gave up (the capture opens too many conversations).
+func checkShards(t *testing.T, path string, opts analyze.Options) (gaveUp bool) {
+	t.Helper()
+	want, werr := analyze.File(path, opts)
+	for _, n := range []int{2, 3, 8} {
+		o := opts
+		o.Threads = n
+		got, err := analyze.FileSharded(path, o)
+		if werr != nil {
+			// A file that cannot be read gives the same error.
+			if err == nil || err.Error() != werr.Error() {
+				t.Fatalf("%s, %d threads: error %v, want %v", path, n, err, werr)
+			}
+			continue
+		}
+		if errors.Is(err, analyze.ErrShardsGaveUp) {
+			gaveUp = true
+			if got, err = analyze.File(path, o); err != nil {
+				t.Fatalf("%s, %d threads: %v", path, n, err)
+			}
+		} else if err != nil {
+			t.Fatalf("%s, %d threads: %v", path, n, err)
+		}
+		sameCapture(t, filepath.Base(path), n, want, got)
+	}
+	return gaveUp
+}
+
+// TestShardsSameAsOne checks that a sharded analysis gives exactly the
+// single-threaded result, frame and stream numbers, sessions, counters
+// and warnings, on every public capture and every committed sample.
+func TestShardsSameAsOne(t *testing.T) {
+	var paths []string
+	if d, err := testcaps.Locate(t); err == nil {
+		for _, e := range testcaps.Manifest(t) {
+			paths = append(paths, e.Path)
+		}
+		if len(paths) == 0 {
+			t.Fatalf("no public captures listed in %s", d)
+		}
+	} else {
+		t.Logf("%v: only the samples are compared", err)
+	}
+	paths = append(paths, testcaps.Samples(t)...)
+	sharded := 0
+	for _, p := range paths {
+		if !checkShards(t, p, analyze.Options{}) {
+			sharded++
+		}
+	}
+	t.Logf("%d captures compared, %d of them analyzed by shards (the others open too many conversations)", len(paths), sharded)
+	if sharded == 0 {
+		t.Fatal("no capture was analyzed by shards")
+	}
+}
+
+// TestShardsLarge compares the sharded and single-threaded analyses of
+// a generated capture of hundreds of concurrent flows with loss, and
+// checks that the shards did not give up on it.
+func TestShardsLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a large capture")
+	}
+	path := filepath.Join(t.TempDir(), "large.pcap")
+	if err := os.WriteFile(path, largeCapture(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, hash := range []bool{false, true} {
+		if checkShards(t, path, analyze.Options{NoHash: !hash}) {
+			t.Fatal("the shards gave up on the generated capture")
+		}
+	}
+}
+
+// TestShardsGiveUp checks the fallback: a flood that opens more
+// conversations than the table takes without evicting makes the shards
+// give up, and File's result is then the single-threaded one, evictions
+// and all.
+func TestShardsGiveUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flood.pcap")
+	var buf bytes.Buffer
+	if err := samplegen.SYNFlood(&buf, 3000, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, maxFlows := range []int{0, 500} {
+		t.Run(fmt.Sprint("max-flows-", maxFlows), func(t *testing.T) {
+			opts := analyze.Options{MaxFlows: maxFlows, Threads: 2}
+			_, err := analyze.FileSharded(path, opts)
+			if maxFlows == 0 {
+				if err != nil {
+					t.Fatalf("3,000 conversations in a table of 4 million: %v", err)
+				}
+			} else if !errors.Is(err, analyze.ErrShardsGaveUp) {
+				t.Fatalf("3,000 conversations, table bound 500: error %v, want %v", err, analyze.ErrShardsGaveUp)
+			}
+			opts.Threads = 0
+			want, err := analyze.File(path, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.Threads = 2
+			got, err := analyze.File(path, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameCapture(t, "flood", 2, want, got)
+			if maxFlows > 0 && got.Stats.EvictedFlows == 0 {
+				t.Fatal("no flow evicted: the fallback was not exercised")
+			}
+		})
+	}
+}
