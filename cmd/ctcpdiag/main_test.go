@@ -508,3 +508,22 @@ func TestDispatchScanMerge(t *testing.T) {
 		t.Errorf("help does not list scan and merge: %q", stdout)
 	}
 }
+
+// TestScanShardFromEnvironment checks that "scan --shard-index-env"
+// reads the process environment, as in a Kubernetes Indexed Job, and
+// that a bad value fails before anything is scanned.
+func TestScanShardFromEnvironment(t *testing.T) {
+	const v = "CTCPDIAG_TEST_SHARD_INDEX"
+	dir := filepath.Join("..", "..", "samples")
+	t.Setenv(v, "2")
+	code, got, stderr := runArgs(t, nil, "scan", "--format", "jsonl", "--fail-on", "none", "--shard-index-env", v, "--shards", "3", dir)
+	wantCode, want, _ := runArgs(t, nil, "scan", "--format", "jsonl", "--fail-on", "none", "--shard", "3/3", dir)
+	if code != exitOK || wantCode != exitOK || got != want || !strings.Contains(stderr, "shard 3/3: ") {
+		t.Errorf("%s=2 of 3: status %d (--shard 3/3: %d), same output as --shard 3/3: %v, stderr %q", v, code, wantCode, got == want, stderr)
+	}
+	t.Setenv(v, "3")
+	code, stdout, stderr := runArgs(t, nil, "scan", "--shard-index-env", v, "--shards", "3", dir)
+	if code != exitFailure || stdout != "" || !strings.Contains(stderr, `invalid `+v+`="3" (--shard-index-env): want the shard's index, 0 to 2 for --shards 3`) {
+		t.Errorf("%s=3 of 3: status %d, stdout %q, stderr %q", v, code, stdout, stderr)
+	}
+}
