@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -507,5 +508,47 @@ func TestDispatchScanMerge(t *testing.T) {
 	code, stdout, _ := runArgs(t, nil, "help")
 	if code != 0 || !strings.Contains(stdout, "scan") || !strings.Contains(stdout, "merge") {
 		t.Errorf("help does not list scan and merge: %q", stdout)
+	}
+}
+
+// TestScanShardFromEnvironment checks that "scan --shard-index-env"
+// reads the process environment, as in a Kubernetes Indexed Job, and
+// that a bad value fails before anything is scanned.
+func TestScanShardFromEnvironment(t *testing.T) {
+	const v = "CTCPDIAG_TEST_SHARD_INDEX"
+	dir := filepath.Join("..", "..", "samples")
+	t.Setenv(v, "2")
+	code, got, stderr := runArgs(t, nil, "scan", "--format", "jsonl", "--fail-on", "none", "--shard-index-env", v, "--shards", "3", dir)
+	wantCode, want, _ := runArgs(t, nil, "scan", "--format", "jsonl", "--fail-on", "none", "--shard", "3/3", dir)
+	if code != exitOK || wantCode != exitOK || got != want || !strings.Contains(stderr, "shard 3/3: ") {
+		t.Errorf("%s=2 of 3: status %d (--shard 3/3: %d), same output as --shard 3/3: %v, stderr %q", v, code, wantCode, got == want, stderr)
+	}
+	t.Setenv(v, "3")
+	code, stdout, stderr := runArgs(t, nil, "scan", "--shard-index-env", v, "--shards", "3", dir)
+	if code != exitFailure || stdout != "" || !strings.Contains(stderr, `invalid `+v+`="3" (--shard-index-env): want the shard's index, 0 to 2 for --shards 3`) {
+		t.Errorf("%s=3 of 3: status %d, stdout %q, stderr %q", v, code, stdout, stderr)
+	}
+}
+
+// TestHTMLStdinNoTempDir checks the one place where ctcpdiag writes a
+// temporary file elsewhere than beside its output: the HTML report of
+// standard input copies it to $TMPDIR. Without a writable TMPDIR (the
+// container image has no /tmp) the message says so.
+func TestHTMLStdinNoTempDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("TMPDIR is a Unix variable")
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "samples", "ctcp-proxy-stall.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	code, stdout, stderr := runArgs(t, data, "analyze", "--format", "html", "-")
+	if code != exitFailure || stdout != "" || !strings.Contains(stderr, "through a temporary file") || !strings.Contains(stderr, "TMPDIR names a writable directory") {
+		t.Errorf("status %d, stdout %d bytes, stderr %q", code, len(stdout), stderr)
+	}
+	// Other formats stream standard input.
+	if code, _, stderr := runArgs(t, data, "analyze", "--format", "json", "-"); code != exitAffected {
+		t.Errorf("json of standard input without TMPDIR: status %d, stderr %q", code, stderr)
 	}
 }

@@ -253,7 +253,8 @@ func openInput(path string, stdin io.Reader, twice bool) (*input, error) {
 	}
 	f, err := os.CreateTemp("", "ctcpdiag-stdin-*")
 	if err != nil {
-		return nil, err
+		// The container image has no /tmp, for one.
+		return nil, fmt.Errorf("standard input is read twice for --format html, through a temporary file: %w (TMPDIR names a writable directory for it)", err)
 	}
 	in.File, in.temp = f.Name(), true
 	if _, err := io.Copy(f, stdin); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	"github.com/ctcpdiag/ctcpdiag/analyze"
@@ -42,8 +43,15 @@ Flags:
                    CPUs)
   --shard K/N      scan only the inputs whose path hashes into shard K of
                    N (1 <= K <= N); "ctcpdiag merge" combines the shards
-  --fail-on WHAT   affected (default) or at-risk: exit status 1 also for
-                   at-risk captures
+  --shard-index-env VAR
+                   take the shard from the environment variable VAR, a
+                   0-based index (Kubernetes' JOB_COMPLETION_INDEX): shard
+                   index+1 of --shards N
+  --shards N       the number of shards, with --shard-index-env
+  --fail-on WHAT   which captures give exit status 1: affected (default),
+                   at-risk (also at-risk captures) or none (exit status 0
+                   whatever the verdicts, for a job controller that takes
+                   any other status for a failure)
   --quiet          no progress bar and no closing line on standard error
                    (the bar is drawn only when standard error is a
                    terminal)
@@ -61,9 +69,11 @@ capture; other such files are skipped.
 Ctrl-C (or SIGTERM) stops the scan: nothing new is started, the running
 analyses are abandoned, and what was scanned is printed with the summary.
 
-Exit status: 0 nothing affected; 1 at least one capture affected (or
-at-risk with --fail-on at-risk); 2 usage error, no capture could be read
-or the output could not be written; 130 interrupted.
+Exit status: 0 nothing affected (with --fail-on none: whatever the
+verdicts); 1 at least one capture affected (or at-risk with --fail-on
+at-risk); 2 usage error, no capture could be read or the output could
+not be written; 130 interrupted. A shard of several (N > 1) whose share
+holds no capture and nothing unreadable exits 0: merge judges the whole.
 `
 
 const mergeUsage = `Usage: ctcpdiag merge [flags] FILE.jsonl...
@@ -75,12 +85,13 @@ a single scan gives, with its summary. "-" reads standard input.
 Flags:
   --format FORMAT  text (default), jsonl or csv, as for scan
   -o FILE          write the output to FILE, replaced atomically
-  --fail-on WHAT   affected (default) or at-risk, as for scan
+  --fail-on WHAT   affected (default), at-risk or none, as for scan
   -h, --help       show this help
 
-Exit status: 0 nothing affected; 1 at least one capture affected; 2 usage
-error, an input that cannot be read or parsed, no capture in the inputs,
-or the output could not be written.
+Exit status: 0 nothing affected (with --fail-on none: whatever the
+verdicts); 1 at least one capture affected (or at-risk with --fail-on
+at-risk); 2 usage error, an input that cannot be read or parsed, no
+capture in the inputs, or the output could not be written.
 `
 
 // exitInterrupted is the exit status of a scan stopped by a signal
@@ -121,9 +132,9 @@ func scanUsageError(e *env, command, format string, a ...any) int {
 	return exitFailure
 }
 
-// parseScanFlags parses the flags of scan (merge: false) or merge; help
-// is true for -h/--help.
-func parseScanFlags(command string, args []string) (o *scanOptions, help bool, err error) {
+// parseScanFlags parses the flags of scan or merge; help is true for
+// -h/--help. getenv reads the variable of --shard-index-env.
+func parseScanFlags(command string, args []string, getenv func(string) string) (o *scanOptions, help bool, err error) {
 	o = &scanOptions{}
 	fs := flag.NewFlagSet(command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -131,10 +142,13 @@ func parseScanFlags(command string, args []string) (o *scanOptions, help bool, e
 	fs.StringVar(&o.format, "format", "text", "")
 	fs.StringVar(&o.output, "o", "", "")
 	fs.StringVar(&o.failOn, "fail-on", "affected", "")
-	var shard string
+	var shard, shardEnv string
+	var shards int
 	if command == "scan" {
 		fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "")
 		fs.StringVar(&shard, "shard", "", "")
+		fs.StringVar(&shardEnv, "shard-index-env", "", "")
+		fs.IntVar(&shards, "shards", 0, "")
 		fs.BoolVar(&o.quiet, "quiet", false, "")
 		fs.Var((*portList)(&o.ports), "port", "")
 		fs.IntVar(&o.dupAcks, "dupacks", 2, "")
@@ -167,16 +181,25 @@ func parseScanFlags(command string, args []string) (o *scanOptions, help bool, e
 		return nil, false, fmt.Errorf("invalid --format %q: want text, jsonl or csv", o.format)
 	}
 	switch o.failOn {
-	case "affected", "at-risk":
+	case "affected", "at-risk", "none":
 	default:
-		return nil, false, fmt.Errorf("invalid --fail-on %q: want affected or at-risk", o.failOn)
+		return nil, false, fmt.Errorf("invalid --fail-on %q: want affected, at-risk or none", o.failOn)
 	}
 	if command == "scan" {
 		if o.jobs < 1 {
 			return nil, false, fmt.Errorf("invalid --jobs %d: want at least 1", o.jobs)
 		}
-		if shard != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		switch {
+		case set["shard"] && (set["shard-index-env"] || set["shards"]):
+			return nil, false, errors.New("--shard K/N names the shard itself: give it or --shard-index-env VAR --shards N, not both")
+		case set["shard"]:
 			if o.shard, err = scan.ParseShard(shard); err != nil {
+				return nil, false, err
+			}
+		case set["shard-index-env"] || set["shards"]:
+			if o.shard, err = shardFromEnv(shardEnv, shards, set["shard-index-env"], set["shards"], getenv); err != nil {
 				return nil, false, err
 			}
 		}
@@ -204,9 +227,35 @@ func parseScanFlags(command string, args []string) (o *scanOptions, help bool, e
 	return o, false, nil
 }
 
+// shardFromEnv returns the shard of --shard-index-env name --shards n:
+// the variable holds a 0-based index (as Kubernetes' JOB_COMPLETION_INDEX
+// in an Indexed Job), shard index+1 of n. hasName and hasN tell which of
+// the two flags were given.
+func shardFromEnv(name string, n int, hasName, hasN bool, getenv func(string) string) (scan.Shard, error) {
+	switch {
+	case !hasN:
+		return scan.Shard{}, errors.New("--shard-index-env needs --shards N, the number of shards")
+	case !hasName:
+		return scan.Shard{}, errors.New("--shards needs --shard-index-env VAR, the variable that holds the shard's index (or give --shard K/N)")
+	case name == "":
+		return scan.Shard{}, fmt.Errorf("invalid --shard-index-env %q: want the name of an environment variable", name)
+	case n < 1:
+		return scan.Shard{}, fmt.Errorf("invalid --shards %d: want at least 1", n)
+	}
+	v := getenv(name)
+	if v == "" {
+		return scan.Shard{}, fmt.Errorf("environment variable %s (--shard-index-env) is not set or empty: want the shard's index, 0 to %d for --shards %d", name, n-1, n)
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 || i >= n {
+		return scan.Shard{}, fmt.Errorf("invalid %s=%q (--shard-index-env): want the shard's index, 0 to %d for --shards %d", name, v, n-1, n)
+	}
+	return scan.Shard{K: i + 1, N: n}, nil
+}
+
 // runScan is runScanCmd with a context (canceled by a signal) and an env.
 func runScan(ctx context.Context, args []string, e *env) int {
-	o, help, err := parseScanFlags("scan", args)
+	o, help, err := parseScanFlags("scan", args, e.getenv)
 	if help {
 		fmt.Fprint(e.stdout, scanUsage)
 		return exitOK
@@ -255,15 +304,28 @@ func finish(e *env, o *scanOptions, w scan.Writer, sum *scan.Summary, err error,
 		fmt.Fprintf(e.stderr, "ctcpdiag: writing the output: %s\n", report.Printable(err.Error()))
 		return exitFailure
 	}
+	// A shard of several names itself (its pod's log shows which one it
+	// was when the shard came from the environment).
+	var shardName string
+	if o.shard.N > 1 {
+		shardName = fmt.Sprintf("shard %d/%d: ", o.shard.K, o.shard.N)
+	}
 	if !o.quiet && o.format != "text" || o.output != "" && !o.quiet {
-		fmt.Fprintf(e.stderr, "ctcpdiag: %d inputs: %d captures (%d affected, %d at-risk), %d unreadable, %d skipped\n",
-			sum.Files(), sum.Captures, sum.Count("affected"), sum.Count("at-risk"), sum.Unreadable, sum.Skipped)
+		fmt.Fprintf(e.stderr, "ctcpdiag: %s%d inputs: %d captures (%d affected, %d at-risk), %d unreadable, %d skipped\n",
+			shardName, sum.Files(), sum.Captures, sum.Count("affected"), sum.Count("at-risk"), sum.Unreadable, sum.Skipped)
 	}
 	if sum.Interrupted {
 		fmt.Fprintf(e.stderr, "ctcpdiag: interrupted; %d inputs not scanned\n", sum.NotScanned)
 		return exitInterrupted
 	}
 	switch {
+	case sum.Captures == 0 && isScan && o.shard.N > 1 && sum.Unreadable == 0:
+		// Nothing of this shard's share failed; with few captures a
+		// shard may hold none. Merge judges the whole scan.
+		if !o.quiet {
+			fmt.Fprintf(e.stderr, "ctcpdiag: shard %d/%d holds no capture\n", o.shard.K, o.shard.N)
+		}
+		return exitOK
 	case sum.Captures == 0:
 		if isScan {
 			fmt.Fprintln(e.stderr, "ctcpdiag: no capture could be analyzed")
@@ -271,6 +333,7 @@ func finish(e *env, o *scanOptions, w scan.Writer, sum *scan.Summary, err error,
 			fmt.Fprintln(e.stderr, "ctcpdiag: no capture in the inputs")
 		}
 		return exitFailure
+	case o.failOn == "none":
 	case sum.Count("affected") > 0, o.failOn == "at-risk" && sum.Count("at-risk") > 0:
 		return exitAffected
 	}
@@ -293,7 +356,7 @@ func (s *stderrNamer) Write(r *scan.Result) error {
 
 // runMerge runs "ctcpdiag merge".
 func runMerge(args []string, e *env) int {
-	o, help, err := parseScanFlags("merge", args)
+	o, help, err := parseScanFlags("merge", args, e.getenv)
 	if help {
 		fmt.Fprint(e.stdout, mergeUsage)
 		return exitOK

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ctcpdiag/ctcpdiag/internal/scan"
 	"github.com/ctcpdiag/ctcpdiag/internal/testkit/samplegen"
 )
 
@@ -21,8 +22,14 @@ import (
 // and both streams.
 func scanArgs(t *testing.T, ctx context.Context, merge bool, args ...string) (int, string, string) {
 	t.Helper()
+	return scanArgsEnv(t, ctx, merge, nil, args...)
+}
+
+// scanArgsEnv is scanArgs with the environment variables environ.
+func scanArgsEnv(t *testing.T, ctx context.Context, merge bool, environ map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return environ[k] },
 		isTerminal: func(io.Writer) bool { return false }}
 	var code int
 	if merge {
@@ -68,6 +75,8 @@ func TestScanUsage(t *testing.T) {
 		{"--shard", "1-3", "x"},
 		{"--format", "json", "x"},
 		{"--fail-on", "healthy", "x"},
+		{"--shard-index-env", "JOB_COMPLETION_INDEX", "x"},
+		{"--shards", "3", "x"},
 		{"--dupacks", "0", "x"},
 		{"--max-flows", "-1", "x"},
 		{"--port", "0", "x"},
@@ -174,7 +183,8 @@ func TestScanShardsMerge(t *testing.T) {
 	for _, k := range []string{"1/3", "2/3", "3/3"} {
 		f := filepath.Join(out, "shard"+k[:1]+".jsonl")
 		files = append(files, f)
-		// A shard may hold no capture (status 2) or no affected one.
+		// A shard may hold no affected capture, or no capture at all
+		// (status 0 too).
 		scanArgs(t, context.Background(), false, "--format", "jsonl", "--shard", k, "-o", f, dir)
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("shard %s: %v", k, err)
@@ -215,5 +225,166 @@ func TestScanJSONLIsAnalyzeJSON(t *testing.T) {
 	_, got, _ := scanArgs(t, context.Background(), false, "--format", "jsonl", p)
 	if d := cmp.Diff(want.String(), got); d != "" {
 		t.Errorf("(-analyze +scan):\n%s", d)
+	}
+}
+
+// TestScanShardIndexEnv checks --shard-index-env and --shards: the shard
+// is the variable's 0-based index plus 1, and every bad combination or
+// value is a usage error that names the variable and the value.
+func TestScanShardIndexEnv(t *testing.T) {
+	const v = "JOB_COMPLETION_INDEX"
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want scan.Shard
+		err  string // substring of the usage error
+	}{
+		{env: map[string]string{v: "0"}, args: []string{"--shard-index-env", v, "--shards", "8"}, want: scan.Shard{K: 1, N: 8}},
+		{env: map[string]string{v: "7"}, args: []string{"--shards=8", "--shard-index-env=" + v}, want: scan.Shard{K: 8, N: 8}},
+		{env: map[string]string{v: "0"}, args: []string{"--shard-index-env", v, "--shards", "1"}, want: scan.Shard{K: 1, N: 1}},
+		{env: nil, args: []string{"--shard-index-env", v, "--shards", "8"},
+			err: "environment variable JOB_COMPLETION_INDEX (--shard-index-env) is not set or empty: want the shard's index, 0 to 7 for --shards 8"},
+		{env: map[string]string{v: "two"}, args: []string{"--shard-index-env", v, "--shards", "8"},
+			err: `invalid JOB_COMPLETION_INDEX="two" (--shard-index-env): want the shard's index, 0 to 7 for --shards 8`},
+		{env: map[string]string{v: "8"}, args: []string{"--shard-index-env", v, "--shards", "8"},
+			err: `invalid JOB_COMPLETION_INDEX="8" (--shard-index-env): want the shard's index, 0 to 7 for --shards 8`},
+		{env: map[string]string{v: "-1"}, args: []string{"--shard-index-env", v, "--shards", "8"},
+			err: `invalid JOB_COMPLETION_INDEX="-1"`},
+		{env: map[string]string{v: " 1"}, args: []string{"--shard-index-env", v, "--shards", "8"},
+			err: `invalid JOB_COMPLETION_INDEX=" 1"`},
+		{env: map[string]string{v: "0"}, args: []string{"--shard-index-env", v, "--shards", "0"}, err: "invalid --shards 0: want at least 1"},
+		{env: map[string]string{v: "0"}, args: []string{"--shard-index-env", v}, err: "--shard-index-env needs --shards N"},
+		{env: map[string]string{v: "0"}, args: []string{"--shards", "8"}, err: "--shards needs --shard-index-env VAR"},
+		{env: map[string]string{"": "0"}, args: []string{"--shard-index-env=", "--shards", "8"}, err: `invalid --shard-index-env "": want the name of an environment variable`},
+		{env: map[string]string{v: "0"}, args: []string{"--shard", "1/8", "--shard-index-env", v, "--shards", "8"}, err: "not both"},
+		{env: map[string]string{v: "0"}, args: []string{"--shard", "1/8", "--shards", "8"}, err: "not both"},
+	} {
+		args := append(tc.args, "x")
+		o, _, err := parseScanFlags("scan", args, func(k string) string { return tc.env[k] })
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v with %v: error %v, want %q", args, tc.env, err, tc.err)
+			}
+			// The command: exit status 2, the message and the hint.
+			code, stdout, stderr := scanArgsEnv(t, context.Background(), false, tc.env, args...)
+			if code != exitFailure || stdout != "" || !strings.Contains(stderr, tc.err) || !strings.Contains(stderr, `Run "ctcpdiag help scan"`) {
+				t.Errorf("scan %v with %v: status %d, stdout %q, stderr %q", args, tc.env, code, stdout, stderr)
+			}
+			continue
+		}
+		if err != nil || o.shard != tc.want {
+			t.Errorf("%v with %v: shard %+v, error %v; want %+v", args, tc.env, o.shard, err, tc.want)
+		}
+	}
+
+	// Index 1 of 3 scans exactly what --shard 2/3 scans, and the closing
+	// line names the shard.
+	dir := samplesDir(t)
+	code, want, _ := scanArgs(t, context.Background(), false, "--format", "jsonl", "--shard", "2/3", dir)
+	code2, got, stderr := scanArgsEnv(t, context.Background(), false, map[string]string{v: "1"},
+		"--format", "jsonl", "--shard-index-env", v, "--shards", "3", dir)
+	if code2 != code || got != want || want == "" {
+		t.Errorf("index 1 of 3: status %d, want %d; output differs from --shard 2/3: %v", code2, code, got != want)
+	}
+	if !strings.Contains(stderr, "ctcpdiag: shard 2/3: ") {
+		t.Errorf("closing line does not name the shard: %q", stderr)
+	}
+}
+
+// TestScanFailOnNone checks that --fail-on none makes affected captures a
+// success, and nothing else: no capture read, an interruption and a usage
+// error keep their statuses.
+func TestScanFailOnNone(t *testing.T) {
+	dir := samplesDir(t)
+	affected := filepath.Join(dir, "ctcp-proxy-stall.pcap")
+	if code, _, _ := scanArgs(t, context.Background(), false, "--format", "jsonl", affected); code != exitAffected {
+		t.Fatalf("affected: status %d, want 1", code)
+	}
+	code, stdout, stderr := scanArgs(t, context.Background(), false, "--format", "jsonl", "--fail-on", "none", affected)
+	if code != exitOK || !strings.Contains(stdout, `"verdict":"affected"`) || !strings.Contains(stderr, "1 affected") {
+		t.Errorf("affected with --fail-on none: status %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// An unreadable input among captures does not fail a scan, with or
+	// without --fail-on none; no capture read at all does.
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "bad.pcap"), []byte("not a capture at all"), 0o644)
+	if code, _, stderr := scanArgs(t, context.Background(), false, "--fail-on", "none", bad); code != exitFailure || !strings.Contains(stderr, "no capture could be analyzed") {
+		t.Errorf("unreadable only, --fail-on none: status %d, stderr %q", code, stderr)
+	}
+	if code, _, _ := scanArgs(t, context.Background(), false, "--fail-on", "none", bad, affected); code != exitOK {
+		t.Errorf("unreadable and affected, --fail-on none: status %d, want 0", code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code, _, _ := scanArgs(t, ctx, false, "--fail-on", "none", dir); code != exitInterrupted {
+		t.Errorf("interrupted with --fail-on none: status %d, want %d", code, exitInterrupted)
+	}
+	if code, _, stderr := scanArgs(t, context.Background(), false, "--fail-on", "never", dir); code != exitFailure || !strings.Contains(stderr, `invalid --fail-on "never": want affected, at-risk or none`) {
+		t.Errorf("--fail-on never: status %d, stderr %q", code, stderr)
+	}
+
+	// merge too.
+	f := filepath.Join(t.TempDir(), "a.jsonl")
+	scanArgs(t, context.Background(), false, "--format", "jsonl", "-o", f, affected)
+	if code, _, _ := scanArgs(t, context.Background(), true, f); code != exitAffected {
+		t.Errorf("merge: status %d, want 1", code)
+	}
+	if code, _, _ := scanArgs(t, context.Background(), true, "--fail-on", "none", f); code != exitOK {
+		t.Errorf("merge --fail-on none: status %d, want 0", code)
+	}
+}
+
+// TestScanEmptyShard checks that a shard whose share holds no capture and
+// nothing unreadable exits 0 (with few captures a shard may get none),
+// while a share of unreadable inputs only still exits 2, and so does an
+// unsharded scan without captures.
+func TestScanEmptyShard(t *testing.T) {
+	one := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(samplesDir(t), "ctcp-healthy.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(one, "a.pcap"), data, 0o644)
+	os.WriteFile(filepath.Join(one, "notes.txt"), []byte("no capture here"), 0o644)
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "bad.pcap"), []byte("not a capture at all"), 0o644)
+
+	for _, tc := range []struct {
+		dir, name string
+		status    int // of the shard that holds the capture or the unreadable file
+	}{
+		{one, "a.pcap", exitOK},
+		{bad, "bad.pcap", exitFailure},
+	} {
+		const n = 4
+		owner := 0
+		for k := 1; k <= n; k++ {
+			if (scan.Shard{K: k, N: n}).Has(filepath.Join(tc.dir, tc.name)) {
+				owner = k
+			}
+		}
+		if owner == 0 {
+			t.Fatalf("no shard holds %s", tc.name)
+		}
+		for k := 1; k <= n; k++ {
+			shard := fmt.Sprintf("%d/%d", k, n)
+			code, _, stderr := scanArgs(t, context.Background(), false, "--format", "jsonl", "--shard", shard, tc.dir)
+			switch {
+			case k == owner && code != tc.status:
+				t.Errorf("%s, shard %s (holds it): status %d, want %d; stderr %q", tc.name, shard, code, tc.status, stderr)
+			case k != owner && (code != exitOK || !strings.Contains(stderr, "ctcpdiag: shard "+shard+" holds no capture")):
+				t.Errorf("%s, shard %s (empty): status %d, want 0; stderr %q", tc.name, shard, code, stderr)
+			}
+		}
+	}
+	if code, _, _ := scanArgs(t, context.Background(), false, "--shard", "1/1", bad); code != exitFailure {
+		t.Errorf("shard 1/1 of unreadable only: status %d, want 2", code)
+	}
+	empty := t.TempDir()
+	if code, _, _ := scanArgs(t, context.Background(), false, "--shard", "1/1", empty); code != exitFailure {
+		t.Errorf("shard 1/1 of nothing: status %d, want 2", code)
+	}
+	if code, _, stderr := scanArgs(t, context.Background(), false, "--quiet", "--shard", "1/2", empty); code != exitOK || stderr != "" {
+		t.Errorf("quiet empty shard 1/2: status %d, stderr %q", code, stderr)
 	}
 }
