@@ -97,7 +97,8 @@ var idleTimeout = [nclasses]int64{
 }
 
 // idleFloor is the number of conversations the flow table may hold before
-// idle conversations are evicted. Below it nothing is evicted, so that a
+// idle conversations are evicted: a sweep that finds more evicts every
+// idle one. Below it nothing is evicted, so that a
 // capture of ordinary size is analyzed exactly as Wireshark does (a flow
 // idle for hours that resumes stays one tcp.stream).
 const idleFloor = 10_000
@@ -286,10 +287,10 @@ func (ft *flowTable) live() int { return ft.lists[0].n + ft.lists[1].n + ft.list
 
 // insert puts f, new, into m, the table of p's protocol, under p's key,
 // and into the LRU list of class.
-func (ft *flowTable) insert(m map[flowKey]*flow, f *flow, p *decode.Packet, class uint8) {
+func (ft *flowTable) insert(m map[flowKey]*flow, f *flow, p *decode.Packet, class uint8, now int64) {
 	m[keyFor(p)] = f
 	f.proto = p.Proto
-	f.lastSeen = p.Time
+	f.lastSeen = now
 	f.class = class
 	f.linked = true
 	ft.lists[class].push(f)
@@ -387,13 +388,11 @@ func (ft *flowTable) coldest() *flow {
 }
 
 // idle returns a flow that has been idle for longer than its class's
-// timeout at time now, in capture time, while the table holds more than
-// idleFloor conversations; nil if there is none. Each list is ordered by
-// activity, so only its head is looked at.
+// timeout at time now, in capture time; nil if there is none. Each list
+// is ordered by activity, and a flow's activity time is the capture's
+// clock (the latest packet time so far, never earlier than a flow's
+// before it in the list), so only its head is looked at.
 func (ft *flowTable) idle(now int64) *flow {
-	if ft.live() <= idleFloor {
-		return nil
-	}
 	for c := range ft.lists {
 		if f := ft.lists[c].head; f != nil && now-f.lastSeen > idleTimeout[c] {
 			return f

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -23,10 +25,17 @@ import (
 // ordered by first frame as always.
 //
 // What a shard cannot decide alone is the flow table's eviction, which
-// depends on every conversation in it. A sharded analysis therefore holds
-// only while the capture opens no more conversations than the table takes
-// without evicting any (shardLimit); past that it gives up and the file is
-// analyzed again on one goroutine, so the report is the same either way.
+// depends on every conversation in it. Every shard counts every packet
+// and follows the capture's clock, so all reach each idle sweep (every
+// sweepEvery packets) at the same packet; there they meet and add up their
+// tables, and each evicts its own idle conversations when the sum exceeds
+// idleFloor, as the single-threaded analysis does with its one table. The
+// bounds that evict the least recently active conversation of all (the
+// table's bound and the half-open bound) and the cap on evicted sessions
+// kept in the report depend on the order across shards: when a meeting
+// finds that one of them may be reached before the next, the sharded
+// analysis gives up and the file is analyzed again on one goroutine, so
+// the report is the same either way.
 
 const (
 	// batchRecords and batchBytes bound a batch: small enough that the
@@ -36,42 +45,114 @@ const (
 	batchBytes   = 256 << 10
 )
 
-// errShardsGaveUp ends a sharded analysis that met more conversations
-// than shardLimit.
+// errShardsGaveUp ends a sharded analysis that could differ from the
+// single-threaded one (a flood that reaches the table's bounds).
 var errShardsGaveUp = errors.New("sharded analysis gave up")
-
-// shardLimit returns the number of conversations a capture may open for
-// a sharded analysis to equal the single-threaded one: no more than the
-// table holds before its idle sweeps start, its half-open bound, and its
-// bound.
-func shardLimit(opts Options) int64 {
-	maxFlows := opts.MaxFlows
-	if maxFlows <= 0 {
-		maxFlows = DefaultMaxFlows
-	}
-	return int64(min(idleFloor, MaxHalfOpen, max(1, maxFlows/2), maxFlows-1))
-}
 
 // shards is what the shards of one analysis share.
 type shards struct {
-	n       int
-	limit   int64
-	created atomic.Int64 // conversations opened so far, by all shards
-	gaveUp  atomic.Bool
+	n      int
+	gaveUp atomic.Bool
+
+	// The meeting at each sweep (meet).
+	mu      sync.Mutex
+	met     sync.Cond
+	gen     int       // meetings held
+	arrived int       // shards at the current one
+	sum     tableSize // of the shards arrived
+	last    tableSize // the sum at the last meeting
 }
 
-// opened counts a conversation that frame opened in t's shard, and gives
-// up the sharded analysis past the limit.
+// tableSize is what a shard's flow table holds, for the meetings.
+type tableSize struct {
+	live, halfOpen, keptEvicted int
+}
+
+// meet waits for all shards to reach the current sweep, each with its
+// table's size, and returns the sum; ok is false once the sharded
+// analysis gave up.
+func (sh *shards) meet(ts tableSize) (sum tableSize, ok bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	gen := sh.gen
+	sh.sum.live += ts.live
+	sh.sum.halfOpen += ts.halfOpen
+	sh.sum.keptEvicted += ts.keptEvicted
+	if sh.arrived++; sh.arrived == sh.n {
+		sh.last, sh.sum, sh.arrived = sh.sum, tableSize{}, 0
+		sh.gen++
+		sh.met.Broadcast()
+	}
+	for sh.gen == gen && !sh.gaveUp.Load() {
+		sh.met.Wait()
+	}
+	return sh.last, !sh.gaveUp.Load()
+}
+
+// giveUp ends the sharded analysis.
+func (sh *shards) giveUp() {
+	sh.mu.Lock()
+	sh.gaveUp.Store(true)
+	sh.met.Broadcast()
+	sh.mu.Unlock()
+}
+
+// exact tells whether a table of the total size ts, which grows by at
+// most sweepEvery conversations until the next sweep, evicts nothing but
+// what each shard decides alone (idle conversations), and whether the
+// report keeps every evicted session it would have kept.
+func exact(ts tableSize, t *tracker) bool {
+	return ts.live+sweepEvery < t.maxFlows && ts.halfOpen+sweepEvery <= t.maxHalf && ts.keptEvicted <= MaxKeptEvicted
+}
+
+// opened notes a conversation that frame opened in t's shard.
 func (sh *shards) opened(t *tracker, frame uint64, proto uint8) {
 	switch proto {
 	case decode.ProtoTCP:
-		t.opened[0] = append(t.opened[0], frame)
+		t.opened[0].add(frame)
 	case decode.ProtoUDP:
-		t.opened[1] = append(t.opened[1], frame)
+		t.opened[1].add(frame)
 	}
-	if sh.created.Add(1) > sh.limit {
-		sh.gaveUp.Store(true)
+}
+
+// frameList is an increasing list of frame numbers, stored as varint
+// deltas: a shard lists the frame of every conversation it opened in a
+// byte or two each.
+type frameList struct {
+	b    []byte
+	last uint64
+}
+
+func (l *frameList) add(frame uint64) {
+	l.b = binary.AppendUvarint(l.b, frame-l.last)
+	l.last = frame
+}
+
+// frameCursor reads a frameList in order.
+type frameCursor struct {
+	b     []byte
+	frame uint64 // the next frame; ok is false past the end
+	ok    bool
+	n     int // frames before it
+}
+
+func (c *frameCursor) next() {
+	d, k := binary.Uvarint(c.b)
+	if k <= 0 {
+		c.ok = false
+		return
 	}
+	c.b, c.frame, c.ok = c.b[k:], c.frame+d, true
+}
+
+// countBefore advances c past the frames before f and returns how many
+// frames of the list are before f; f never decreases from call to call.
+func (c *frameCursor) countBefore(f uint64) int {
+	for c.ok && c.frame < f {
+		c.n++
+		c.next()
+	}
+	return c.n
 }
 
 // shardOf returns the shard of p's conversation among n.
@@ -115,6 +196,7 @@ type shard struct {
 // conversations' packets of every batch; a batch all shards are done
 // with goes back to free.
 func (s *shard) work(sh *shards, free chan<- *batch) {
+	t := s.t
 	for b := range s.in {
 		if b.seq%sh.n == s.id {
 			s.decode(b, sh.n)
@@ -124,8 +206,17 @@ func (s *shard) work(sh *shards, free chan<- *batch) {
 		if !sh.gaveUp.Load() {
 			id := int8(s.id)
 			for i, to := range b.to {
+				if to < 0 {
+					continue
+				}
+				// As tracker.add, with every shard's packets on the
+				// clock and the sweeps decided together.
+				t.clock(b.infos[i].Time)
+				if t.packets%sweepEvery == 0 && !s.sweep(sh) {
+					break
+				}
 				if to == id {
-					s.t.add(&b.pkts[i])
+					t.track(&b.pkts[i])
 				}
 			}
 		}
@@ -139,6 +230,24 @@ func (s *shard) work(sh *shards, free chan<- *batch) {
 			free <- b
 		}
 	}
+}
+
+// sweep meets the other shards at a sweep and evicts this shard's idle
+// conversations if their tables together exceed idleFloor; it gives up
+// the sharded analysis, and returns false, when a bound of the table may
+// be reached before the next sweep.
+func (s *shard) sweep(sh *shards) bool {
+	t := s.t
+	sum, ok := sh.meet(tableSize{live: t.live(), halfOpen: t.lists[classHalfOpen].n, keptEvicted: t.keptEvicted})
+	if !ok {
+		return false
+	}
+	if !exact(sum, t) {
+		sh.giveUp()
+		return false
+	}
+	t.sweep(sum.live)
+	return true
 }
 
 // decode decodes b's records and picks their shards.
@@ -175,7 +284,8 @@ const maxThreads = 127
 // conversations than shardLimit.
 func runSharded(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	n := min(opts.Threads, maxThreads)
-	sh := &shards{n: n, limit: shardLimit(opts)}
+	sh := &shards{n: n}
+	sh.met.L = &sh.mu
 	free := make(chan *batch, batchesFor(n))
 	for range cap(free) {
 		free <- &batch{}
@@ -185,6 +295,10 @@ func runSharded(src *capfile.Source, name string, opts Options) (*Capture, error
 	for i := range ss {
 		t := newTracker(opts)
 		t.sh = sh
+		if i == 0 && !exact(tableSize{}, t) {
+			t.release()
+			return nil, errShardsGaveUp // a table too small to shard
+		}
 		ss[i] = &shard{id: i, t: t, dec: decoders.Get().(*decode.Decoder), in: make(chan *batch, cap(free))}
 		wg.Go(func() { ss[i].work(sh, free) })
 	}
@@ -238,13 +352,11 @@ func runSharded(src *capfile.Source, name string, opts Options) (*Capture, error
 		fs.merge(&s.fs)
 		decoders.Put(s.dec)
 	}
-	if sh.gaveUp.Load() {
-		for _, s := range ss {
-			s.t.release()
-		}
+	t := mergeShards(ss)
+	if sh.gaveUp.Load() || t == nil {
 		return nil, errShardsGaveUp
 	}
-	return fr.end(c, src, &fs, mergeShards(ss))
+	return fr.end(c, src, &fs, t)
 }
 
 // batchesFor returns the number of batches n shards keep in flight.
@@ -257,39 +369,73 @@ func heldFor(n int) int { return batchesFor(n)*batchBytes/(1<<20) + 3 }
 
 // mergeShards retires the flows of every shard and gathers their
 // sessions and counters in the first shard's tracker, with the
-// tcp.stream and udp.stream numbers of the single-threaded analysis.
+// tcp.stream and udp.stream numbers of the single-threaded analysis. It
+// returns nil, having released the trackers, when the shards gave up or
+// the sessions evicted at the end would exceed the report's cap.
 func mergeShards(ss []*shard) *tracker {
-	var opened [2][]uint64
-	for _, s := range ss {
-		s.t.retireAll()
-		opened[0] = append(opened[0], s.t.opened[0]...)
-		opened[1] = append(opened[1], s.t.opened[1]...)
-	}
-	slices.Sort(opened[0])
-	slices.Sort(opened[1])
 	t := ss[0].t
+	defer func() {
+		for _, s := range ss[1:] {
+			s.t.release()
+		}
+	}()
+	if t.sh.gaveUp.Load() {
+		t.release()
+		return nil
+	}
+	// Once any shard evicted, the flows left in every table are retired
+	// as evicted (tracker.retireAll).
+	var evicted uint64
+	for _, s := range ss {
+		evicted += s.t.evicted
+	}
+	kept := 0
+	for _, s := range ss {
+		s.t.retireAll(evicted > 0)
+		kept += s.t.keptEvicted
+	}
+	if kept > MaxKeptEvicted {
+		t.release()
+		return nil // the single-threaded analysis drops some of them
+	}
 	for _, s := range ss[1:] {
 		o := s.t
 		t.done = append(t.done, o.done...)
 		t.streams += o.streams
 		t.ustreams += o.ustreams
-		t.packets += o.packets
-		t.end = max(t.end, o.end)
-		o.release()
+		t.dropped += o.dropped
+		t.droppedTCP.Add(o.droppedTCP)
+		t.idleEvicted += o.idleEvicted
+		t.keptEvicted += o.keptEvicted
+		t.overCap += o.overCap
+	}
+	t.evicted = evicted
+	// Every shard counted every packet: the clock is the same in all.
+	// The stream numbers are the ranks of the opening frames.
+	slices.SortFunc(t.done, func(a, b retired) int { return cmp.Compare(a.s.Serial, b.s.Serial) })
+	var cur [2][]frameCursor
+	for i := range cur {
+		for _, s := range ss {
+			c := frameCursor{b: s.t.opened[i].b}
+			c.next()
+			cur[i] = append(cur[i], c)
+		}
 	}
 	for _, r := range t.done {
 		s := r.s
-		var list []uint64
+		i := 0
 		switch {
 		case s.Proto == decode.ProtoTCP:
-			list = opened[0]
 		case s.Proto == decode.ProtoUDP && s.Stream >= 0:
-			list = opened[1]
+			i = 1
 		default:
 			continue
 		}
-		i, _ := slices.BinarySearch(list, s.Serial)
-		s.Stream = i
+		rank := 0
+		for k := range cur[i] {
+			rank += cur[i][k].countBefore(s.Serial)
+		}
+		s.Stream = rank
 	}
 	t.sh = nil
 	return t

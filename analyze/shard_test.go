@@ -86,7 +86,7 @@ func TestShardsSameAsOne(t *testing.T) {
 			sharded++
 		}
 	}
-	t.Logf("%d captures compared, %d of them analyzed by shards (the others open too many conversations)", len(paths), sharded)
+	t.Logf("%d captures compared, %d of them analyzed by shards (the others reach the flow table's bounds)", len(paths), sharded)
 	if sharded == 0 {
 		t.Fatal("no capture was analyzed by shards")
 	}
@@ -110,10 +110,9 @@ func TestShardsLarge(t *testing.T) {
 	}
 }
 
-// TestShardsGiveUp checks the fallback: a flood that opens more
-// conversations than the table takes without evicting makes the shards
-// give up, and File's result is then the single-threaded one, evictions
-// and all.
+// TestShardsGiveUp checks the fallback: a SYN flood that may reach the
+// table's half-open bound before the next sweep makes the shards give up,
+// and File's result is then the single-threaded one, evictions and all.
 func TestShardsGiveUp(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "flood.pcap")
 	var buf bytes.Buffer
@@ -129,10 +128,10 @@ func TestShardsGiveUp(t *testing.T) {
 			_, err := analyze.FileSharded(path, opts)
 			if maxFlows == 0 {
 				if err != nil {
-					t.Fatalf("3,000 conversations in a table of 4 million: %v", err)
+					t.Fatalf("3,000 half-open conversations, bound 16,384: %v", err)
 				}
 			} else if !errors.Is(err, analyze.ErrShardsGaveUp) {
-				t.Fatalf("3,000 conversations, table bound 500: error %v, want %v", err, analyze.ErrShardsGaveUp)
+				t.Fatalf("3,000 half-open conversations, bound 250: error %v, want %v", err, analyze.ErrShardsGaveUp)
 			}
 			opts.Threads = 0
 			want, err := analyze.File(path, opts)
@@ -149,5 +148,64 @@ func TestShardsGiveUp(t *testing.T) {
 				t.Fatal("no flow evicted: the fallback was not exercised")
 			}
 		})
+	}
+}
+
+// TestShardsEvict checks the sharded idle sweeps: 24,000 short TCP
+// connections (closed by FINs, so idle after 60 s) 10 ms apart, some
+// with loss, beside a long connection that pauses for two minutes, keep
+// the table above idleFloor so the sweeps evict; the shards must evict
+// exactly what one goroutine evicts, without giving up.
+func TestShardsEvict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 100,000 packets")
+	}
+	const fin, syn, ack, psh = 0x01, 0x02, 0x10, 0x18
+	sv := [4]byte{10, 0, 0, 2}
+	lc := [4]byte{10, 0, 0, 1}
+	const t0 = int64(1.7e18)
+	b := rawPcap()
+	lseq := uint32(1000)
+	long := func(ts int64) {
+		b = rawTCP(b, ts, lc, sv, 40000, 22, lseq, 501, psh, 100)
+		lseq += 100
+		b = rawTCP(b, ts+1e6, sv, lc, 22, 40000, 501, lseq, ack, 0)
+	}
+	b = rawTCP(b, t0, lc, sv, 40000, 22, lseq-1, 0, syn, 0)
+	b = rawTCP(b, t0+1e5, sv, lc, 22, 40000, 500, lseq, syn|ack, 0)
+	const n = 24_000
+	for i := range n {
+		ts := t0 + int64(i+1)*10e6
+		cl := [4]byte{198, 18, byte(i >> 8), byte(i)}
+		sp := uint16(1024 + i%50000)
+		b = rawTCP(b, ts, cl, sv, sp, 80, 100, 0, syn, 0)
+		b = rawTCP(b, ts+1e5, sv, cl, 80, sp, 900, 101, syn|ack, 0)
+		b = rawTCP(b, ts+2e5, cl, sv, sp, 80, 101, 901, psh, 50)
+		if i%7 == 0 { // a lost segment and its duplicate ACKs
+			b = rawTCP(b, ts+3e5, sv, cl, 80, sp, 1001, 151, psh, 100)
+			b = rawTCP(b, ts+4e5, cl, sv, sp, 80, 151, 901, ack, 0)
+			b = rawTCP(b, ts+5e5, cl, sv, sp, 80, 151, 901, ack, 0)
+		}
+		b = rawTCP(b, ts+6e5, cl, sv, sp, 80, 151, 901, fin|ack, 0)
+		b = rawTCP(b, ts+6e5+1e4, sv, cl, 80, sp, 901, 152, fin|ack, 0)
+		// The long connection talks for a minute, pauses for two, and
+		// talks again.
+		if at := int64(i+1) * 10e6; i%100 == 0 && (at < 60e9 || at > 180e9) {
+			long(ts + 7e5)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "evict.pcap")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if checkShards(t, path, analyze.Options{}) {
+		t.Fatal("the shards gave up")
+	}
+	c, err := analyze.File(path, analyze.Options{Threads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Stats.EvictedFlows < n/2 || c.Stats.TCPStreams != n+1 {
+		t.Fatalf("evicted %d, %d streams: want most of the %d short connections evicted idle, and %d streams", c.Stats.EvictedFlows, c.Stats.TCPStreams, n, n+1)
 	}
 }

@@ -409,7 +409,7 @@ func (t *tracker) addTCP(p *decode.Packet) {
 			f.cls.observeTCP(f, p, d, seglen)
 		}
 	}
-	t.mark(f, p.Time, f.classOf())
+	t.mark(f, t.end, f.classOf())
 }
 
 // newTCP opens a conversation (a tcp.stream) for p, making room in the
@@ -430,7 +430,7 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 	if t.sh != nil {
 		t.sh.opened(t, p.Frame, decode.ProtoTCP)
 	}
-	t.insert(t.tcp, f, p, f.classOf())
+	t.insert(t.tcp, f, p, f.classOf(), t.end)
 	if h := t.overHalfOpen(); h != nil {
 		t.evict(h)
 	}

@@ -115,7 +115,7 @@ type tracker struct {
 	// conversations (the tcp.stream and udp.stream numbers are their
 	// ranks among all shards').
 	sh     *shards
-	opened [2][]uint64
+	opened [2]frameList
 
 	esps espSlab // flows' ESP sequence state (espseq.go)
 
@@ -201,13 +201,22 @@ func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
 
 // add processes one decoded packet.
 func (t *tracker) add(p *decode.Packet) {
-	if p.Time > t.end {
-		t.end = p.Time
-	}
-	t.packets++
+	t.clock(p.Time)
 	if t.packets%sweepEvery == 0 {
-		t.sweep()
+		t.sweep(t.live())
 	}
+	t.track(p)
+}
+
+// clock counts a packet of time tm: the capture's clock (end) and packet
+// count, on which the sweeps run.
+func (t *tracker) clock(tm int64) {
+	t.end = max(t.end, tm)
+	t.packets++
+}
+
+// track analyzes p in its conversation.
+func (t *tracker) track(p *decode.Packet) {
 	if !p.HasTransport {
 		return
 	}
@@ -240,8 +249,12 @@ func (t *tracker) evictIfFull() {
 }
 
 // sweep evicts the conversations idle for longer than their class's
-// timeout, in capture time, while the table holds more than idleFloor.
-func (t *tracker) sweep() {
+// timeout, in capture time, when the table holds more than idleFloor:
+// live is the number it holds (in all shards of a sharded analysis).
+func (t *tracker) sweep(live int) {
+	if live <= idleFloor {
+		return
+	}
 	for f := t.idle(t.end); f != nil; f = t.idle(t.end) {
 		t.evict(f)
 		t.idleEvicted++
@@ -388,10 +401,10 @@ func (t *tracker) addUDP(p *decode.Packet) {
 			f.sess.Stream = t.ustreams
 		}
 		t.ustreams++
-		t.insert(t.udp, f, p, f.classOf())
+		t.insert(t.udp, f, p, f.classOf(), t.end)
 	}
 	if f.sess == nil {
-		t.mark(f, p.Time, f.classOf())
+		t.mark(f, t.end, f.classOf())
 		return
 	}
 	d := f.dirOf(p)
@@ -400,7 +413,7 @@ func (t *tracker) addUDP(p *decode.Packet) {
 		t.data(f, p, d, uint32(p.PayloadLen))
 		f.cls.observeUDP(f, p, d)
 	}
-	t.mark(f, p.Time, f.classOf())
+	t.mark(f, t.end, f.classOf())
 }
 
 // vpnUDPPort reports whether a UDP port is one of the VPN transports' ports.
@@ -412,7 +425,7 @@ func (t *tracker) addESP(p *decode.Packet) {
 		t.evictIfFull()
 		f = t.newFlow(p, true)
 		f.sess.Transport = TransportESP
-		t.insert(t.esp, f, p, f.classOf())
+		t.insert(t.esp, f, p, f.classOf(), t.end)
 	}
 	d := f.dirOf(p)
 	t.touch(f, p, d)
@@ -423,7 +436,7 @@ func (t *tracker) addESP(p *decode.Packet) {
 			h.udpMessage(f.sess, MessageESP, TransportESP, p, p.Payload)
 		}
 	}
-	t.mark(f, p.Time, f.classOf())
+	t.mark(f, t.end, f.classOf())
 }
 
 // finish turns the flows into the capture's sessions: retires the flows
@@ -432,16 +445,16 @@ func (t *tracker) addESP(p *decode.Packet) {
 // capture, and orders the sessions by first frame. It ends the tracker's
 // work: its flow table goes to the next analysis (see release).
 func (t *tracker) finish(c *Capture) {
-	t.retireAll()
-	t.collect(c)
-}
-
-// retireAll retires the flows still in the table.
-func (t *tracker) retireAll() {
 	// Once the table overflowed, the sessions still in it are listed by the
 	// same rule as the evicted ones: a flood's last flows are as quiet as
 	// its first.
-	overflowed := t.evicted > 0
+	t.retireAll(t.evicted > 0)
+	t.collect(c)
+}
+
+// retireAll retires the flows still in the table, as evicted ones if
+// overflowed.
+func (t *tracker) retireAll(overflowed bool) {
 	t.finishing = true
 	for i := range t.lists {
 		for f := t.lists[i].head; f != nil; f = f.next {

@@ -83,9 +83,9 @@ Flags:
                    or more, one reads the file and the others analyze it
                    split by conversation; with 1 or 2, reading and
                    analysis each take one. The report is the same for
-                   any N. Standard input, and a capture that opens more
-                   than 10,000 conversations, are analyzed as with 2
-                   (docs/performance.md)
+                   any N. Standard input, and a flood that reaches the
+                   flow table's bounds (docs/memory.md), are analyzed as
+                   with 2 (docs/performance.md)
   -q, --quiet      no progress bar (one is drawn on standard error, when
                    it is a terminal, while a file larger than 64 MiB or
                    compressed is read, and on standard input after 64 MiB)
