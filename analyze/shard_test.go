@@ -209,3 +209,31 @@ func TestShardsEvict(t *testing.T) {
 		t.Fatalf("evicted %d, %d streams: want most of the %d short connections evicted idle, and %d streams", c.Stats.EvictedFlows, c.Stats.TCPStreams, n, n+1)
 	}
 }
+
+// FuzzShards analyzes arbitrary input on one goroutine and on three
+// shards: the results (or the errors) must be the same.
+func FuzzShards(f *testing.F) {
+	for _, s := range testcaps.Samples(f) {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 8<<10)])
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "fuzz.pcap")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want, werr := analyze.File(path, analyze.Options{})
+		got, err := analyze.File(path, analyze.Options{Threads: 3})
+		if werr != nil || err != nil {
+			if werr == nil || err == nil || werr.Error() != err.Error() {
+				t.Fatalf("errors differ: one goroutine %v, three shards %v", werr, err)
+			}
+			return
+		}
+		sameCapture(t, "fuzz.pcap", 3, want, got)
+	})
+}
