@@ -84,7 +84,9 @@ func TestChunkBoundaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			if m := strings.HasPrefix(tc.name, "mapped") && capfile.MapsFiles; src.Mapped() != m {
+			// Compressed files are read with read(2) even when Map is set.
+			m := strings.HasPrefix(tc.name, "mapped") && tc.name != "mapped-gzip" && capfile.MapsFiles
+			if src.Mapped() != m {
 				t.Fatalf("mapped %v, want %v (%d bytes)", src.Mapped(), m, len(tc.file))
 			}
 			i := 0
