@@ -24,8 +24,8 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // TestChunkBoundaries reads records of every size class across many
 // chunk boundaries: small ones, ones longer than the room kept before a
 // chunk (gathered in the window's own buffer) and ones longer than a
-// chunk, from inputs of known and unknown size, plain and gzipped, read
-// or (files) memory-mapped, hashed or not.
+// chunk, from inputs of known and unknown size, plain, gzipped and zstd
+// compressed, read or (files) memory-mapped, hashed or not.
 func TestChunkBoundaries(t *testing.T) {
 	sizes := []int{60, 1514, 70_000, 66, 300_000, 9000, 1_500_000, 1, 65_535, 65_536, 65_537, 200}
 	var recs []rec
@@ -40,10 +40,11 @@ func TestChunkBoundaries(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(p)
 	zw.Close()
-	var gzStored bytes.Buffer // as large as p: it is mapped
+	var gzStored bytes.Buffer // as large as p: large enough to be mapped
 	zw, _ = gzip.NewWriterLevel(&gzStored, gzip.NoCompression)
 	zw.Write(p)
 	zw.Close()
+	zsStored := storedZstd(p)
 	dir := t.TempDir()
 	file := func(b []byte) string {
 		path := filepath.Join(dir, fmt.Sprintf("c%d.pcap", len(b)))
@@ -74,7 +75,12 @@ func TestChunkBoundaries(t *testing.T) {
 		{"no-hash", p, reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), true},
 		{"mapped", p, mapped, false},
 		{"mapped-no-hash", p, mapped, true},
-		{"mapped-gzip", gzStored.Bytes(), mapped, false},
+		// Compressed files are read with read(2) even with Map, and
+		// ahead on a goroutine without the hash.
+		{"file-gzip", gzStored.Bytes(), mapped, false},
+		{"file-gzip-no-hash", gzStored.Bytes(), mapped, true},
+		{"file-zstd", zsStored, mapped, false},
+		{"file-zstd-no-hash", zsStored, mapped, true},
 		{"mapped-cut", p[:5<<20+7], mapped, false},
 		{"mapped-no-hash-cut", p[:5<<20+7], mapped, true},
 	} {
@@ -84,10 +90,12 @@ func TestChunkBoundaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			// Compressed files are read with read(2) even when Map is set.
-			m := strings.HasPrefix(tc.name, "mapped") && tc.name != "mapped-gzip" && capfile.MapsFiles
-			if src.Mapped() != m {
+			if m := strings.HasPrefix(tc.name, "mapped") && capfile.MapsFiles; src.Mapped() != m {
 				t.Fatalf("mapped %v, want %v (%d bytes)", src.Mapped(), m, len(tc.file))
+			}
+			ahead := tc.noHash && (src.Mapped() || strings.HasPrefix(tc.name, "file-"))
+			if src.ReadsAhead() != ahead {
+				t.Fatalf("reads ahead %v, want %v", src.ReadsAhead(), ahead)
 			}
 			i := 0
 			for src.Next() {
@@ -114,6 +122,26 @@ func TestChunkBoundaries(t *testing.T) {
 				t.Errorf("SHA256 %q size %d, want %q %d", src.SHA256(), src.Size(), want, len(tc.file))
 			}
 		})
+	}
+}
+
+// storedZstd returns b as one zstd frame of raw blocks (no checksum), a
+// compressed file as large as b.
+func storedZstd(b []byte) []byte {
+	const block = 128 << 10
+	// Magic number; frame header: no flags, window 1 MiB (Window_Log 20).
+	z := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, (20 - 10) << 3}
+	for {
+		n := min(len(b), block)
+		h := uint32(n) << 3 // Block_Type 0: raw
+		if n == len(b) {
+			h |= 1 // Last_Block
+		}
+		z = append(z, byte(h), byte(h>>8), byte(h>>16))
+		z = append(z, b[:n]...)
+		if b = b[n:]; len(b) == 0 {
+			return z
+		}
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 // costs more CPU than parsing, so the parser's goroutine reads the file
 // itself and only the hashing is handed off), and gzip or zstd
 // decompression (the decompressor's goroutine reads and decompresses; the
-// parser gets the decompressed chunks).
+// parser gets the decompressed chunks). Without the hash, a large file is
+// also read ahead on a goroutine of its own: mapped, or, compressed, with
+// read(2), whose copy then leaves the decompressor's goroutine.
 
 const (
 	// chunkData is the number of data bytes per chunk.

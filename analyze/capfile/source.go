@@ -152,11 +152,21 @@ func OpenWith(path string, o Options) (*Source, error) {
 		f.Close()
 		return nil, newInputError(path, 0, -1, err)
 	}
+	// Without the hash, a large file is read (or mapped) ahead on a
+	// goroutine of its own. A compressed one is read with read(2) (see
+	// Options.Map): the read then takes its copy off the decompressor's
+	// goroutine, the slower of the two that decompress and parse.
 	var m *os.File
-	if o.Map && canMap && st.Mode().IsRegular() && st.Size() >= prefetchMin && !compressed(f) {
-		m = f
+	ahead := false
+	if st.Mode().IsRegular() && st.Size() >= prefetchMin {
+		switch {
+		case compressed(f):
+			ahead = true
+		case o.Map && canMap:
+			m, ahead = f, true
+		}
 	}
-	s, err := newSource(f, m, path, st.Size(), o)
+	s, err := newSource(f, m, ahead, path, st.Size(), o)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -186,12 +196,13 @@ func NewWith(r io.Reader, name string, o Options) (*Source, error) {
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = int64(l.Len())
 	}
-	return newSource(r, nil, name, hint, o)
+	return newSource(r, nil, false, name, hint, o)
 }
 
-// newSource is NewWith with the file to map (nil: read r) and the
+// newSource is NewWith with the file to map (nil: read r), whether to
+// read ahead on a goroutine when there is no hash to compute, and the
 // expected stored size (0: unknown).
-func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*Source, error) {
+func newSource(r io.Reader, m *os.File, ahead bool, name string, hint int64, o Options) (*Source, error) {
 	s := &Source{name: name, compression: "none", hint: hint}
 	var h hash.Hash
 	mode := modeInline
@@ -201,8 +212,8 @@ func newSource(r io.Reader, m *os.File, name string, hint int64, o Options) (*So
 		if hint == 0 || hint >= prefetchMin {
 			mode = modeHashAhead
 		}
-	case m != nil:
-		mode = modeReadAhead // map ahead on a goroutine of its own
+	case ahead:
+		mode = modeReadAhead
 	}
 	if m != nil {
 		s.hr = newMappedStream(m, h, mode)
