@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench.sh measures ctcpdiag against the targets of docs/performance.md, every
-# ratio in the same run: analyze vs cat, pcapng vs pcap, gzip/zstd analyze vs
-# gzip -dc / zstd -dc, scan of 2,000 small files vs cat of them, start-up,
+# ratio in the same run: analyze vs cat, and (issue 14, item 1) vs the
+# per-packet floor (scripts/floor: gopacket's DecodingLayerParser alone) and,
+# with the SHA-256, vs openssl's; pcapng vs pcap, gzip/zstd analyze vs
+# gzip -dc / zstd -dc and (issue 14, item 5) the pure-Go zstd decoder's own
+# ceiling (scripts/zstdcat), scan of 2,000 small files vs cat of them, start-up,
 # peak RSS; correlate of a generated pair of captures vs analyzing both files
 # alone, and its peak RSS (issue 12, item 5); plus tshark on a 100,000-packet
 # slice when tshark is installed.
@@ -31,7 +34,9 @@ echo "== build"
 (cd "$repo" && go build -o "$dir/bin/ctcpdiag" ./cmd/ctcpdiag &&
 	go build -o "$dir/bin/gen" ./samples/gen &&
 	go build -o "$dir/bin/topcapng" ./scripts/topcapng &&
-	go build -o "$dir/bin/mksmall" ./scripts/mksmall)
+	go build -o "$dir/bin/mksmall" ./scripts/mksmall &&
+	go build -o "$dir/bin/floor" ./scripts/floor &&
+	go build -o "$dir/bin/zstdcat" ./scripts/zstdcat)
 bin=$dir/bin/ctcpdiag
 
 echo "== data in $dir"
@@ -92,6 +97,22 @@ echo "== timings (best of $runs; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$large" "${large%.pcap}.pcapng" "$large.gz" >/dev/null # page cache
 
 t_cat=$(best cat "$large")
+have_openssl=0
+if command -v openssl >/dev/null; then
+	have_openssl=1
+	t_sha=$(best openssl dgst -sha256 "$large")
+fi
+# The per-packet floor (issue 14, item 1): gopacket's DecodingLayerParser
+# over Ethernet, IPv4, IPv6, TCP and UDP, each record handed in place from
+# the read buffer, nothing else (scripts/floor). It reads Ethernet pcaps
+# only: for other captures its rows are left out.
+t_floor=""
+if "$dir/bin/floor" "$large" >"$dir/floor.out" 2>&1; then
+	echo "floor: $(cat "$dir/floor.out")"
+	t_floor=$(best "$dir/bin/floor" "$large")
+else
+	echo "bench.sh: no floor for this capture: $(head -c 300 "$dir/floor.out")" >&2
+fi
 # Target 1 is the analysis (all detectors, JSON out); the SHA-256 of the
 # file that every report carries by default runs at about 1.2 GB/s and is
 # measured on its own row: --no-hash leaves it out.
@@ -99,11 +120,20 @@ t_nh=$(best "$bin" analyze --no-hash --format json "$large")
 rss_nh=$(awk -v k="$(cat "$dir/rss")" 'BEGIN { printf "%.1f", k / 1024 }')
 r=$(ratio "$t_nh" "$t_cat")
 row "1. analyze pcap (json, --no-hash) vs cat" "$t_nh s" "cat $t_cat s" "${r}x" "3x" "$(verdict "$r" 3)"
+if [ -n "$t_floor" ]; then
+	row "(floor) DecodingLayerParser of the pcap" "$t_floor s" "cat $t_cat s" "$(ratio "$t_floor" "$t_cat")x" "-" "-"
+	r=$(ratio "$t_nh" "$t_floor")
+	row "1. analyze pcap --no-hash vs the floor" "$t_nh s" "floor $t_floor s" "${r}x" "1.5x" "$(verdict "$r" 1.5)"
+fi
 row "2. peak RSS, analyze pcap --no-hash" "$rss_nh MiB" "-" "-" "64 MiB" "$(verdict "$rss_nh" 64)"
 t_pcap=$(best "$bin" analyze --format json "$large")
 rss_pcap=$(cat "$dir/rss")
 r=$(ratio "$t_pcap" "$t_cat")
 row "1. same, with the SHA-256 (default)" "$t_pcap s" "cat $t_cat s" "${r}x" "3x" "$(verdict "$r" 3)"
+if [ $have_openssl = 1 ]; then
+	r=$(ratio "$t_pcap" "$t_sha")
+	row "1. analyze pcap (default) vs openssl" "$t_pcap s" "openssl $t_sha s" "${r}x" "1x" "$(verdict "$r" 1)"
+fi
 rss_mib=$(awk -v k="$rss_pcap" 'BEGIN { printf "%.1f", k / 1024 }')
 row "2. peak RSS, analyze pcap" "$rss_mib MiB" "-" "-" "64 MiB" "$(verdict "$rss_mib" 64)"
 
@@ -120,13 +150,21 @@ r=$(ratio "$t_gz" "$t_gzc")
 row "4. analyze .gz vs gzip -dc" "$t_gz s" "gzip -dc $t_gzc s" "${r}x" "1x" "$(verdict "$r" 1)"
 row "2. peak RSS, analyze .gz" "$rss_gz MiB" "-" "-" "64 MiB" "$(verdict "$rss_gz" 64)"
 if [ $have_zstd = 1 ]; then
+	# Issue 14, item 5: within 1.2x zstd -dc, beside the pure-Go decoder's
+	# own ceiling: decoding alone, to io.Discard, with the decoder options
+	# of analyze/capfile (scripts/zstdcat).
 	t_zsc=$(best zstd -dc "$large.zst")
+	t_zceil=$(best "$dir/bin/zstdcat" "$large.zst")
+	row "(ceiling) Go zstd decoder alone" "$t_zceil s" "zstd -dc $t_zsc s" "$(ratio "$t_zceil" "$t_zsc")x" "-" "-"
 	t_zs=$(best "$bin" analyze --no-hash --format json "$large.zst")
+	rss_zs=$(awk -v k="$(cat "$dir/rss")" 'BEGIN { printf "%.1f", k / 1024 }')
 	r=$(ratio "$t_zs" "$t_zsc")
-	row "4. analyze .zst --no-hash vs zstd -dc" "$t_zs s" "zstd -dc $t_zsc s" "${r}x" "1x" "$(verdict "$r" 1)"
+	row "4. analyze .zst --no-hash vs zstd -dc" "$t_zs s" "zstd -dc $t_zsc s" "${r}x" "1.2x" "$(verdict "$r" 1.2)"
+	row "4. same, vs the Go ceiling" "$t_zs s" "Go $t_zceil s" "$(ratio "$t_zs" "$t_zceil")x" "-" "-"
+	row "2. peak RSS, analyze .zst --no-hash" "$rss_zs MiB" "-" "-" "64 MiB" "$(verdict "$rss_zs" 64)"
 	t_zs=$(best "$bin" analyze --format json "$large.zst")
 	r=$(ratio "$t_zs" "$t_zsc")
-	row "4. same, with the SHA-256 (default)" "$t_zs s" "zstd -dc $t_zsc s" "${r}x" "1x" "$(verdict "$r" 1)"
+	row "4. same, with the SHA-256 (default)" "$t_zs s" "zstd -dc $t_zsc s" "${r}x" "1.2x" "$(verdict "$r" 1.2)"
 fi
 
 t_catsmall=$(best sh -c "cat '$small'/*.pcap")
@@ -178,8 +216,7 @@ fi
 
 # The SHA-256 of the stored file is in every report by default and bounds
 # the default rows of targets 1 and 4: its speed alone, on this machine.
-if command -v openssl >/dev/null; then
-	t_sha=$(best openssl dgst -sha256 "$large")
+if [ $have_openssl = 1 ]; then
 	row "(bound) openssl sha256 of the pcap" "$t_sha s" "cat $t_cat s" "$(ratio "$t_sha" "$t_cat")x" "-" "-"
 fi
 

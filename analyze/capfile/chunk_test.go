@@ -24,8 +24,8 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // TestChunkBoundaries reads records of every size class across many
 // chunk boundaries: small ones, ones longer than the room kept before a
 // chunk (gathered in the window's own buffer) and ones longer than a
-// chunk, from inputs of known and unknown size, plain and gzipped, read
-// as files or streams, hashed or not.
+// chunk, from inputs of known and unknown size, plain, gzipped and zstd
+// compressed, read as files or streams, hashed or not.
 func TestChunkBoundaries(t *testing.T) {
 	sizes := []int{60, 1514, 70_000, 66, 300_000, 9000, 1_500_000, 1, 65_535, 65_536, 65_537, 200}
 	var recs []rec
@@ -44,6 +44,7 @@ func TestChunkBoundaries(t *testing.T) {
 	zw, _ = gzip.NewWriterLevel(&gzStored, gzip.NoCompression)
 	zw.Write(p)
 	zw.Close()
+	zsStored := storedZstd(p)
 	dir := t.TempDir()
 	file := func(b []byte) string {
 		path := filepath.Join(dir, fmt.Sprintf("c%d.pcap", len(b)))
@@ -73,7 +74,12 @@ func TestChunkBoundaries(t *testing.T) {
 		{"no-hash", p, reader(func(b []byte) io.Reader { return bytes.NewReader(b) }), true},
 		{"file", p, opened, false},
 		{"file-no-hash", p, opened, true},
+		// Compressed files too are read ahead without the hash (the
+		// read's copy leaves the decompressor's goroutine).
 		{"file-gzip", gzStored.Bytes(), opened, false},
+		{"file-gzip-no-hash", gzStored.Bytes(), opened, true},
+		{"file-zstd", zsStored, opened, false},
+		{"file-zstd-no-hash", zsStored, opened, true},
 		{"file-cut", p[:5<<20+7], opened, false},
 		{"file-no-hash-cut", p[:5<<20+7], opened, true},
 	} {
@@ -83,6 +89,11 @@ func TestChunkBoundaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
+			// Every input here is large and of known size: it is read
+			// ahead exactly when there is no hash.
+			if ahead := tc.noHash; src.ReadsAhead() != ahead {
+				t.Fatalf("reads ahead %v, want %v", src.ReadsAhead(), ahead)
+			}
 			i := 0
 			for src.Next() {
 				if !bytes.Equal(src.Data(), recs[i].data) {
@@ -124,4 +135,24 @@ func (o *oneByte) Read(p []byte) (int, error) {
 	p[0] = o.b[0]
 	o.b = o.b[1:]
 	return 1, nil
+}
+
+// storedZstd returns b as one zstd frame of raw blocks (no checksum), a
+// compressed file as large as b.
+func storedZstd(b []byte) []byte {
+	const block = 128 << 10
+	// Magic number; frame header: no flags, window 1 MiB (Window_Log 20).
+	z := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, (20 - 10) << 3}
+	for {
+		n := min(len(b), block)
+		h := uint32(n) << 3 // Block_Type 0: raw
+		if n == len(b) {
+			h |= 1 // Last_Block
+		}
+		z = append(z, byte(h), byte(h>>8), byte(h>>16))
+		z = append(z, b[:n]...)
+		if b = b[n:]; len(b) == 0 {
+			return z
+		}
+	}
 }

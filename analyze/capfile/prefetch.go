@@ -14,8 +14,10 @@ import (
 // on a second goroutine where it can: the SHA-256 of the stored file (it
 // costs more CPU than parsing, so the parser's goroutine reads the file
 // itself and only the hashing is handed off), and gzip or zstd
-// decompression (the decompressor's goroutine reads and decompresses; the
-// parser gets the decompressed chunks).
+// decompression (the decompressor's goroutine decompresses; the parser
+// gets the decompressed chunks). Without the hash, an input of 4 MiB or
+// more is read ahead on a goroutine of its own: read(2)'s copy then
+// leaves the parser's goroutine, or the decompressor's.
 
 const (
 	// chunkData is the number of data bytes per chunk.
