@@ -126,6 +126,17 @@ if [ -n "$t_floor" ]; then
 	row "1. analyze pcap --no-hash vs the floor" "$t_nh s" "floor $t_floor s" "${r}x" "1.5x" "$(verdict "$r" 1.5)"
 fi
 row "2. peak RSS, analyze pcap --no-hash" "$rss_nh MiB" "-" "-" "64 MiB" "$(verdict "$rss_nh" 64)"
+# Issue 14, item 2: cores. --threads N uses N cores (the default: all of
+# them; the row above). One core: GOMAXPROCS=1. Three or more: one reads,
+# the others analyze by conversation; on a machine with fewer cores the
+# shards share them (docs/performance.md has what that costs).
+t_one=$(best env GOMAXPROCS=1 "$bin" analyze --no-hash --threads 1 --format json "$large")
+row "2. --threads 1, GOMAXPROCS=1, --no-hash" "$t_one s" "cat $t_cat s" "$(ratio "$t_one" "$t_cat")x" "-" "-"
+for n in 3 4 8; do
+	t_n=$(best "$bin" analyze --no-hash --threads "$n" --format json "$large")
+	rss_n=$(awk -v k="$(cat "$dir/rss")" 'BEGIN { printf "%.1f", k / 1024 }')
+	row "2. --threads $n ($((n - 1)) shards), --no-hash" "$t_n s" "cat $t_cat s" "$(ratio "$t_n" "$t_cat")x" "-" "$rss_n MiB"
+done
 t_pcap=$(best "$bin" analyze --format json "$large")
 rss_pcap=$(cat "$dir/rss")
 r=$(ratio "$t_pcap" "$t_cat")
