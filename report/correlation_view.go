@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -407,7 +408,7 @@ func WriteCorrelationMarkdown(w io.Writer, c *Correlation) error {
 func WriteCorrelationHTML(w io.Writer, c *Correlation) error {
 	v := newCorrView(c)
 	bw := bufio.NewWriter(w)
-	if err := corrHTMLTemplate.Execute(bw, struct {
+	if err := corrHTMLTemplate().Execute(bw, struct {
 		*corrView
 		CSS template.CSS
 	}{v, template.CSS(htmlCSS())}); err != nil {
@@ -426,7 +427,11 @@ func htmlCSS() string {
 	return s[i+len("<style>") : j]
 }
 
-var corrHTMLTemplate = template.Must(template.New("correlation").Funcs(htmlFuncs).Parse(corrHTMLSource))
+// corrHTMLTemplate is parsed on first use, not at start-up (see
+// htmlTemplate).
+var corrHTMLTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("correlation").Funcs(htmlFuncs).Parse(corrHTMLSource))
+})
 
 const corrHTMLSource = `<!DOCTYPE html>
 <html lang="en">

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 
 	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
 // Errors returned by Decoder.Decode. Every error Decode returns wraps one of
@@ -272,11 +271,11 @@ func (d *Decoder) fastEthernet(data []byte) (bool, error) {
 	switch ipBase.next {
 	case gopacket.LayerTypeZero:
 		return true, nil
-	case layers.LayerTypeTCP:
+	case layerTypeTCP:
 		return true, d.tcp.DecodeFromBytes(pl, nil)
-	case layers.LayerTypeIPSecESP:
+	case layerTypeIPSecESP:
 		return true, d.esp.DecodeFromBytes(pl, nil)
-	case layers.LayerTypeUDP:
+	case layerTypeUDP:
 		err := d.udp.DecodeFromBytes(pl, nil)
 		if err == nil && d.udp.next != gopacket.LayerTypeZero && len(d.udp.payload) > 0 {
 			return false, nil // a tunnel over UDP

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
 // ipPayload is what an IP header hands to the transport: the reported
@@ -24,7 +23,7 @@ type ipv4Layer struct {
 	ipPayload
 }
 
-func (l *ipv4Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv4 }
+func (l *ipv4Layer) CanDecode() gopacket.LayerClass { return layerTypeIPv4 }
 
 func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
@@ -170,7 +169,7 @@ type ipv6Layer struct {
 	ipPayload
 }
 
-func (l *ipv6Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv6 }
+func (l *ipv6Layer) CanDecode() gopacket.LayerClass { return layerTypeIPv6 }
 
 func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
@@ -328,7 +327,7 @@ func (d *Decoder) repLen() int {
 // error, where Wireshark does not check it.
 type tcpLayer struct{ base }
 
-func (l *tcpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeTCP }
+func (l *tcpLayer) CanDecode() gopacket.LayerClass { return layerTypeTCP }
 
 func (l *tcpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
@@ -445,7 +444,7 @@ func parseTCPOptions(p *Packet, opts []byte) {
 // (jumbogram) or does not fit the IP payload.
 type udpLayer struct{ base }
 
-func (l *udpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeUDP }
+func (l *udpLayer) CanDecode() gopacket.LayerClass { return layerTypeUDP }
 
 func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
@@ -471,9 +470,9 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		// Tunnels over UDP that Wireshark decodes by port by default.
 		switch {
 		case p.SrcPort == portGTPU || p.DstPort == portGTPU:
-			l.set(p.Payload, layers.LayerTypeGTPv1U)
+			l.set(p.Payload, layerTypeGTPv1U)
 		case p.DstPort == portVXLAN:
-			l.set(p.Payload, layers.LayerTypeVXLAN)
+			l.set(p.Payload, layerTypeVXLAN)
 		}
 	}
 	if d.rec != nil && !d.inError {
@@ -505,7 +504,7 @@ const (
 // length.
 type espLayer struct{ base }
 
-func (l *espLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPSecESP }
+func (l *espLayer) CanDecode() gopacket.LayerClass { return layerTypeIPSecESP }
 
 func (l *espLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
@@ -542,9 +541,9 @@ type icmpLayer struct {
 
 func (l *icmpLayer) CanDecode() gopacket.LayerClass {
 	if l.v6 {
-		return layers.LayerTypeICMPv6
+		return layerTypeICMPv6
 	}
-	return layers.LayerTypeICMPv4
+	return layerTypeICMPv4
 }
 
 func (l *icmpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
@@ -572,9 +571,9 @@ func (l *icmpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d.inError = true
 	d.p.InError = true
 	if l.v6 {
-		l.set(b[8:], layers.LayerTypeIPv6)
+		l.set(b[8:], layerTypeIPv6)
 	} else {
-		l.set(b[8:], layers.LayerTypeIPv4)
+		l.set(b[8:], layerTypeIPv4)
 	}
 	return nil
 }

@@ -4,11 +4,41 @@ import (
 	"encoding/binary"
 
 	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
-// Layer types gopacket lacks. The numbers lie in the range gopacket leaves
-// to applications (>= 2000, looked up in a map only when printed).
+// Layer types. gopacket's layers package defines most of them, but
+// linking it costs every run of the binary about 20 ms of package
+// initialization (it fills metadata tables of 65,536 entries), so decode
+// registers its own. The numbers lie in the range gopacket leaves to
+// applications (>= 2000, looked up in a map only when printed), away from
+// the layers package's, which tests link to compare with.
+var (
+	layerTypeEthernet = gopacket.RegisterLayerType(29020, gopacket.LayerTypeMetadata{Name: "Ethernet"})
+	layerTypeDot1Q    = gopacket.RegisterLayerType(29021, gopacket.LayerTypeMetadata{Name: "Dot1Q"})
+	layerTypeLLC      = gopacket.RegisterLayerType(29022, gopacket.LayerTypeMetadata{Name: "LLC"})
+	layerTypeSNAP     = gopacket.RegisterLayerType(29023, gopacket.LayerTypeMetadata{Name: "SNAP"})
+	layerTypeSTP      = gopacket.RegisterLayerType(29024, gopacket.LayerTypeMetadata{Name: "STP"})
+	layerTypeLoopback = gopacket.RegisterLayerType(29025, gopacket.LayerTypeMetadata{Name: "Loopback"})
+	layerTypeLinuxSLL = gopacket.RegisterLayerType(29026, gopacket.LayerTypeMetadata{Name: "LinuxSLL"})
+	layerTypeARP      = gopacket.RegisterLayerType(29027, gopacket.LayerTypeMetadata{Name: "ARP"})
+	layerTypePPP      = gopacket.RegisterLayerType(29028, gopacket.LayerTypeMetadata{Name: "PPP"})
+	layerTypePPPoE    = gopacket.RegisterLayerType(29029, gopacket.LayerTypeMetadata{Name: "PPPoE"})
+	layerTypeMPLS     = gopacket.RegisterLayerType(29030, gopacket.LayerTypeMetadata{Name: "MPLS"})
+	layerTypeDot11    = gopacket.RegisterLayerType(29031, gopacket.LayerTypeMetadata{Name: "Dot11"})
+	layerTypeGRE      = gopacket.RegisterLayerType(29032, gopacket.LayerTypeMetadata{Name: "GRE"})
+	layerTypeERSPANII = gopacket.RegisterLayerType(29033, gopacket.LayerTypeMetadata{Name: "ERSPANII"})
+	layerTypeVXLAN    = gopacket.RegisterLayerType(29034, gopacket.LayerTypeMetadata{Name: "VXLAN"})
+	layerTypeGTPv1U   = gopacket.RegisterLayerType(29035, gopacket.LayerTypeMetadata{Name: "GTPv1U"})
+	layerTypeIPv4     = gopacket.RegisterLayerType(29036, gopacket.LayerTypeMetadata{Name: "IPv4"})
+	layerTypeIPv6     = gopacket.RegisterLayerType(29037, gopacket.LayerTypeMetadata{Name: "IPv6"})
+	layerTypeTCP      = gopacket.RegisterLayerType(29038, gopacket.LayerTypeMetadata{Name: "TCP"})
+	layerTypeUDP      = gopacket.RegisterLayerType(29039, gopacket.LayerTypeMetadata{Name: "UDP"})
+	layerTypeIPSecESP = gopacket.RegisterLayerType(29040, gopacket.LayerTypeMetadata{Name: "IPSecESP"})
+	layerTypeICMPv4   = gopacket.RegisterLayerType(29041, gopacket.LayerTypeMetadata{Name: "ICMPv4"})
+	layerTypeICMPv6   = gopacket.RegisterLayerType(29042, gopacket.LayerTypeMetadata{Name: "ICMPv6"})
+)
+
+// Layer types gopacket lacks altogether.
 var (
 	layerTypeSLL2         = gopacket.RegisterLayerType(29001, gopacket.LayerTypeMetadata{Name: "LinuxSLL2"})
 	layerTypeNFLOG        = gopacket.RegisterLayerType(29002, gopacket.LayerTypeMetadata{Name: "NFLOG"})
@@ -21,20 +51,30 @@ var (
 	layerTypePPPNoAddr    = gopacket.RegisterLayerType(29009, gopacket.LayerTypeMetadata{Name: "PPPProtocol"})
 )
 
-// ethernetLayer is gopacket's Ethernet decoder with our own choice of the
-// next layer (gopacket maps neither 0x9100 QinQ nor VN-Tag).
-type ethernetLayer struct {
-	layers.Ethernet
-	d *Decoder
-}
+// ethernetLayer decodes an Ethernet II or 802.3 header, as gopacket's
+// Ethernet does (an 802.3 length is followed by LLC, and the payload is
+// cut to that length), with our own choice of the next layer (gopacket
+// maps neither 0x9100 QinQ nor VN-Tag).
+type ethernetLayer struct{ base }
 
-func (l *ethernetLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
+func (l *ethernetLayer) CanDecode() gopacket.LayerClass { return layerTypeEthernet }
+
+func (l *ethernetLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if l.d.rec != nil {
 		l.d.recEthernet(b)
 	}
-	if l.Ethernet.DecodeFromBytes(b, df) != nil {
+	if len(b) < 14 {
 		return errShortEthernet
 	}
+	typ, payload := binary.BigEndian.Uint16(b[12:14]), b[14:]
+	if typ < 0x0600 { // 802.3: a length, and LLC follows
+		if n := int(typ); n < len(payload) {
+			payload = payload[:n] // padding
+		}
+		l.set(payload, layerTypeLLC)
+		return nil
+	}
+	l.set(payload, etherNext(typ))
 	return nil
 }
 
@@ -50,96 +90,99 @@ func (d *Decoder) recEthernet(b []byte) {
 	d.fld(FieldMAC, b, 6)
 }
 
-func (l *ethernetLayer) NextLayerType() gopacket.LayerType {
-	if l.EthernetType == layers.EthernetTypeLLC {
-		return layers.LayerTypeLLC
-	}
-	return etherNext(uint16(l.EthernetType))
-}
+// dot1qLayer decodes an 802.1Q tag (also an 802.1ad QinQ tag): 4 bytes,
+// the last two the EtherType (below 0x0600, a length: LLC follows).
+type dot1qLayer struct{ base }
 
-// dot1qLayer is gopacket's 802.1Q decoder (also used for 802.1ad QinQ
-// tags) with our own choice of the next layer.
-type dot1qLayer struct {
-	layers.Dot1Q
-	d *Decoder
-}
+func (l *dot1qLayer) CanDecode() gopacket.LayerClass { return layerTypeDot1Q }
 
-func (l *dot1qLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeDot1Q }
-
-func (l *dot1qLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
-	if l.Dot1Q.DecodeFromBytes(b, df) != nil {
+func (l *dot1qLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if len(b) < 4 {
 		return errShortDot1Q
 	}
 	l.d.hdr(HeaderDot1Q, b, 0, 4)
+	typ := binary.BigEndian.Uint16(b[2:4])
+	if typ < 0x0600 {
+		l.set(b[4:], layerTypeLLC)
+	} else {
+		l.set(b[4:], etherNext(typ))
+	}
 	return nil
 }
 
-func (l *dot1qLayer) NextLayerType() gopacket.LayerType {
-	if l.Type < 0x0600 {
-		return layers.LayerTypeLLC
-	}
-	return etherNext(uint16(l.Type))
-}
+// snapLayer decodes a SNAP header (5 bytes: the organization code and an
+// EtherType).
+type snapLayer struct{ base }
 
-// snapLayer is gopacket's SNAP decoder with our own choice of the next
-// layer.
-type snapLayer struct {
-	layers.SNAP
-	d *Decoder
-}
+func (l *snapLayer) CanDecode() gopacket.LayerClass { return layerTypeSNAP }
 
-func (l *snapLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
-	if l.SNAP.DecodeFromBytes(b, df) != nil {
+func (l *snapLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if len(b) < 5 {
 		return errShortSNAP
 	}
 	l.d.hdr(HeaderSNAP, b, 0, 5)
+	l.set(b[5:], etherNext(binary.BigEndian.Uint16(b[3:5])))
 	return nil
 }
 
-func (l *snapLayer) NextLayerType() gopacket.LayerType { return etherNext(uint16(l.Type)) }
+// llcLayer decodes an 802.2 LLC header (3 bytes, or 4 with an I- or
+// S-format control field); SNAP follows for DSAP and SSAP 0xaa, and STP
+// (not decoded) for 0x42.
+type llcLayer struct{ base }
 
-// llcLayer is gopacket's 802.2 LLC decoder; SNAP follows for DSAP and
-// SSAP 0xaa.
-type llcLayer struct {
-	layers.LLC
-	d *Decoder
-}
+func (l *llcLayer) CanDecode() gopacket.LayerClass { return layerTypeLLC }
 
-func (l *llcLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
-	if l.LLC.DecodeFromBytes(b, df) != nil {
+func (l *llcLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if len(b) < 3 {
 		return errShortLLC
 	}
-	l.d.hdr(HeaderLLC, b, 0, len(l.Contents))
+	n := 3
+	if c := b[2]; c&0x1 == 0 || c&0x3 == 0x1 {
+		if len(b) < 4 {
+			return errShortLLC
+		}
+		n = 4
+	}
+	l.d.hdr(HeaderLLC, b, 0, n)
+	next := gopacket.LayerTypeZero
+	switch dsap, ssap := b[0]&0xfe, b[1]&0xfe; {
+	case dsap == 0xaa && ssap == 0xaa:
+		next = layerTypeSNAP
+	case dsap == 0x42 && ssap == 0x42:
+		next = layerTypeSTP
+	}
+	l.set(b[n:], next)
 	return nil
 }
 
-// loopbackLayer is gopacket's BSD loopback decoder (LINKTYPE_NULL and
-// LINKTYPE_LOOP: a 4-byte address family in either byte order) with our
-// own choice of the next layer.
-type loopbackLayer struct {
-	layers.Loopback
-	d *Decoder
-}
+// loopbackLayer decodes the BSD loopback header (LINKTYPE_NULL and
+// LINKTYPE_LOOP): a 4-byte address family in either byte order (big
+// endian when its first two bytes are zero), below 256.
+type loopbackLayer struct{ base }
 
-func (l *loopbackLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
+func (l *loopbackLayer) CanDecode() gopacket.LayerClass { return layerTypeLoopback }
+
+func (l *loopbackLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 4 {
 		return errShortLoopback
 	}
 	l.d.hdr(HeaderLoopback, b, 0, 4)
-	if l.Loopback.DecodeFromBytes(b, df) != nil {
+	family := binary.LittleEndian.Uint32(b[:4])
+	if b[0] == 0 && b[1] == 0 {
+		family = binary.BigEndian.Uint32(b[:4])
+	}
+	if family > 0xff {
 		return errBadLoopback
 	}
-	return nil
-}
-
-func (l *loopbackLayer) NextLayerType() gopacket.LayerType {
-	switch l.Family {
+	next := gopacket.LayerTypeZero
+	switch family {
 	case 2: // AF_INET
-		return layers.LayerTypeIPv4
+		next = layerTypeIPv4
 	case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
-		return layers.LayerTypeIPv6
+		next = layerTypeIPv6
 	}
-	return gopacket.LayerTypeZero
+	l.set(b[4:], next)
+	return nil
 }
 
 // base holds the payload and next layer of our own decoding layers.
@@ -161,7 +204,7 @@ func (b *base) set(payload []byte, next gopacket.LayerType) {
 // unchecked, which panics on a bogus length.
 type sllLayer struct{ base }
 
-func (l *sllLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeLinuxSLL }
+func (l *sllLayer) CanDecode() gopacket.LayerClass { return layerTypeLinuxSLL }
 
 func (l *sllLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 16 {
@@ -183,7 +226,7 @@ func sllProto(arphrd, proto uint16) gopacket.LayerType {
 	case arphrd == 778: // ARPHRD_IPGRE: the protocol is a GRE protocol type
 		return etherNext(proto)
 	case proto == 0x0004: // ETH_P_802_2: LLC follows
-		return layers.LayerTypeLLC
+		return layerTypeLLC
 	}
 	return etherNext(proto)
 }
@@ -241,9 +284,9 @@ func (l *nflogLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 			payload := rest[4:n]
 			switch family {
 			case 2:
-				l.set(payload, layers.LayerTypeIPv4)
+				l.set(payload, layerTypeIPv4)
 			case 10:
-				l.set(payload, layers.LayerTypeIPv6)
+				l.set(payload, layerTypeIPv6)
 			default:
 				l.set(payload, layerTypeRawIP)
 			}
@@ -293,7 +336,7 @@ func (l *chdlcLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 type pppLayer struct{ base }
 
 func (l *pppLayer) CanDecode() gopacket.LayerClass {
-	return gopacket.NewLayerClass([]gopacket.LayerType{layers.LayerTypePPP, layerTypePPPWithDir, layerTypePPPNoAddr})
+	return gopacket.NewLayerClass([]gopacket.LayerType{layerTypePPP, layerTypePPPWithDir, layerTypePPPNoAddr})
 }
 
 func (l *pppLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
@@ -344,11 +387,11 @@ func (l *pppLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 func pppNext(proto uint16) gopacket.LayerType {
 	switch proto {
 	case 0x0021:
-		return layers.LayerTypeIPv4
+		return layerTypeIPv4
 	case 0x0057:
-		return layers.LayerTypeIPv6
+		return layerTypeIPv6
 	case 0x0281, 0x0283:
-		return layers.LayerTypeMPLS
+		return layerTypeMPLS
 	}
 	return gopacket.LayerTypeZero
 }
@@ -357,7 +400,7 @@ func pppNext(proto uint16) gopacket.LayerType {
 // that follows it.
 type pppoeLayer struct{ base }
 
-func (l *pppoeLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypePPPoE }
+func (l *pppoeLayer) CanDecode() gopacket.LayerClass { return layerTypePPPoE }
 
 func (l *pppoeLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 8 {
@@ -380,7 +423,7 @@ func (l *pppoeLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 // first nibble after the bottom of stack.
 type mplsLayer struct{ base }
 
-func (l *mplsLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeMPLS }
+func (l *mplsLayer) CanDecode() gopacket.LayerClass { return layerTypeMPLS }
 
 func (l *mplsLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	n := 0
@@ -406,9 +449,9 @@ func ipByNibble(b []byte) gopacket.LayerType {
 	}
 	switch b[0] >> 4 {
 	case 4:
-		return layers.LayerTypeIPv4
+		return layerTypeIPv4
 	case 6:
-		return layers.LayerTypeIPv6
+		return layerTypeIPv6
 	}
 	return gopacket.LayerTypeZero
 }
@@ -458,7 +501,7 @@ func (l *vntagLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 // protocol addresses when IPv4 or IPv6 (RFC 826); decoding ends there.
 type arpLayer struct{ base }
 
-func (l *arpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeARP }
+func (l *arpLayer) CanDecode() gopacket.LayerClass { return layerTypeARP }
 
 func (l *arpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	l.set(nil, gopacket.LayerTypeZero)

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
 // The numbers the decoder knows: link types, EtherTypes and IP protocol
@@ -43,22 +42,22 @@ var linkTable = [...]struct {
 	first gopacket.LayerType
 	dir   bool
 }{
-	{LinkNull, "null", layers.LayerTypeLoopback, false},
-	{LinkEthernet, "ether", layers.LayerTypeEthernet, false},
-	{LinkPPP, "ppp", layers.LayerTypePPP, false},
+	{LinkNull, "null", layerTypeLoopback, false},
+	{LinkEthernet, "ether", layerTypeEthernet, false},
+	{LinkPPP, "ppp", layerTypePPP, false},
 	{LinkRawDLT12, "rawip", layerTypeRawIP, false},
 	{LinkRawDLT14, "rawip", layerTypeRawIP, false},
-	{LinkPPPHDLC, "ppp", layers.LayerTypePPP, false},
+	{LinkPPPHDLC, "ppp", layerTypePPP, false},
 	{LinkRaw, "rawip", layerTypeRawIP, false},
 	{LinkCHDLC, "chdlc", layerTypeCHDLC, false},
-	{LinkIEEE80211, "ieee-802-11", layers.LayerTypeDot11, false},
-	{LinkLoop, "loop", layers.LayerTypeLoopback, false},
-	{LinkLinuxSLL, "linux-sll", layers.LayerTypeLinuxSLL, false},
+	{LinkIEEE80211, "ieee-802-11", layerTypeDot11, false},
+	{LinkLoop, "loop", layerTypeLoopback, false},
+	{LinkLinuxSLL, "linux-sll", layerTypeLinuxSLL, false},
 	{127, "ieee-802-11-radiotap", gopacket.LayerTypeZero, false},
 	{LinkPPPWithDir, "", layerTypePPPWithDir, true},
 	{LinkCHDLCWithDir, "", layerTypeCHDLCWithDir, true},
-	{LinkIPv4, "rawip4", layers.LayerTypeIPv4, false},
-	{LinkIPv6, "rawip6", layers.LayerTypeIPv6, false},
+	{LinkIPv4, "rawip4", layerTypeIPv4, false},
+	{LinkIPv6, "rawip6", layerTypeIPv6, false},
 	{LinkNFLOG, "nflog", layerTypeNFLOG, false},
 	{LinkLinuxSLL2, "linux-sll2", layerTypeSLL2, false},
 }
@@ -141,17 +140,17 @@ var etherTable = [...]struct {
 func etherNext(t uint16) gopacket.LayerType {
 	switch t {
 	case etherIPv4:
-		return layers.LayerTypeIPv4
+		return layerTypeIPv4
 	case etherIPv6:
-		return layers.LayerTypeIPv6
+		return layerTypeIPv6
 	case etherDot1Q, etherQinQ, etherQinQOld, etherQinQOld2:
-		return layers.LayerTypeDot1Q
+		return layerTypeDot1Q
 	case etherARP:
-		return layers.LayerTypeARP
+		return layerTypeARP
 	case etherMPLS, etherMPLSMcast:
-		return layers.LayerTypeMPLS
+		return layerTypeMPLS
 	case etherPPPoESess:
-		return layers.LayerTypePPPoE
+		return layerTypePPPoE
 	case etherVNTag:
 		return layerTypeVNTag
 	}
@@ -163,23 +162,23 @@ func etherNext(t uint16) gopacket.LayerType {
 func greNext(t uint16, seq bool) gopacket.LayerType {
 	switch {
 	case t == etherIPv4:
-		return layers.LayerTypeIPv4
+		return layerTypeIPv4
 	case t == etherIPv6:
-		return layers.LayerTypeIPv6
+		return layerTypeIPv6
 	case t == etherTEB:
-		return layers.LayerTypeEthernet
+		return layerTypeEthernet
 	case t == etherERSPAN2 && seq:
-		return layers.LayerTypeERSPANII
+		return layerTypeERSPANII
 	case t == etherERSPAN2:
-		return layers.LayerTypeEthernet // ERSPAN type I: no ERSPAN header
+		return layerTypeEthernet // ERSPAN type I: no ERSPAN header
 	case t == etherERSPAN3:
 		return layerTypeERSPAN3
 	case t == etherMPLS || t == etherMPLSMcast:
-		return layers.LayerTypeMPLS
+		return layerTypeMPLS
 	case t == etherPPP:
 		return layerTypePPPNoAddr
 	case t >= etherArubaFirst && t <= etherArubaLast:
-		return layers.LayerTypeDot11
+		return layerTypeDot11
 	}
 	return gopacket.LayerTypeZero
 }
@@ -262,26 +261,26 @@ func ProtoName(p uint8) string {
 func (d *Decoder) protoNext(proto uint8) gopacket.LayerType {
 	switch proto {
 	case ProtoTCP:
-		return layers.LayerTypeTCP
+		return layerTypeTCP
 	case ProtoUDP:
-		return layers.LayerTypeUDP
+		return layerTypeUDP
 	case ProtoESP:
-		return layers.LayerTypeIPSecESP
+		return layerTypeIPSecESP
 	case ProtoICMP:
-		return layers.LayerTypeICMPv4
+		return layerTypeICMPv4
 	case ProtoICMPv6:
-		return layers.LayerTypeICMPv6
+		return layerTypeICMPv6
 	}
 	if d.inError {
 		return gopacket.LayerTypeZero
 	}
 	switch proto {
 	case ProtoIPIP:
-		return layers.LayerTypeIPv4
+		return layerTypeIPv4
 	case ProtoIPv6:
-		return layers.LayerTypeIPv6
+		return layerTypeIPv6
 	case ProtoGRE:
-		return layers.LayerTypeGRE
+		return layerTypeGRE
 	case ProtoIPComp:
 		if !d.p.Fragment {
 			return layerTypeIPComp

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 
 	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 )
 
 // greLayer decodes a GRE header, version 0 (RFC 2784/2890: checksum, key,
@@ -13,7 +12,7 @@ import (
 // the optional fields without checking the length.
 type greLayer struct{ base }
 
-func (l *greLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGRE }
+func (l *greLayer) CanDecode() gopacket.LayerClass { return layerTypeGRE }
 
 func (l *greLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	d := l.d
@@ -72,14 +71,14 @@ func (l *greLayer) short(b []byte) error {
 // gopacket's ERSPANII does not check the length.
 type erspan2Layer struct{ base }
 
-func (l *erspan2Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeERSPANII }
+func (l *erspan2Layer) CanDecode() gopacket.LayerClass { return layerTypeERSPANII }
 
 func (l *erspan2Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 8 {
 		return errShortERSPAN
 	}
 	l.d.hdr(HeaderERSPAN, b, 0, 8)
-	l.set(b[8:], layers.LayerTypeEthernet)
+	l.set(b[8:], layerTypeEthernet)
 	return nil
 }
 
@@ -101,7 +100,7 @@ func (l *erspan3Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) erro
 	if len(b) < n {
 		return errShortERSPAN
 	}
-	next := layers.LayerTypeEthernet
+	next := layerTypeEthernet
 	if b[11]&0x3e != 0 { // frame type other than Ethernet
 		next = gopacket.LayerTypeZero
 	}
@@ -115,7 +114,7 @@ func (l *erspan3Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) erro
 // (encrypted), null-data and A-MSDU frames carry no IP we can reach.
 type dot11Layer struct{ base }
 
-func (l *dot11Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeDot11 }
+func (l *dot11Layer) CanDecode() gopacket.LayerClass { return layerTypeDot11 }
 
 func (l *dot11Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 2 {
@@ -148,7 +147,7 @@ func (l *dot11Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 		l.set(nil, gopacket.LayerTypeZero)
 		return nil
 	}
-	l.set(b[n:], layers.LayerTypeLLC)
+	l.set(b[n:], layerTypeLLC)
 	return nil
 }
 
@@ -195,7 +194,7 @@ func boolInt(b bool) int {
 // Other messages (echo, error indication...) end decoding.
 type gtpuLayer struct{ base }
 
-func (l *gtpuLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGTPv1U }
+func (l *gtpuLayer) CanDecode() gopacket.LayerClass { return layerTypeGTPv1U }
 
 func (l *gtpuLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	l.set(nil, gopacket.LayerTypeZero)
@@ -241,13 +240,13 @@ func (l *gtpuLayer) short(b []byte, n int) error {
 // follows.
 type vxlanLayer struct{ base }
 
-func (l *vxlanLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeVXLAN }
+func (l *vxlanLayer) CanDecode() gopacket.LayerClass { return layerTypeVXLAN }
 
 func (l *vxlanLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < 8 {
 		return errShortVXLAN
 	}
 	l.d.hdr(HeaderVXLAN, b, 0, 8)
-	l.set(b[8:], layers.LayerTypeEthernet)
+	l.set(b[8:], layerTypeEthernet)
 	return nil
 }

@@ -9,6 +9,10 @@ import (
 // TestProductNeverImportsTestkit checks the rule of the package doc: no
 // product package (the binary and everything it links, scripts excluded)
 // depends on a test kit, so a path under internal/testkit is test code only.
+// It also checks that the binary does not link gopacket's layers package,
+// whose initialization alone (about 20 ms: metadata tables of 65,536
+// entries) took longer than the start-up budget (docs/performance.md);
+// analyze/decode has its own link layers and layer types.
 func TestProductNeverImportsTestkit(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -22,6 +26,9 @@ func TestProductNeverImportsTestkit(t *testing.T) {
 	}
 	n := 0
 	for _, p := range strings.Fields(string(out)) {
+		if p == "github.com/google/gopacket/layers" {
+			t.Errorf("the binary links %s", p)
+		}
 		if !strings.HasPrefix(p, module) {
 			continue
 		}
