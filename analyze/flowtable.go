@@ -110,7 +110,10 @@ const sweepEvery = 4096
 // (fewer when Options.MaxFlows is smaller): beyond it the least recently
 // active one is evicted, as a firewall limits embryonic connections. A
 // SYN flood therefore cannot fill the table and push out real sessions.
-const MaxHalfOpen = 16_384
+// Each holds a whole TCP flow (about 2.6 KB), so the bound also sets a
+// flood's memory: 12,288 keeps a 1M-flow flood within 64 MiB (16,384
+// did not; docs/memory.md).
+const MaxHalfOpen = 12_288
 
 // lru is a doubly linked list of flows, least recently active first.
 type lru struct {

@@ -128,7 +128,7 @@ func TestShardsGiveUp(t *testing.T) {
 			_, err := analyze.FileSharded(path, opts)
 			if maxFlows == 0 {
 				if err != nil {
-					t.Fatalf("3,000 half-open conversations, bound 16,384: %v", err)
+					t.Fatalf("3,000 half-open conversations, bound 12,288: %v", err)
 				}
 			} else if !errors.Is(err, analyze.ErrShardsGaveUp) {
 				t.Fatalf("3,000 half-open conversations, bound 250: error %v, want %v", err, analyze.ErrShardsGaveUp)
