@@ -280,8 +280,9 @@ func fileSharded(path string, opts Options) (*Capture, error) {
 const maxThreads = 127
 
 // runSharded is run on opts.Threads goroutines. It returns
-// errShardsGaveUp, having read part of src, when the capture opens more
-// conversations than shardLimit.
+// errShardsGaveUp, having read part of src, when the flow table may reach
+// a bound that evicts across shards (exact), or when more evicted
+// sessions would be kept than the report's cap.
 func runSharded(src *capfile.Source, name string, opts Options) (*Capture, error) {
 	n := min(opts.Threads, maxThreads)
 	sh := &shards{n: n}
