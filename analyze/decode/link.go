@@ -59,7 +59,7 @@ type ethernetLayer struct{ base }
 
 func (l *ethernetLayer) CanDecode() gopacket.LayerClass { return layerTypeEthernet }
 
-func (l *ethernetLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+func (l *ethernetLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
 	if l.d.rec != nil {
 		l.d.recEthernet(b)
 	}
@@ -70,6 +70,8 @@ func (l *ethernetLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) err
 	if typ < 0x0600 { // 802.3: a length, and LLC follows
 		if n := int(typ); n < len(payload) {
 			payload = payload[:n] // padding
+		} else if n > len(payload) {
+			df.SetTruncated() // as gopacket's Ethernet
 		}
 		l.set(payload, layerTypeLLC)
 		return nil
@@ -96,8 +98,9 @@ type dot1qLayer struct{ base }
 
 func (l *dot1qLayer) CanDecode() gopacket.LayerClass { return layerTypeDot1Q }
 
-func (l *dot1qLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+func (l *dot1qLayer) DecodeFromBytes(b []byte, df gopacket.DecodeFeedback) error {
 	if len(b) < 4 {
+		df.SetTruncated() // as gopacket's Dot1Q
 		return errShortDot1Q
 	}
 	l.d.hdr(HeaderDot1Q, b, 0, 4)
