@@ -105,8 +105,9 @@ func exact(ts tableSize, t *tracker) bool {
 	return ts.live+sweepEvery < t.maxFlows && ts.halfOpen+sweepEvery <= t.maxHalf && ts.keptEvicted <= MaxKeptEvicted
 }
 
-// opened notes a conversation that frame opened in t's shard.
-func (sh *shards) opened(t *tracker, frame uint64, proto uint8) {
+// noteOpened lists frame as the opener of a TCP or UDP conversation of
+// t's shard (the stream numbers are the ranks of these frames).
+func (t *tracker) noteOpened(frame uint64, proto uint8) {
 	switch proto {
 	case decode.ProtoTCP:
 		t.opened[0].add(frame)

@@ -428,7 +428,7 @@ func (t *tracker) newTCP(p *decode.Packet) *flow {
 	t.streams++
 	f.sess.Serial = p.Frame
 	if t.sh != nil {
-		t.sh.opened(t, p.Frame, decode.ProtoTCP)
+		t.noteOpened(p.Frame, decode.ProtoTCP)
 	}
 	t.insert(t.tcp, f, p, f.classOf(), t.end)
 	if h := t.overHalfOpen(); h != nil {

@@ -192,7 +192,7 @@ func (t *tracker) newFlow(p *decode.Packet, withSession bool) *flow {
 		f.sess.Serial = p.Frame
 	}
 	if t.sh != nil {
-		t.sh.opened(t, p.Frame, p.Proto)
+		t.noteOpened(p.Frame, p.Proto)
 	}
 	f.cls.init()
 	f.cls.slab = &t.esps

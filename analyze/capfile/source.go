@@ -68,7 +68,6 @@ const (
 // A Source is not safe for concurrent use.
 type Source struct {
 	name        string
-	hint        int64    // expected stored size, 0 if unknown
 	file        *os.File // set by Open, closed by Close
 	hr          *stream  // stored bytes, hashed
 	dec         *stream  // decompressed bytes read ahead, nil if not compressed
@@ -173,7 +172,7 @@ func NewWith(r io.Reader, name string, o Options) (*Source, error) {
 
 // newSource is NewWith with the expected stored size (0: unknown).
 func newSource(r io.Reader, name string, hint int64, o Options) (*Source, error) {
-	s := &Source{name: name, compression: "none", hint: hint}
+	s := &Source{name: name, compression: "none"}
 	var h hash.Hash
 	mode := modeInline
 	switch {

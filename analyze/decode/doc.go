@@ -12,7 +12,7 @@
 // initialization alone fills tables of 65,536 entries, about 20 ms of
 // every start of the program (issue 14). The Ethernet, 802.1Q, LLC, SNAP
 // and BSD loopback layers decode as gopacket's do;
-// TestLinkLayersAsGopacket compares them.
+// TestLinkLayersAgainstGopacket compares them.
 //
 // # Link types
 //

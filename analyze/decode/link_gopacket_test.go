@@ -18,10 +18,7 @@ import (
 // gopacket's wrapped as the decoder used them before: the decoder chose
 // the next layer itself (etherNext) and turned gopacket's errors into its
 // own. Only tests import gopacket/layers; TestProductNeverImportsTestkit
-// (internal/testkit) keeps it out of the binary. (Written by a second
-// engineer alongside linklayers_test.go: this one compares whole frames
-// of every sample and public capture, the truncation feedback and the
-// recorded headers too.)
+// (internal/testkit) keeps it out of the binary.
 
 // linkStep is what one link layer made of the bytes at the start of b.
 type linkStep struct {
@@ -350,7 +347,7 @@ func TestLinkLayersAgainstGopacket(t *testing.T) {
 
 // FuzzLinkLayers compares the decoder's link layers with gopacket/layers'
 // on any bytes, as any of them.
-func FuzzLinkLayersVsGopacket(f *testing.F) {
+func FuzzLinkLayers(f *testing.F) {
 	for _, tc := range linkFrames() {
 		f.Add(tc.frame, uint8(0))
 	}
